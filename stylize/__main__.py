@@ -1,0 +1,3 @@
+from stylize.cli import main
+
+main()

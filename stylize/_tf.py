@@ -1,0 +1,39 @@
+"""The one place that imports TensorFlow, in TF1 (graph and session) mode.
+
+Importing this module is slow (about 3 s); only modules that build or run graphs import it,
+and the CLI imports those lazily so that ``stylize --help`` stays fast.
+"""
+
+import contextlib
+import os
+
+# TensorFlow's C++ start-up chatter (oneDNN notices, CUDA probes on CPU-only machines) is
+# noise on a CLI's stderr; a user can still set these variables to see it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to /dev/null: absl writes some lines there before its logging
+    is initialised, ignoring TF_CPP_MIN_LOG_LEVEL. Python exceptions still propagate."""
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3":
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+with _stderr_silenced():
+    import tensorflow.compat.v1 as tf
+
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    tf.disable_v2_behavior()
+    tf.config.list_physical_devices("GPU")  # the CUDA probe logs once, here
+
+__all__ = ["tf"]
