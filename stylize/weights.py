@@ -1,0 +1,277 @@
+"""Reading MatConvNet's imagenet-vgg-verydeep-19.mat into NumPy arrays.
+
+The file circulates in two layouts that scipy.io.loadmat reads as nested struct arrays:
+
+* "new" (MatConvNet beta16 and later): top-level ``layers`` and ``meta``; the mean pixel is
+  ``meta.normalization.averageImage`` (1x1x3).
+* "old": top-level ``layers``, ``normalization`` and ``classes``; ``normalization.averageImage``
+  is a 224x224x3 mean image whose spatial average is the mean pixel.
+
+Both store ``layers`` as a 1x43 cell array of 1x1 structs whose fields come in a different
+order, so every field is read by name. This module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+from scipy.io.matlab import MatReadError
+
+from stylize.errors import WeightsError
+
+WEIGHTS_FILENAME = "imagenet-vgg-verydeep-19.mat"
+DOWNLOAD_HINT = "run scripts/download_vgg19.sh to download it, or pass --weights PATH"
+
+_BLOCKS = ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))  # (block, number of conv layers)
+
+
+def _vgg19_layer_names() -> tuple[str, ...]:
+    names: list[str] = []
+    for block, convs in _BLOCKS:
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return (*names, "fc6", "relu6", "fc7", "relu7", "fc8", "prob")
+
+
+VGG19_LAYERS: tuple[str, ...] = _vgg19_layer_names()
+CONV_LAYERS: tuple[str, ...] = tuple(n for n in VGG19_LAYERS if n.startswith("conv"))
+FEATURE_LAYERS: tuple[str, ...] = tuple(n for n in VGG19_LAYERS if n[:4] in ("conv", "relu"))
+
+
+def layer_kind(name: str) -> str:
+    """MatConvNet's ``type`` for a VGG-19 layer name: conv, relu, pool or softmax."""
+    if name.startswith(("conv", "fc")):
+        return "conv"
+    if name.startswith("relu"):
+        return "relu"
+    if name.startswith("pool"):
+        return "pool"
+    return "softmax"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One VGG-19 layer; ``kernel`` (kh, kw, in, out) float32 and ``bias`` (out,) for conv."""
+
+    name: str
+    kind: str
+    kernel: np.ndarray | None = None
+    bias: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class VggWeights:
+    """The layers kept from the file, in network order, and its mean pixel (RGB, 0-255)."""
+
+    path: Path
+    layout: str
+    mean_pixel: np.ndarray
+    layers: tuple[Layer, ...]
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return tuple(layer.name for layer in self.layers)
+
+
+def default_weights_path() -> Path:
+    """``$STYLIZE_WEIGHTS``, else ``weights/<file>`` in the current folder, else in the checkout.
+
+    The last candidate serves an editable install run from another folder.
+    """
+    env = os.environ.get("STYLIZE_WEIGHTS")
+    if env:
+        return Path(env)
+    local = Path("weights") / WEIGHTS_FILENAME
+    checkout = Path(__file__).resolve().parent.parent / "weights" / WEIGHTS_FILENAME
+    return checkout if not local.exists() and checkout.exists() else local
+
+
+def load_vgg19(path: str | os.PathLike, deepest: str | None = None) -> VggWeights:
+    """Read and validate the weights file, keeping layers up to ``deepest`` (all if None).
+
+    Every layer's name and type is checked against VGG-19, and every conv layer's kernel and
+    bias shapes against its neighbours; any problem raises WeightsError naming the file, the
+    layer and what was expected. Layers after ``deepest`` are dropped so that the fully
+    connected weights (about 480 MB in the real file) are not kept in memory.
+    """
+    path = Path(path)
+    stop = _layer_index(deepest) + 1 if deepest else len(VGG19_LAYERS)
+    data = _read_mat(path)
+    layout = _detect_layout(path, data)
+    mean_pixel = _mean_pixel(path, data, layout)
+    cells = _layer_cells(path, data)
+    layers = []
+    in_channels = 3
+    for index, expected in enumerate(VGG19_LAYERS):
+        layer = _parse_layer(path, cells[index], index, expected, keep=index < stop)
+        if layer.kind == "conv":
+            in_channels = _check_conv(path, layer, in_channels, cells[index], index)
+        if index < stop:
+            layers.append(layer)
+    return VggWeights(path=path, layout=layout, mean_pixel=mean_pixel, layers=tuple(layers))
+
+
+def load_class_names(path: str | os.PathLike) -> tuple[str, ...]:
+    """The ImageNet class descriptions stored in the file (1000 strings in the real one)."""
+    path = Path(path)
+    data = _read_mat(path, ("meta", "classes"))
+    holder = (
+        data["classes"] if "classes" in data else _field(path, data.get("meta"), "classes", "meta")
+    )
+    descriptions = _field(path, holder, "description", "classes")
+    return tuple(str(np.asarray(d).squeeze()) for d in np.asarray(descriptions).ravel())
+
+
+def _layer_index(name: str) -> int:
+    if name not in VGG19_LAYERS:
+        raise WeightsError(f"unknown VGG-19 layer {name!r}")
+    return VGG19_LAYERS.index(name)
+
+
+def _read_mat(path: Path, variables: tuple[str, ...] = ("layers", "meta", "normalization")) -> dict:
+    if not path.exists():
+        raise WeightsError(f"weights file '{path}' does not exist; {DOWNLOAD_HINT}")
+    if not path.is_file():
+        raise WeightsError(f"weights file '{path}' is not a file; expected {WEIGHTS_FILENAME}")
+    try:
+        return scipy.io.loadmat(str(path), variable_names=list(variables))
+    except (MatReadError, ValueError, TypeError, OSError, EOFError, zlib.error, IndexError) as exc:
+        raise WeightsError(
+            f"weights file '{path}' is not a readable MATLAB file (truncated or another format):"
+            f" {_first_line(exc)}; expected MatConvNet's {WEIGHTS_FILENAME}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _detect_layout(path: Path, data: dict) -> str:
+    if "layers" not in data:
+        raise WeightsError(
+            f"weights file '{path}' has no 'layers' variable; not a MatConvNet model"
+        )
+    if "meta" in data:
+        return "new"
+    if "normalization" in data:
+        return "old"
+    raise WeightsError(
+        f"weights file '{path}' has neither 'meta' (new MatConvNet layout) nor 'normalization'"
+        " (old layout), so its mean pixel is unknown"
+    )
+
+
+def _mean_pixel(path: Path, data: dict, layout: str) -> np.ndarray:
+    if layout == "new":
+        normalization = _field(path, data["meta"], "normalization", "meta")
+        where = "meta.normalization"
+    else:
+        normalization, where = data["normalization"], "normalization"
+    average = np.asarray(_field(path, normalization, "averageImage", where), dtype=np.float64)
+    if average.ndim == 0 or average.shape[-1] != 3 or average.size % 3:
+        raise WeightsError(
+            f"weights file '{path}': {where}.averageImage has shape {average.shape};"
+            " expected 1x1x3 or HxWx3"
+        )
+    return average.reshape(-1, 3).mean(axis=0).astype(np.float32)
+
+
+def _unwrap(value):
+    """Strip MATLAB's 1x1 wrappers around a struct, string or cell."""
+    while isinstance(value, np.ndarray) and value.dtype == object and value.size == 1:
+        value = value.flat[0]
+    if isinstance(value, np.ndarray) and value.dtype.names and value.size == 1:
+        value = value.flat[0]
+    return value
+
+
+def _field(path: Path, struct, name: str, where: str):
+    record = _unwrap(struct)
+    names = getattr(getattr(record, "dtype", None), "names", None) or ()
+    if name not in names:
+        raise WeightsError(f"weights file '{path}': {where} has no field '{name}'")
+    return record[name]
+
+
+def _layer_cells(path: Path, data: dict) -> list:
+    cells = np.asarray(data["layers"]).ravel()
+    if cells.size != len(VGG19_LAYERS):
+        raise WeightsError(
+            f"weights file '{path}' has {cells.size} layers; expected the {len(VGG19_LAYERS)}"
+            " layers of VGG-19 (imagenet-vgg-verydeep-19)"
+        )
+    return list(cells)
+
+
+def _text(value) -> str:
+    value = np.asarray(_unwrap(value))
+    return str(value.squeeze()) if value.size else ""
+
+
+def _parse_layer(path: Path, cell, index: int, expected: str, keep: bool) -> Layer:
+    where = f"layer {index + 1}"
+    name = _text(_field(path, cell, "name", where))
+    if name != expected:
+        raise WeightsError(
+            f"weights file '{path}': {where} is named {name!r}; expected {expected!r} (VGG-19)"
+        )
+    kind = _text(_field(path, cell, "type", f"{where} ({name})"))
+    if kind != layer_kind(name):
+        raise WeightsError(
+            f"weights file '{path}': layer {name!r} has type {kind!r}; expected {layer_kind(name)!r}"
+        )
+    if kind != "conv" or not keep:
+        return Layer(name=name, kind=kind)
+    kernel, bias = _conv_arrays(path, cell, name)
+    return Layer(name, kind, np.ascontiguousarray(kernel, np.float32), bias.astype(np.float32))
+
+
+def _conv_arrays(path: Path, cell, name: str) -> tuple[np.ndarray, np.ndarray]:
+    weights = np.asarray(_field(path, cell, "weights", f"layer {name!r}")).ravel()
+    if weights.size != 2:
+        raise WeightsError(
+            f"weights file '{path}': layer {name!r} holds {weights.size} weight arrays;"
+            " expected 2 (kernel, bias)"
+        )
+    kernel, bias = np.asarray(weights[0]), np.asarray(weights[1])
+    if kernel.ndim != 4 or not np.issubdtype(kernel.dtype, np.floating):
+        raise WeightsError(
+            f"weights file '{path}': layer {name!r} kernel has shape {kernel.shape} and type"
+            f" {kernel.dtype}; expected a 4-D float array (height, width, in, out)"
+        )
+    return kernel, bias.reshape(-1)
+
+
+def _check_conv(path: Path, layer: Layer, in_channels: int, cell, index: int) -> int:
+    """Check a conv layer's shapes against the previous layer; return its output channels."""
+    kernel, bias = (
+        (layer.kernel, layer.bias)
+        if layer.kernel is not None
+        else _conv_arrays(path, cell, layer.name)
+    )
+    spatial = _expected_spatial(layer.name)
+    if kernel.shape[2] != in_channels or (spatial and kernel.shape[:2] != spatial):
+        want = f"{spatial[0]}x{spatial[1]}" if spatial else "any size"
+        raise WeightsError(
+            f"weights file '{path}': layer {layer.name!r} kernel has shape {kernel.shape};"
+            f" expected {want} with {in_channels} input channels"
+        )
+    if bias.size != kernel.shape[3]:
+        raise WeightsError(
+            f"weights file '{path}': layer {layer.name!r} has {bias.size} biases;"
+            f" expected {kernel.shape[3]} (one per output channel)"
+        )
+    return int(kernel.shape[3])
+
+
+def _expected_spatial(name: str) -> tuple[int, int] | None:
+    if name.startswith("conv"):
+        return (3, 3)
+    return (1, 1) if name in ("fc7", "fc8") else None

@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny synthetic VGG-19 weight files in both layouts, and tiny images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylize.synthetic import write_vgg19_mat
+
+
+@pytest.fixture(scope="session")
+def vgg_files(tmp_path_factory) -> dict[str, object]:
+    """One tiny weights file per MatConvNet layout: {"new": path, "old": path}."""
+    folder = tmp_path_factory.mktemp("weights")
+    return {layout: write_vgg19_mat(folder / f"{layout}.mat", layout) for layout in ("new", "old")}
+
+
+@pytest.fixture(scope="session")
+def vgg_file(vgg_files):
+    return vgg_files["new"]
+
+
+def _pattern(width: int, height: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255 / width, y * 255 / height, (x + y) % 64 * 4], axis=-1)
+    return np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def image_files(tmp_path_factory) -> dict[str, object]:
+    """A 32x24 content PNG and a 40x40 style PNG."""
+    folder = tmp_path_factory.mktemp("images")
+    content, style = folder / "content.png", folder / "style.png"
+    Image.fromarray(_pattern(32, 24, 1)).save(content)
+    Image.fromarray(_pattern(40, 40, 2)[:, ::-1]).save(style)
+    return {"content": content, "style": style}

@@ -1,0 +1,186 @@
+import numpy as np
+import pytest
+import scipy.io
+
+from stylize.errors import WeightsError
+from stylize.synthetic import MEAN_PIXEL, TINY_CONV_WIDTHS, write_vgg19_mat
+from stylize.weights import (
+    VGG19_LAYERS,
+    default_weights_path,
+    load_class_names,
+    load_vgg19,
+)
+
+
+def test_vgg19_has_the_43_matconvnet_layers():
+    assert len(VGG19_LAYERS) == 43
+    assert VGG19_LAYERS[:5] == ("conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1")
+    assert VGG19_LAYERS[-6:] == ("fc6", "relu6", "fc7", "relu7", "fc8", "prob")
+    assert sum(name.startswith("conv") for name in VGG19_LAYERS) == 16
+
+
+@pytest.mark.parametrize("layout", ["new", "old"])
+def test_both_layouts_load_the_same_network(vgg_files, layout):
+    weights = load_vgg19(vgg_files[layout])
+    assert weights.layout == layout
+    assert weights.layer_names == VGG19_LAYERS
+    np.testing.assert_allclose(weights.mean_pixel, MEAN_PIXEL, rtol=1e-5)
+    conv1 = weights.layers[0]
+    assert conv1.kernel.shape == (3, 3, 3, TINY_CONV_WIDTHS[1])
+    assert conv1.kernel.dtype == np.float32 and conv1.kernel.flags.c_contiguous
+    assert conv1.bias.shape == (TINY_CONV_WIDTHS[1],)
+
+
+def test_layouts_hold_identical_arrays_for_the_same_seed(tmp_path):
+    new = load_vgg19(write_vgg19_mat(tmp_path / "n.mat", "new", seed=3))
+    old = load_vgg19(write_vgg19_mat(tmp_path / "o.mat", "old", seed=3))
+    for a, b in zip(new.layers, old.layers, strict=True):
+        if a.kernel is not None:
+            np.testing.assert_array_equal(a.kernel, b.kernel)
+            np.testing.assert_array_equal(a.bias, b.bias)
+
+
+def test_kernels_are_used_as_stored(tmp_path):
+    path = write_vgg19_mat(tmp_path / "w.mat", "new", seed=5)
+    raw = scipy.io.loadmat(str(path))["layers"][0][0][0][0]["weights"][0][0]
+    np.testing.assert_array_equal(load_vgg19(path).layers[0].kernel, raw)
+
+
+def test_deepest_drops_later_layers(vgg_file):
+    weights = load_vgg19(vgg_file, "conv4_2")
+    assert weights.layer_names[-1] == "conv4_2"
+    assert "fc6" not in weights.layer_names
+
+
+def test_class_names_come_from_the_file(vgg_files):
+    for path in vgg_files.values():
+        names = load_class_names(path)
+        assert len(names) == 10 and names[3] == "synthetic class 3"
+
+
+def test_default_path_prefers_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("STYLIZE_WEIGHTS", str(tmp_path / "mine.mat"))
+    assert default_weights_path() == tmp_path / "mine.mat"
+    monkeypatch.delenv("STYLIZE_WEIGHTS")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "imagenet-vgg-verydeep-19.mat").write_bytes(b"x")
+    assert default_weights_path().resolve() == (
+        tmp_path / "weights" / "imagenet-vgg-verydeep-19.mat"
+    )
+
+
+# --- errors: each names the file and what was expected -------------------------------------
+
+
+def _error(path, deepest=None) -> str:
+    with pytest.raises(WeightsError) as info:
+        load_vgg19(path, deepest)
+    message = str(info.value)
+    assert str(path) in message
+    assert "\n" not in message
+    return message
+
+
+def test_missing_file_says_how_to_get_it(tmp_path):
+    assert "download_vgg19.sh" in _error(tmp_path / "absent.mat")
+
+
+def test_directory_is_refused(tmp_path):
+    assert "not a file" in _error(tmp_path)
+
+
+def test_not_a_mat_file(tmp_path):
+    path = tmp_path / "text.mat"
+    path.write_text("hello, I am not MATLAB\n" * 20)
+    assert "not a readable MATLAB file" in _error(path)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.mat"
+    path.write_bytes(b"")
+    assert "not a readable MATLAB file" in _error(path)
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.9])
+def test_truncated_file(vgg_file, tmp_path, fraction):
+    data = vgg_file.read_bytes()
+    path = tmp_path / "cut.mat"
+    path.write_bytes(data[: int(len(data) * fraction)])
+    assert "truncated" in _error(path)
+
+
+def _rewrite(source, target, edit):
+    data = scipy.io.loadmat(str(source))
+    data = {k: v for k, v in data.items() if not k.startswith("__")}
+    edit(data)
+    scipy.io.savemat(str(target), data)
+    return target
+
+
+def test_missing_layers_key(vgg_file, tmp_path):
+    path = _rewrite(vgg_file, tmp_path / "w.mat", lambda d: d.pop("layers"))
+    assert "no 'layers'" in _error(path)
+
+
+@pytest.mark.parametrize("layout", ["new", "old"])
+def test_missing_normalization_is_a_clear_error(vgg_files, tmp_path, layout):
+    key = "meta" if layout == "new" else "normalization"
+    path = _rewrite(vgg_files[layout], tmp_path / "w.mat", lambda d: d.pop(key))
+    message = _error(path)
+    assert "'meta'" in message and "'normalization'" in message
+
+
+def test_meta_without_normalization(vgg_file, tmp_path):
+    def edit(data):
+        data["meta"] = {"classes": data["meta"][0, 0]["classes"]}
+
+    assert "meta has no field 'normalization'" in _error(
+        _rewrite(vgg_file, tmp_path / "w.mat", edit)
+    )
+
+
+def test_too_few_layers(vgg_file, tmp_path):
+    path = _rewrite(vgg_file, tmp_path / "w.mat", lambda d: d.update(layers=d["layers"][:, :37]))
+    assert "37 layers; expected the 43" in _error(path)
+
+
+def test_wrongly_named_layer(vgg_file, tmp_path):
+    def edit(data):
+        data["layers"][0, 10][0, 0]["name"] = np.array(["conv3_9"])
+
+    message = _error(_rewrite(vgg_file, tmp_path / "w.mat", edit))
+    assert "layer 11" in message and "'conv3_9'" in message and "'conv3_1'" in message
+
+
+def test_layer_without_weights_field(vgg_file, tmp_path):
+    def edit(data):
+        cell = data["layers"][0, 0][0, 0]
+        names = [n for n in cell.dtype.names if n != "weights"]
+        data["layers"][0, 0] = {n: cell[n] for n in names}
+
+    assert "has no field 'weights'" in _error(_rewrite(vgg_file, tmp_path / "w.mat", edit))
+
+
+def test_kernel_with_wrong_input_channels(vgg_file, tmp_path):
+    def edit(data):
+        weights = data["layers"][0, 5][0, 0]["weights"]  # conv2_1
+        weights[0, 0] = np.zeros((3, 3, 7, TINY_CONV_WIDTHS[2]), np.float32)
+
+    message = _error(_rewrite(vgg_file, tmp_path / "w.mat", edit))
+    assert "'conv2_1'" in message and f"{TINY_CONV_WIDTHS[1]} input channels" in message
+
+
+def test_bias_of_wrong_length(vgg_file, tmp_path):
+    def edit(data):
+        data["layers"][0, 0][0, 0]["weights"][0, 1] = np.zeros((2, 1), np.float32)
+
+    assert "2 biases" in _error(_rewrite(vgg_file, tmp_path / "w.mat", edit))
+
+
+def test_shapes_checked_even_beyond_the_kept_layers(vgg_file, tmp_path):
+    def edit(data):
+        data["layers"][0, 41][0, 0]["weights"][0, 0] = np.zeros((1, 1, 3, 10), np.float32)  # fc8
+
+    message = _error(_rewrite(vgg_file, tmp_path / "w.mat", edit), deepest="conv4_2")
+    assert "'fc8'" in message
