@@ -1,0 +1,81 @@
+"""Gatys et al. cost functions, as pure functions of TensorFlow tensors.
+
+Activations are (1, n_H, n_W, n_C) tensors. Formulas follow the classic notebook:
+
+* content:  J_content = sum((a_C - a_G)^2) / (4 n_H n_W n_C)
+* Gram:     G = A A^T with A the (n_C, n_H n_W) unrolled activations
+* style, one layer: J = sum((G_S - G_G)^2) / (4 n_C^2 (n_H n_W)^2)
+* style:    J_style = sum_l lambda_l J_style^l
+* total:    J = alpha J_content + beta J_style
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from stylize._tf import tf
+
+
+def _dims(activation) -> tuple[int, int, int]:
+    _, n_h, n_w, n_c = activation.get_shape().as_list()
+    return n_h, n_w, n_c
+
+
+def content_cost(a_content, a_generated):
+    """Content cost between two activations of the same (1, n_H, n_W, n_C) shape; scalar."""
+    n_h, n_w, n_c = _dims(a_generated)
+    return tf.reduce_sum(tf.square(a_content - a_generated)) / (4.0 * n_h * n_w * n_c)
+
+
+def unroll(activation):
+    """(1, n_H, n_W, n_C) activation -> (n_C, n_H * n_W) matrix, one row per channel."""
+    n_h, n_w, n_c = _dims(activation)
+    return tf.transpose(tf.reshape(activation, [n_h * n_w, n_c]))
+
+
+def gram_matrix(unrolled):
+    """Gram matrix G = A A^T of an (n_C, M) matrix; shape (n_C, n_C)."""
+    return tf.matmul(unrolled, unrolled, transpose_b=True)
+
+
+def normalized_gram(activation):
+    """Gram matrix of an activation divided by its n_H * n_W; shape (n_C, n_C).
+
+    Dividing by each image's own pixel count lets a style image of another size be compared.
+    """
+    n_h, n_w, _ = _dims(activation)
+    return gram_matrix(unroll(activation)) / float(n_h * n_w)
+
+
+def gram_style_cost(normalized_gram_style, normalized_gram_generated):
+    """One layer's style cost from two normalized Grams (n_C, n_C); scalar.
+
+    Equal to sum((G_S - G_G)^2) / (4 n_C^2 (n_H n_W)^2) when both images have the same size.
+    """
+    n_c = normalized_gram_generated.get_shape().as_list()[0]
+    diff = normalized_gram_style - normalized_gram_generated
+    return tf.reduce_sum(tf.square(diff)) / (4.0 * n_c * n_c)
+
+
+def layer_style_cost(a_style, a_generated):
+    """One layer's style cost between two (1, n_H, n_W, n_C) activations; scalar."""
+    return gram_style_cost(normalized_gram(a_style), normalized_gram(a_generated))
+
+
+def style_cost(weighted_layer_costs: Iterable[tuple[float, object]]):
+    """Sum of lambda_l * J_style^l over (lambda_l, layer cost) pairs; scalar."""
+    return tf.add_n([weight * cost for weight, cost in weighted_layer_costs])
+
+
+def total_cost(j_content, j_style, alpha: float = 10.0, beta: float = 40.0):
+    """J = alpha * J_content + beta * J_style; scalar."""
+    return alpha * j_content + beta * j_style
+
+
+def total_variation(image):
+    """Anisotropic total variation of a (1, H, W, C) image: sum of squared neighbour
+    differences, divided by the number of pixels; scalar."""
+    n_h, n_w, _ = _dims(image)
+    dy = image[:, 1:, :, :] - image[:, :-1, :, :]
+    dx = image[:, :, 1:, :] - image[:, :, :-1, :]
+    return (tf.reduce_sum(tf.square(dy)) + tf.reduce_sum(tf.square(dx))) / float(n_h * n_w)

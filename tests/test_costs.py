@@ -1,0 +1,100 @@
+"""Each cost against a NumPy implementation of the formula."""
+
+import numpy as np
+import pytest
+
+from stylize import costs
+from stylize._tf import tf
+
+
+def _run(build, *arrays):
+    with tf.Graph().as_default(), tf.Session() as session:
+        tensors = [tf.constant(a) for a in arrays]
+        return session.run(build(*tensors))
+
+
+def _activation(seed, shape=(1, 5, 7, 4)):
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def np_unroll(a):
+    _, n_h, n_w, n_c = a.shape
+    return a.reshape(n_h * n_w, n_c).T
+
+
+def np_gram(a):
+    unrolled = np_unroll(a).astype(np.float64)
+    return unrolled @ unrolled.T
+
+
+def np_layer_style_cost(a_s, a_g):
+    _, n_h, n_w, n_c = a_g.shape
+    return np.sum((np_gram(a_s) - np_gram(a_g)) ** 2) / (4 * n_c**2 * (n_h * n_w) ** 2)
+
+
+def test_content_cost_matches_formula():
+    a_c, a_g = _activation(1), _activation(2)
+    _, n_h, n_w, n_c = a_c.shape
+    expected = np.sum((a_c.astype(np.float64) - a_g) ** 2) / (4 * n_h * n_w * n_c)
+    assert _run(costs.content_cost, a_c, a_g) == pytest.approx(expected, rel=1e-5)
+
+
+def test_content_cost_is_zero_for_identical_activations():
+    a = _activation(3)
+    assert _run(costs.content_cost, a, a) == 0.0
+
+
+def test_unroll_keeps_one_row_per_channel():
+    a = _activation(4)
+    np.testing.assert_array_equal(_run(costs.unroll, a), np_unroll(a))
+
+
+def test_gram_matrix_is_a_times_a_transposed():
+    a = _activation(5)
+    got = _run(lambda t: costs.gram_matrix(costs.unroll(t)), a)
+    np.testing.assert_allclose(got, np_gram(a), rtol=1e-5)
+    np.testing.assert_allclose(got, got.T, rtol=1e-6)
+
+
+def test_layer_style_cost_matches_formula():
+    a_s, a_g = _activation(6), _activation(7)
+    got = _run(costs.layer_style_cost, a_s, a_g)
+    assert got == pytest.approx(np_layer_style_cost(a_s, a_g), rel=1e-5)
+
+
+def test_style_cost_of_another_sized_style_uses_each_images_own_pixel_count():
+    a_s, a_g = _activation(8, (1, 10, 6, 4)), _activation(9)
+    g_s = np_gram(a_s) / (10 * 6)
+    g_g = np_gram(a_g) / (5 * 7)
+    expected = np.sum((g_s - g_g) ** 2) / (4 * 4**2)
+    assert _run(costs.layer_style_cost, a_s, a_g) == pytest.approx(expected, rel=1e-5)
+
+
+def test_style_cost_is_the_weighted_sum_of_layer_costs():
+    pairs = [(_activation(s), _activation(s + 10)) for s in range(3)]
+    weights = [0.2, 0.5, 0.3]
+
+    def build(*tensors):
+        layer_costs = [costs.layer_style_cost(tensors[2 * i], tensors[2 * i + 1]) for i in range(3)]
+        return costs.style_cost(zip(weights, layer_costs, strict=True))
+
+    flat = [a for pair in pairs for a in pair]
+    expected = sum(w * np_layer_style_cost(s, g) for w, (s, g) in zip(weights, pairs, strict=True))
+    assert _run(build, *flat) == pytest.approx(expected, rel=1e-5)
+
+
+def test_total_cost_weights_content_and_style():
+    got = _run(
+        lambda c, s: costs.total_cost(c, s, alpha=10.0, beta=40.0),
+        np.float32(3.0),
+        np.float32(0.5),
+    )
+    assert got == pytest.approx(10 * 3.0 + 40 * 0.5)
+
+
+def test_total_variation_matches_formula():
+    image = _activation(11, (1, 6, 8, 3))
+    dy = np.diff(image.astype(np.float64), axis=1)
+    dx = np.diff(image.astype(np.float64), axis=2)
+    expected = (np.sum(dy**2) + np.sum(dx**2)) / (6 * 8)
+    assert _run(costs.total_variation, image) == pytest.approx(expected, rel=1e-5)
