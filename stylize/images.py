@@ -1,0 +1,256 @@
+"""Reading, resizing and writing the images the CLI works on, as (H, W, 3) uint8 RGB arrays.
+
+Reading goes through Pillow, writing through imageio (its Pillow plugin). Every problem with a
+file the user named is reported as an :class:`~stylize.errors.ImageError` whose message is one
+line naming the path. This module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+import warnings
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from stylize.errors import ImageError
+
+READ_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+WRITE_EXTENSIONS = READ_EXTENSIONS
+MIN_SIDE = 16  # pixels; the network's pooling layers need at least this much on each side
+
+_PILLOW_FORMATS = ("JPEG", "PNG", "BMP", "TIFF", "WEBP")
+_EXPECTED = "expected JPEG, PNG, BMP, TIFF or WebP"
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+_WRITE_OPTIONS = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"quality": 95}}
+
+
+def load_image(path: str | os.PathLike, *, role: str = "image") -> np.ndarray:
+    """Read an image file as an (H, W, 3) uint8 RGB array, upright as a viewer shows it.
+
+    The file's content decides its format (JPEG, PNG, BMP, TIFF or WebP; the extension is not
+    checked). The EXIF orientation is applied. Grayscale, palette, CMYK and other modes are
+    converted to RGB; transparent pixels (alpha channel, or a palette or colour-key
+    transparency) are composited over white. 16-bit grayscale (modes I;16*, and mode I taken as
+    0..65535) is scaled to 0..255 with rounding; 16-bit RGB PNGs arrive from Pillow already
+    reduced to 8 bits. ICC profiles are ignored.
+
+    ``role`` starts every error message, e.g. "content image". Raises ImageError when the file
+    is missing, not a regular file, empty, not a decodable image, truncated, larger than
+    Pillow's decompression-bomb limit, or smaller than MIN_SIDE pixels on a side.
+    """
+    label = f"{role} '{path}'"
+    _check_input_file(Path(path), label)
+    picture = _decode(Path(path), label)
+    width, height = picture.size
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(
+            f"{label}: {width}x{height} pixels is too small "
+            f"(expected at least {MIN_SIDE} pixels on each side)"
+        )
+    return _to_rgb(picture, label)
+
+
+def _check_input_file(path: Path, label: str) -> None:
+    """Refuse, with a specific message, anything that is not a non-empty regular file."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ImageError(f"{label}: file not found ({_EXPECTED} file)") from None
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot access file ({exc.strerror or exc})") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageError(f"{label}: is a directory ({_EXPECTED} file)")
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageError(f"{label}: not a regular file ({_EXPECTED} file)")
+    if info.st_size == 0:
+        raise ImageError(f"{label}: file is empty ({_EXPECTED} file)")
+
+
+def _decode(path: Path, label: str) -> Image.Image:
+    """Open and fully decode the file, then apply its EXIF orientation."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=_PILLOW_FORMATS) as picture:
+                picture.load()
+                return ImageOps.exif_transpose(picture)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{label}: too large to decode safely: {_one_line(exc)}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{label}: not a readable image ({_EXPECTED})") from exc
+    except OSError as exc:
+        if exc.errno is not None:  # an operating-system error, not a decoder complaint
+            raise ImageError(f"{label}: cannot read file ({exc.strerror or exc})") from exc
+        raise ImageError(_corrupt_message(label, exc)) from exc
+    except Exception as exc:  # Pillow's decoders raise many unrelated types on corrupt data
+        raise ImageError(_corrupt_message(label, exc)) from exc
+
+
+def _corrupt_message(label: str, exc: BaseException) -> str:
+    return f"{label}: truncated or corrupt image data ({_one_line(exc)}; {_EXPECTED})"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+
+
+def _to_rgb(picture: Image.Image, label: str) -> np.ndarray:
+    """Convert a decoded Pillow image of any supported mode to a writable (H, W, 3) uint8."""
+    if picture.mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(picture).astype(np.float64)
+        gray = np.rint(np.clip(values, 0, 65535) / 257).astype(np.uint8)
+        return np.repeat(gray[:, :, np.newaxis], 3, axis=2)
+    if picture.mode in _ALPHA_MODES or "transparency" in picture.info:
+        rgba = picture.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        picture = Image.alpha_composite(white, rgba)
+    try:
+        return np.array(picture.convert("RGB"), dtype=np.uint8)
+    except ValueError as exc:
+        raise ImageError(
+            f"{label}: unsupported colour mode {picture.mode} (expected an RGB, grayscale, "
+            "palette or CMYK image)"
+        ) from exc
+
+
+def fit_within(width: int, height: int, max_size: int) -> tuple[int, int]:
+    """Return (width, height) scaled down so the longest side is at most ``max_size`` pixels.
+
+    The aspect ratio is kept, each side is rounded to the nearest pixel (halves up) and is at
+    least 1. Sizes already within the limit are returned unchanged: this never scales up.
+    """
+    if width < 1 or height < 1 or max_size < 1:
+        raise ValueError(f"sizes must be positive, got {width}x{height} and {max_size}")
+    longest = max(width, height)
+    if longest <= max_size:
+        return width, height
+
+    def scaled(side: int) -> int:  # round(side * max_size / longest), halves up, in integers
+        return max(1, (2 * side * max_size + longest) // (2 * longest))
+
+    return scaled(width), scaled(height)
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resample an (H, W, 3) uint8 image to ``size`` = (width, height) pixels with Lanczos.
+
+    Returns a new (height, width, 3) uint8 array, or ``image`` itself if it already has that
+    size.
+    """
+    width, height = size
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be positive, got {width}x{height}")
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    return np.array(picture.resize((width, height), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:
+    """Check that an image can be written at ``path`` before any long work starts.
+
+    The extension must be one of WRITE_EXTENSIONS (any case), the path must not be a
+    directory, its folder must exist and be writable, and the file must not exist yet unless
+    ``overwrite`` is true. Returns the path as a Path; raises ImageError otherwise.
+    """
+    output = Path(path)
+    label = f"output image '{output}'"
+    if output.is_dir():
+        raise ImageError(f"{label}: is a directory (expected a file name such as result.png)")
+    if output.suffix.lower() not in WRITE_EXTENSIONS:
+        known = ", ".join(sorted(WRITE_EXTENSIONS))
+        found = f"extension '{output.suffix}'" if output.suffix else "no extension"
+        raise ImageError(f"{label}: unknown image type, {found} (expected one of {known})")
+    folder = output.parent
+    if not folder.is_dir():
+        state = "is not a directory" if folder.exists() else "does not exist"
+        raise ImageError(f"{label}: folder '{folder}' {state}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ImageError(f"{label}: folder '{folder}' is not writable")
+    if not overwrite and (output.exists() or output.is_symlink()):
+        raise ImageError(f"{label}: file already exists (pass --overwrite to replace it)")
+    return output
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an (H, W, 3) RGB image to ``path`` atomically, in the format its extension names.
+
+    ``image`` is uint8, or a float or integer array that is clipped to 0..255 and rounded.
+    JPEG and WebP are written at quality 95; PNG, BMP and TIFF are lossless. The data goes to a
+    hidden temporary file in the same folder, is flushed to disk, then renamed over ``path``,
+    so ``path`` is either untouched or complete; the temporary file never outlives a failure.
+    The new file gets the usual permissions for the current umask. Raises ImageError for an
+    unknown extension or an operating-system error, ValueError for a malformed array.
+    """
+    output = Path(path)
+    suffix = output.suffix.lower()
+    if suffix not in WRITE_EXTENSIONS:
+        known = ", ".join(sorted(WRITE_EXTENSIONS))
+        raise ImageError(f"output image '{output}': unknown image type (expected one of {known})")
+    pixels = _as_uint8(image)
+    folder = output.parent
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ImageError(f"output image '{output}': cannot write ({exc.strerror or exc})") from exc
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            options = _WRITE_OPTIONS.get(suffix, {})
+            iio.imwrite(stream, pixels, plugin="pillow", extension=suffix, **options)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o666 & ~_current_umask())
+        os.replace(temporary, output)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        if isinstance(exc, OSError):
+            message = f"output image '{output}': cannot write ({exc.strerror or exc})"
+            raise ImageError(message) from exc
+        raise
+    _sync_folder(folder)
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """Validate an (H, W, 3) array and convert it to uint8, clipping and rounding if needed."""
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return np.ascontiguousarray(array)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"expected a numeric image, got dtype {array.dtype}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("image contains NaN or infinite values")
+    return np.rint(np.clip(array, 0, 255)).astype(np.uint8)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it and put it back
+    os.umask(mask)
+    return mask
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the folder entry of a renamed file to disk, where the platform allows it."""
+    with contextlib.suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+def intermediate_path(output: str | os.PathLike, iteration: int) -> Path:
+    """Return the checkpoint path ``<stem>_<iteration:05d><suffix>`` next to ``output``."""
+    if iteration < 0:
+        raise ValueError(f"iteration must be non-negative, got {iteration}")
+    output = Path(output)
+    return output.with_name(f"{output.stem}_{iteration:05d}{output.suffix}")

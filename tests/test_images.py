@@ -1,0 +1,696 @@
+"""Tests for stylize.images on small synthetic files written into tmp_path."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFile
+
+from stylize import images
+from stylize.errors import ImageError, InputError
+
+FORMATS = {
+    ".png": "PNG",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+}
+LOSSLESS = (".png", ".bmp", ".tif", ".tiff")
+LOSSY = (".jpg", ".jpeg", ".webp")
+
+
+def gradient(width: int, height: int) -> np.ndarray:
+    """A smooth (height, width, 3) uint8 image that lossy codecs reproduce closely."""
+    y, x = np.mgrid[0:height, 0:width]
+    red = x * 255 / max(width - 1, 1)
+    green = y * 255 / max(height - 1, 1)
+    blue = np.full_like(red, 90.0)
+    return np.rint(np.stack([red, green, blue], axis=-1)).astype(np.uint8)
+
+
+def encoded(array: np.ndarray, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def write_png16_rgb(path: Path, array: np.ndarray) -> None:
+    """Write an (H, W, 3) uint16 array as a 16-bit-per-channel RGB PNG, chunk by chunk."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    height, width, _ = array.shape
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in array)
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def mode_of(path: Path) -> str:
+    with Image.open(path) as picture:
+        return picture.mode
+
+
+def load_error(path, **kwargs) -> str:
+    """Load ``path`` expecting ImageError; return its message after checking it is one line."""
+    with pytest.raises(ImageError) as caught:
+        images.load_image(path, **kwargs)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert Path(path).name in message
+    return message
+
+
+# --- constants ----------------------------------------------------------------------------
+
+
+def test_extension_sets_are_lowercase_frozensets():
+    expected = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+    assert isinstance(images.READ_EXTENSIONS, frozenset)
+    assert isinstance(images.WRITE_EXTENSIONS, frozenset)
+    assert images.READ_EXTENSIONS == expected
+    assert images.WRITE_EXTENSIONS == expected
+    assert images.MIN_SIDE == 16
+
+
+def test_image_error_is_an_input_error_with_exit_code_2():
+    assert issubclass(ImageError, InputError)
+    assert ImageError.exit_code == 2
+
+
+def test_module_does_not_import_tensorflow():
+    source = Path(images.__file__).read_text()
+    assert "tensorflow" not in source
+
+
+# --- load_image: conversions --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", LOSSLESS)
+def test_load_rgb_lossless_exactly(tmp_path, suffix):
+    array = gradient(40, 24)
+    path = tmp_path / f"picture{suffix}"
+    Image.fromarray(array).save(path)
+    loaded = images.load_image(path)
+    assert loaded.dtype == np.uint8
+    assert loaded.shape == (24, 40, 3)
+    np.testing.assert_array_equal(loaded, array)
+
+
+@pytest.mark.parametrize("suffix", LOSSY)
+def test_load_rgb_lossy_approximately(tmp_path, suffix):
+    array = gradient(40, 24)
+    path = tmp_path / f"picture{suffix}"
+    Image.fromarray(array).save(path, quality=95)
+    loaded = images.load_image(path)
+    assert loaded.shape == (24, 40, 3)
+    assert np.abs(loaded.astype(int) - array).mean() < 3
+
+
+def test_load_returns_a_writable_array(tmp_path):
+    path = tmp_path / "picture.png"
+    Image.fromarray(gradient(20, 20)).save(path)
+    loaded = images.load_image(path)
+    assert loaded.flags.writeable
+    loaded[0, 0] = 0  # must not raise
+
+
+def test_load_accepts_a_string_path(tmp_path):
+    path = tmp_path / "picture.png"
+    Image.fromarray(gradient(20, 18)).save(path)
+    assert images.load_image(str(path)).shape == (18, 20, 3)
+
+
+def test_load_grayscale_repeats_the_channel(tmp_path):
+    gray = gradient(30, 20)[:, :, 0]
+    path = tmp_path / "gray.png"
+    Image.fromarray(gray, mode="L").save(path)
+    loaded = images.load_image(path)
+    assert loaded.shape == (20, 30, 3)
+    for channel in range(3):
+        np.testing.assert_array_equal(loaded[:, :, channel], gray)
+
+
+def test_load_grayscale_with_alpha_composites_on_white(tmp_path):
+    gray = np.full((20, 20), 0, dtype=np.uint8)
+    alpha = np.zeros((20, 20), dtype=np.uint8)
+    alpha[:, 10:] = 255
+    path = tmp_path / "gray_alpha.png"
+    Image.fromarray(np.stack([gray, alpha], axis=-1), mode="LA").save(path)
+    loaded = images.load_image(path)
+    np.testing.assert_array_equal(loaded[:, :10], 255)  # transparent black shows as white
+    np.testing.assert_array_equal(loaded[:, 10:], 0)
+
+
+def test_load_palette_uses_palette_colours(tmp_path):
+    picture = Image.new("P", (20, 20), 0)
+    picture.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    picture.paste(1, (10, 0, 20, 20))
+    path = tmp_path / "palette.png"
+    picture.save(path)
+    loaded = images.load_image(path)
+    np.testing.assert_array_equal(loaded[:, :10], np.broadcast_to([255, 0, 0], (20, 10, 3)))
+    np.testing.assert_array_equal(loaded[:, 10:], np.broadcast_to([0, 0, 255], (20, 10, 3)))
+
+
+def test_load_palette_transparency_composites_on_white(tmp_path):
+    picture = Image.new("P", (20, 20), 0)
+    picture.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    picture.paste(1, (10, 0, 20, 20))
+    path = tmp_path / "palette_transparent.png"
+    picture.save(path, transparency=0)
+    loaded = images.load_image(path)
+    np.testing.assert_array_equal(loaded[:, :10], 255)
+    np.testing.assert_array_equal(loaded[:, 10:], np.broadcast_to([0, 0, 255], (20, 10, 3)))
+
+
+def test_load_rgba_composites_on_white(tmp_path):
+    rgba = np.zeros((20, 20, 4), dtype=np.uint8)
+    rgba[..., 0] = 200  # red everywhere
+    rgba[:, :10, 3] = 0  # left half fully transparent
+    rgba[:, 10:15, 3] = 128  # a half-transparent band
+    rgba[:, 15:, 3] = 255  # right quarter opaque
+    path = tmp_path / "rgba.png"
+    Image.fromarray(rgba, mode="RGBA").save(path)
+    loaded = images.load_image(path).astype(int)
+    np.testing.assert_array_equal(loaded[:, :10], 255)
+    np.testing.assert_array_equal(loaded[:, 15:], np.broadcast_to([200, 0, 0], (20, 5, 3)))
+    half = loaded[:, 10:15]
+    assert np.all(np.abs(half[..., 0] - 228) <= 1)  # 200 * 0.5 + 255 * 0.5
+    assert np.all(np.abs(half[..., 1] - 127) <= 1)  # 0 * 0.5 + 255 * 0.5
+
+
+def test_load_cmyk_converts_to_rgb(tmp_path):
+    cmyk = np.zeros((20, 20, 4), dtype=np.uint8)
+    cmyk[:, 10:, 0] = 255  # full cyan on the right
+    path = tmp_path / "cmyk.jpg"
+    Image.fromarray(cmyk, mode="CMYK").save(path, quality=95)
+    loaded = images.load_image(path).astype(int)
+    assert loaded.shape == (20, 20, 3)
+    assert np.all(loaded[:, :8] > 240)  # no ink: white
+    right = loaded[:, 12:]
+    assert np.all(right[..., 0] < 15) and np.all(right[..., 1:] > 240)  # cyan: (0, 255, 255)
+
+
+def test_load_16bit_grayscale_is_scaled_not_clipped(tmp_path):
+    values = np.array([0, 1000, 30000, 32896, 65535], dtype=np.uint16)
+    gray = np.tile(np.repeat(values, 4), (16, 1))  # 16 x 20
+    path = tmp_path / "gray16.png"
+    Image.fromarray(gray).save(path)
+    assert mode_of(path) in ("I;16", "I")  # really a 16-bit file
+    loaded = images.load_image(path)
+    expected = np.array([0, 4, 117, 128, 255], dtype=np.uint8)
+    np.testing.assert_array_equal(loaded[0, ::4, 0], expected)
+    np.testing.assert_array_equal(loaded[..., 1], loaded[..., 2])
+
+
+def test_load_16bit_big_endian_tiff(tmp_path):
+    gray = np.tile(np.linspace(0, 65535, 20).astype(np.uint16), (16, 1))
+    picture = Image.frombytes("I;16B", (20, 16), gray.astype(">u2").tobytes())
+    path = tmp_path / "gray16b.tif"
+    picture.save(path)
+    assert mode_of(path) == "I;16B"
+    loaded = images.load_image(path)
+    np.testing.assert_array_equal(loaded[..., 0], np.rint(gray / 257).astype(np.uint8))
+
+
+def test_load_32bit_integer_mode_is_read_as_16bit_range(tmp_path):
+    gray = np.tile(np.array([0, 257, 25700, 65535, 70000] * 4, dtype=np.int32), (16, 1))
+    path = tmp_path / "gray32.tif"
+    Image.fromarray(gray).save(path)
+    assert mode_of(path) == "I"
+    loaded = images.load_image(path)
+    np.testing.assert_array_equal(loaded[0, :5, 0], [0, 1, 100, 255, 255])
+
+
+def test_load_16bit_rgb_png(tmp_path):
+    rng = np.random.default_rng(3)
+    rgb16 = rng.integers(0, 65536, size=(16, 20, 3), dtype=np.uint16)
+    rgb16[0, 0] = (0, 32896, 65535)
+    path = tmp_path / "rgb16.png"
+    write_png16_rgb(path, rgb16)
+    loaded = images.load_image(path)
+    assert loaded.shape == (16, 20, 3) and loaded.dtype == np.uint8
+    assert np.abs(loaded.astype(int) - rgb16 / 257).max() <= 1
+    np.testing.assert_array_equal(loaded[0, 0], [0, 128, 255])
+
+
+def test_load_applies_exif_orientation(tmp_path):
+    stored = np.zeros((20, 40, 3), dtype=np.uint8)  # 40 wide, 20 high as stored
+    stored[:, :20] = (255, 0, 0)  # left half red
+    stored[:, 20:] = (0, 0, 255)  # right half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    path = tmp_path / "rotated.jpg"
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    loaded = images.load_image(path).astype(int)
+    assert loaded.shape == (40, 20, 3)
+    assert loaded[5, 10, 0] > 200 and loaded[5, 10, 2] < 50  # the left half is now on top
+    assert loaded[35, 10, 2] > 200 and loaded[35, 10, 0] < 50
+
+
+def test_load_accepts_exactly_min_side(tmp_path):
+    path = tmp_path / "square.png"
+    Image.fromarray(gradient(images.MIN_SIDE, images.MIN_SIDE)).save(path)
+    assert images.load_image(path).shape == (16, 16, 3)
+
+
+def test_load_reads_by_content_not_extension(tmp_path):
+    array = gradient(20, 20)
+    path = tmp_path / "really_a_png.jpg"
+    path.write_bytes(encoded(array, "PNG"))
+    np.testing.assert_array_equal(images.load_image(path), array)
+
+
+# --- load_image: errors -------------------------------------------------------------------
+
+
+def test_load_missing_file(tmp_path):
+    message = load_error(tmp_path / "absent.jpg", role="content image")
+    assert message.startswith("content image '")
+    assert "not found" in message
+
+
+def test_load_default_role_is_image(tmp_path):
+    message = load_error(tmp_path / "absent.png")
+    assert message.startswith("image '")
+
+
+def test_load_directory(tmp_path):
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    assert "directory" in load_error(folder, role="style image")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_load_named_pipe_is_refused_without_blocking(tmp_path):
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    assert "not a regular file" in load_error(pipe)
+
+
+def test_load_empty_file(tmp_path):
+    path = tmp_path / "zero.jpg"
+    path.write_bytes(b"")
+    assert "file is empty" in load_error(path)
+
+
+def test_load_text_file_named_jpg(tmp_path):
+    path = tmp_path / "notes.jpg"
+    path.write_text("this is not a picture\n" * 20)
+    message = load_error(path, role="content image")
+    assert "content image" in message
+    assert "not a readable image" in message
+    assert "JPEG, PNG, BMP, TIFF or WebP" in message
+
+
+def test_load_refuses_other_formats(tmp_path):
+    path = tmp_path / "animation.gif"
+    path.write_bytes(encoded(gradient(20, 20), "GIF"))
+    assert "not a readable image" in load_error(path)
+
+
+def test_load_truncated_jpeg(tmp_path):
+    data = encoded(gradient(64, 64), "JPEG", quality=95)
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    assert "truncated" in load_error(path)
+
+
+def test_load_truncated_png_and_pillow_not_lenient(tmp_path):
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)  # poorly compressible
+    data = encoded(noisy, "PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(data[: len(data) // 2])
+    assert "truncated" in load_error(path)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_load_decompression_bomb_error(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.png"
+    Image.fromarray(gradient(64, 64)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 4096 pixels > 2 * 1000
+    message = load_error(path)
+    assert "too large" in message
+    assert "4096" in message and "2000" in message
+
+
+def test_load_decompression_bomb_warning_is_an_error(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.png"
+    Image.fromarray(gradient(64, 64)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3000)  # 3000 < 4096 <= 6000: a warning
+    message = load_error(path)
+    assert "too large" in message
+    assert "4096" in message and "3000" in message
+
+
+@pytest.mark.parametrize("size", [(15, 40), (40, 15), (1, 1)])
+def test_load_too_small(tmp_path, size):
+    path = tmp_path / "tiny.png"
+    Image.fromarray(gradient(*size)).save(path)
+    message = load_error(path, role="style image")
+    assert f"{size[0]}x{size[1]}" in message
+    assert "at least 16" in message
+
+
+def test_load_too_small_is_judged_after_exif_rotation(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "rotated_small.jpg"
+    Image.fromarray(gradient(40, 12)).save(path, exif=exif)
+    assert "12x40" in load_error(path)
+
+
+# --- fit_within ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "max_size", "expected"),
+    [
+        (4000, 3000, 512, (512, 384)),  # landscape
+        (3000, 4000, 512, (384, 512)),  # portrait
+        (1000, 1000, 256, (256, 256)),  # square
+        (512, 300, 512, (512, 300)),  # already at the limit
+        (100, 50, 512, (100, 50)),  # never scaled up
+        (1001, 500, 100, (100, 50)),  # 49.95 rounds to 50
+        (200, 5, 100, (100, 3)),  # 2.5 rounds half up
+        (1000, 1, 10, (10, 1)),  # a side never drops below 1
+        (1, 1000, 10, (1, 10)),
+        (333, 333, 1, (1, 1)),
+    ],
+)
+def test_fit_within(width, height, max_size, expected):
+    assert images.fit_within(width, height, max_size) == expected
+
+
+def test_fit_within_longest_side_is_exactly_max_size():
+    for width in range(101, 3000, 37):
+        result = images.fit_within(width, 97, 100)
+        assert result[0] == 100
+        assert abs(result[1] - 97 * 100 / width) <= 0.5
+
+
+@pytest.mark.parametrize(("width", "height", "max_size"), [(0, 10, 10), (10, 0, 10), (10, 10, 0)])
+def test_fit_within_rejects_non_positive_sizes(width, height, max_size):
+    with pytest.raises(ValueError, match="positive"):
+        images.fit_within(width, height, max_size)
+
+
+# --- resize -------------------------------------------------------------------------------
+
+
+def test_resize_takes_width_then_height():
+    result = images.resize(gradient(40, 30), (20, 10))
+    assert result.shape == (10, 20, 3)
+    assert result.dtype == np.uint8
+
+
+def test_resize_matches_pillow_lanczos():
+    image = gradient(40, 30)
+    expected = np.asarray(Image.fromarray(image).resize((17, 23), Image.Resampling.LANCZOS))
+    np.testing.assert_array_equal(images.resize(image, (17, 23)), expected)
+
+
+def test_resize_keeps_a_constant_image_constant():
+    image = np.full((30, 40, 3), (10, 120, 250), dtype=np.uint8)
+    result = images.resize(image, (80, 60))
+    assert result.shape == (60, 80, 3)
+    np.testing.assert_array_equal(result, np.broadcast_to([10, 120, 250], (60, 80, 3)))
+
+
+def test_resize_to_the_same_size_returns_the_input():
+    image = gradient(40, 30)
+    assert images.resize(image, (40, 30)) is image
+
+
+def test_resize_rejects_non_positive_size():
+    with pytest.raises(ValueError, match="positive"):
+        images.resize(gradient(40, 30), (0, 30))
+
+
+# --- check_output_path --------------------------------------------------------------------
+
+
+def check_error(path, overwrite: bool = False) -> str:
+    with pytest.raises(ImageError) as caught:
+        images.check_output_path(path, overwrite)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert Path(path).name in message
+    return message
+
+
+@pytest.mark.parametrize("suffix", sorted(images.WRITE_EXTENSIONS) + [".PNG", ".Jpg"])
+def test_check_output_path_accepts_known_extensions(tmp_path, suffix):
+    path = tmp_path / f"result{suffix}"
+    assert images.check_output_path(str(path), overwrite=False) == path
+
+
+def test_check_output_path_relative_to_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert images.check_output_path("result.png", overwrite=False) == Path("result.png")
+
+
+@pytest.mark.parametrize("name", ["result.gif", "result.txt", "result"])
+def test_check_output_path_unknown_extension(tmp_path, name):
+    message = check_error(tmp_path / name)
+    assert "unknown image type" in message
+    assert ".png" in message and ".webp" in message
+
+
+def test_check_output_path_missing_folder(tmp_path):
+    message = check_error(tmp_path / "missing" / "result.png")
+    assert "does not exist" in message
+
+
+def test_check_output_path_folder_is_a_file(tmp_path):
+    (tmp_path / "plain").write_text("x")
+    message = check_error(tmp_path / "plain" / "result.png")
+    assert "is not a directory" in message
+
+
+def test_check_output_path_folder_not_writable(tmp_path, monkeypatch):
+    seen = []
+
+    def no_access(path, mode, **kwargs):
+        seen.append((Path(path), mode))
+        return False
+
+    monkeypatch.setattr(os, "access", no_access)  # works even when tests run as root
+    message = check_error(tmp_path / "result.png")
+    assert "not writable" in message
+    assert seen and seen[0][0] == tmp_path and seen[0][1] & os.W_OK
+
+
+def test_check_output_path_is_a_directory(tmp_path):
+    (tmp_path / "result.png").mkdir()
+    assert "directory" in check_error(tmp_path / "result.png", overwrite=True)
+
+
+def test_check_output_path_existing_file_needs_overwrite(tmp_path):
+    path = tmp_path / "result.png"
+    path.write_bytes(b"old")
+    assert "--overwrite" in check_error(path, overwrite=False)
+    assert images.check_output_path(path, overwrite=True) == path
+    assert path.read_bytes() == b"old"  # checking never touches the file
+
+
+# --- save_image ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", LOSSLESS)
+def test_save_lossless_round_trip_is_exact(tmp_path, suffix):
+    rng = np.random.default_rng(7)
+    array = rng.integers(0, 256, size=(21, 34, 3), dtype=np.uint8)
+    path = tmp_path / f"result{suffix}"
+    images.save_image(path, array)
+    with Image.open(path) as written:
+        assert written.format == FORMATS[suffix]
+    np.testing.assert_array_equal(images.load_image(path), array)
+
+
+@pytest.mark.parametrize("suffix", LOSSY)
+def test_save_lossy_round_trip_is_close(tmp_path, suffix):
+    array = gradient(48, 32)
+    path = tmp_path / f"result{suffix}"
+    images.save_image(path, array)
+    with Image.open(path) as written:
+        assert written.format == FORMATS[suffix]
+    loaded = images.load_image(path)
+    assert loaded.shape == array.shape
+    assert np.abs(loaded.astype(int) - array).mean() < 2
+
+
+def test_save_uppercase_extension(tmp_path):
+    path = tmp_path / "RESULT.PNG"
+    images.save_image(path, gradient(20, 20))
+    with Image.open(path) as written:
+        assert written.format == "PNG"
+
+
+def test_save_jpeg_uses_quality_95(tmp_path):
+    array = gradient(32, 32)
+    path = tmp_path / "result.jpg"
+    images.save_image(path, array)
+    with Image.open(io.BytesIO(encoded(array, "JPEG", quality=95))) as reference:
+        expected = reference.quantization
+    with Image.open(path) as written:
+        assert written.quantization == expected
+
+
+def test_save_float_image_is_clipped_and_rounded(tmp_path):
+    array = np.zeros((16, 16, 3), dtype=np.float32)
+    array[0, 0] = (-20.0, 127.6, 300.0)
+    array[0, 1] = (0.4, 254.5001, 12.49)
+    path = tmp_path / "result.png"
+    images.save_image(path, array)
+    loaded = images.load_image(path)
+    np.testing.assert_array_equal(loaded[0, 0], [0, 128, 255])
+    np.testing.assert_array_equal(loaded[0, 1], [0, 255, 12])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((16, 16), np.uint8), np.zeros((16, 16, 4), np.uint8), np.zeros((0, 16, 3))],
+)
+def test_save_rejects_bad_shapes(tmp_path, bad):
+    with pytest.raises(ValueError, match="shape"):
+        images.save_image(tmp_path / "result.png", bad)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_rejects_nan(tmp_path):
+    array = np.zeros((16, 16, 3), dtype=np.float32)
+    array[3, 3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        images.save_image(tmp_path / "result.png", array)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_leaves_no_temporary_file(tmp_path):
+    images.save_image(tmp_path / "result.png", gradient(20, 20))
+    assert [p.name for p in tmp_path.iterdir()] == ["result.png"]
+
+
+def test_save_replaces_an_existing_file(tmp_path):
+    path = tmp_path / "result.png"
+    path.write_bytes(b"old")
+    images.save_image(path, gradient(20, 20))
+    np.testing.assert_array_equal(images.load_image(path), gradient(20, 20))
+    assert [p.name for p in tmp_path.iterdir()] == ["result.png"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_save_gives_the_file_umask_permissions(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        images.save_image(tmp_path / "result.png", gradient(20, 20))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "result.png").stat().st_mode) == 0o640
+
+
+def test_save_bad_extension_writes_nothing(tmp_path):
+    with pytest.raises(ImageError) as caught:
+        images.save_image(tmp_path / "result.gif", gradient(20, 20))
+    assert "result.gif" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_missing_folder(tmp_path):
+    with pytest.raises(ImageError) as caught:
+        images.save_image(tmp_path / "missing" / "result.png", gradient(20, 20))
+    assert "result.png" in str(caught.value)
+    assert "cannot write" in str(caught.value)
+
+
+def failing_writer(error: BaseException):
+    """An imwrite stand-in that writes some bytes, then fails with ``error``."""
+
+    def write(target, image, **kwargs):
+        target.write(b"partial data")
+        raise error
+
+    return write
+
+
+def test_save_os_error_becomes_image_error_and_cleans_up(tmp_path, monkeypatch):
+    monkeypatch.setattr(images.iio, "imwrite", failing_writer(OSError(28, "No space left")))
+    with pytest.raises(ImageError) as caught:
+        images.save_image(tmp_path / "result.png", gradient(20, 20))
+    assert "result.png" in str(caught.value)
+    assert "No space left" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("error", [RuntimeError("encoder bug"), KeyboardInterrupt()])
+def test_save_other_errors_propagate_and_clean_up(tmp_path, monkeypatch, error):
+    monkeypatch.setattr(images.iio, "imwrite", failing_writer(error))
+    with pytest.raises(type(error)):
+        images.save_image(tmp_path / "result.png", gradient(20, 20))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_failure_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "result.png"
+    images.save_image(path, gradient(20, 20))
+    before = path.read_bytes()
+    monkeypatch.setattr(images.iio, "imwrite", failing_writer(OSError(5, "I/O error")))
+    with pytest.raises(ImageError):
+        images.save_image(path, np.zeros((20, 20, 3), np.uint8))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["result.png"]
+
+
+def test_save_temporary_file_is_hidden_and_in_the_same_folder(tmp_path, monkeypatch):
+    seen = []
+    real_replace = os.replace
+
+    def spy(source, destination):
+        seen.append(Path(source))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", spy)
+    images.save_image(tmp_path / "result.png", gradient(20, 20))
+    (temporary,) = seen
+    assert temporary.parent == tmp_path
+    assert temporary.name.startswith(".result.png.") and temporary.name.endswith(".tmp")
+
+
+# --- intermediate_path --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "iteration", "expected"),
+    [
+        ("out/result.png", 7, "out/result_00007.png"),
+        ("result.JPG", 100, "result_00100.JPG"),
+        ("a.b/my.photo.webp", 0, "a.b/my.photo_00000.webp"),
+        ("result.png", 123456, "result_123456.png"),
+    ],
+)
+def test_intermediate_path(output, iteration, expected):
+    assert images.intermediate_path(output, iteration) == Path(expected)
+
+
+def test_intermediate_path_rejects_negative_iteration():
+    with pytest.raises(ValueError, match="non-negative"):
+        images.intermediate_path("result.png", -1)
