@@ -225,7 +225,8 @@ def _parse_layer(path: Path, cell, index: int, expected: str, keep: bool) -> Lay
     kind = _text(_field(path, cell, "type", f"{where} ({name})"))
     if kind != layer_kind(name):
         raise WeightsError(
-            f"weights file '{path}': layer {name!r} has type {kind!r}; expected {layer_kind(name)!r}"
+            f"weights file '{path}': layer {name!r} has type {kind!r};"
+            f" expected {layer_kind(name)!r}"
         )
     if kind != "conv" or not keep:
         return Layer(name=name, kind=kind)

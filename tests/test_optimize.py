@@ -78,7 +78,7 @@ def test_adam_lowers_the_cost_and_keeps_pixels_in_range(weights):
     records = list(transfer.run())
     assert [r.iteration for r in records] == list(range(1, 31))
     assert records[-1].costs.J < 0.5 * records[0].costs.J
-    assert all(b.elapsed >= a.elapsed for a, b in zip(records, records[1:]))
+    assert all(b.elapsed >= a.elapsed for a, b in zip(records, records[1:], strict=False))
     generated = transfer.graph.current()[0] + MEAN
     assert generated.min() >= -1e-3 and generated.max() <= 255 + 1e-3
     result = transfer.finish()

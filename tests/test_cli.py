@@ -1,0 +1,212 @@
+"""The command line, through click's CliRunner and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize import __version__
+from stylize.cli import main
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _args(vgg_file, image_files, *extra):
+    return [
+        "run",
+        "--content",
+        str(image_files["content"]),
+        "--style",
+        str(image_files["style"]),
+        "--weights",
+        str(vgg_file),
+        *extra,
+    ]
+
+
+def test_version_and_help(runner):
+    assert runner.invoke(main, ["--version"]).output.strip().endswith(__version__)
+    help_text = runner.invoke(main, ["run", "--help"]).output
+    for option in ["--content", "--style", "--output", "--weights", "--iterations",
+                   "--learning-rate", "--alpha", "--beta", "--noise-ratio", "--pooling",
+                   "--max-size", "--seed", "--device", "--save-every", "--overwrite",
+                   "--quiet", "--json"]:  # fmt: skip
+        assert option in help_text
+
+
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import sys; from click.testing import CliRunner; from stylize.cli import main;"
+        "r = CliRunner().invoke(main, ['run', '--help']); assert r.exit_code == 0;"
+        "print('tensorflow' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_run_writes_an_image_of_the_output_size_and_lowers_j(
+    runner, vgg_file, image_files, tmp_path
+):
+    output = tmp_path / "out.png"
+    args = _args(vgg_file, image_files, "-o", str(output), "--iterations", "25", "--seed", "1")
+    result = runner.invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert Image.open(output).size == (32, 24)
+    assert (summary["width"], summary["height"], summary["iterations"]) == (32, 24, 25)
+    assert summary["output"] == str(output)
+    assert summary["seed"] == 1 and summary["seconds"] > 0 and summary["setup_seconds"] > 0
+    assert summary["J"] == pytest.approx(
+        10 * summary["J_content"] + 40 * summary["J_style"], rel=1e-4
+    )
+    start = _json_run(runner, vgg_file, image_files, tmp_path / "one.png", "--iterations", "1")
+    assert summary["J"] < start["J"]
+
+
+def _json_run(runner, vgg_file, image_files, output, *extra):
+    result = runner.invoke(
+        main, [*_args(vgg_file, image_files, "-o", str(output), "--seed", "1", *extra), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_progress_goes_to_stderr_and_quiet_silences_it(runner, vgg_file, image_files, tmp_path):
+    args = _args(vgg_file, image_files, "-o", str(tmp_path / "a.png"), "--iterations", "4")
+    loud = runner.invoke(main, args)
+    assert loud.exit_code == 0
+    assert "iteration 4/4" in loud.stderr and "it/s" in loud.stderr
+    assert loud.stdout.strip() == str(tmp_path / "a.png")
+    quiet = runner.invoke(main, [*_args(vgg_file, image_files, "-o", str(tmp_path / "b.png"),
+                                        "--iterations", "4"), "--quiet"])  # fmt: skip
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_max_size_scales_the_content_down(runner, vgg_file, image_files, tmp_path):
+    summary = _json_run(runner, vgg_file, image_files, tmp_path / "s.jpg", "--iterations", "1",
+                        "--max-size", "16")  # fmt: skip
+    assert (summary["width"], summary["height"]) == (16, 12)
+    assert Image.open(tmp_path / "s.jpg").format == "JPEG"
+
+
+def test_default_output_name_in_the_current_folder(
+    runner, vgg_file, image_files, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, [*_args(vgg_file, image_files, "--iterations", "1"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "content_style.png").is_file()
+
+
+def test_existing_output_needs_overwrite(runner, vgg_file, image_files, tmp_path):
+    output = tmp_path / "o.png"
+    output.write_bytes(b"precious")
+    args = _args(vgg_file, image_files, "-o", str(output), "--iterations", "1")
+    refused = runner.invoke(main, args)
+    assert refused.exit_code == 2 and "--overwrite" in refused.stderr
+    assert output.read_bytes() == b"precious"
+    assert runner.invoke(main, [*args, "--overwrite", "-q"]).exit_code == 0
+    assert Image.open(output).size == (32, 24)
+
+
+def test_save_every_writes_checkpoints(runner, vgg_file, image_files, tmp_path):
+    output = tmp_path / "r.png"
+    args = _args(vgg_file, image_files, "-o", str(output), "--iterations", "6", "--save-every", "3")
+    assert runner.invoke(main, [*args, "-q"]).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png", "r_00003.png", "r_00006.png"]
+
+
+def test_seed_reproduces_the_image(runner, vgg_file, image_files, tmp_path):
+    for name in ("a.png", "b.png"):
+        _json_run(runner, vgg_file, image_files, tmp_path / name, "--iterations", "3")
+    a = np.asarray(Image.open(tmp_path / "a.png"))
+    np.testing.assert_array_equal(a, np.asarray(Image.open(tmp_path / "b.png")))
+
+
+def test_missing_weights_says_how_to_download(runner, image_files, tmp_path):
+    result = runner.invoke(main, _args(tmp_path / "none.mat", image_files, "-o",
+                                       str(tmp_path / "x.png")))  # fmt: skip
+    assert result.exit_code == 2
+    assert "download_vgg19.sh" in result.stderr and "none.mat" in result.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--iterations", "-3"], "--iterations"),
+        (["--learning-rate", "0"], "--learning-rate"),
+        (["--noise-ratio", "1.5"], "--noise-ratio"),
+        (["--iterations", "many"], "--iterations"),
+        (["--pooling", "median"], "--pooling"),
+    ],
+)
+def test_bad_options_exit_2_naming_the_option(
+    runner, vgg_file, image_files, tmp_path, extra, needle
+):
+    result = runner.invoke(
+        main, _args(vgg_file, image_files, "-o", str(tmp_path / "x.png"), *extra)
+    )
+    assert result.exit_code == 2
+    assert needle in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- as a real subprocess ------------------------------------------------------------------
+
+
+def _stylize(*args, cwd=None):
+    env = {**os.environ, "STYLIZE_WEIGHTS": ""}
+    return subprocess.run(
+        [sys.executable, "-m", "stylize", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_subprocess_run_and_json(vgg_file, image_files, tmp_path):
+    output = tmp_path / "out.webp"
+    done = _stylize(*_args(vgg_file, image_files, "-o", output, "--iterations", "3", "--json"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["output"] == str(output)
+    assert Image.open(output).size == (32, 24)
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_subprocess_user_errors_are_one_line_without_traceback(vgg_file, image_files, tmp_path):
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("just text")
+    cases = [
+        (["--content", tmp_path / "missing.jpg"], "missing.jpg"),
+        (["--content", not_an_image], "notes.jpg"),
+        (["--weights", not_an_image], "notes.jpg"),
+        (["-o", tmp_path / "nowhere" / "x.png"], "nowhere"),
+        (["-o", tmp_path / "x.xyz"], "x.xyz"),
+        (["--device", "gpu"], "--device"),
+    ]
+    base = {"--content": image_files["content"], "--style": image_files["style"],
+            "--weights": vgg_file, "-o": tmp_path / "ok.png"}  # fmt: skip
+    for override, needle in cases:
+        options = {**base, **dict(zip(override[::2], override[1::2], strict=True))}
+        args = ["run", "--iterations", "1", *[str(x) for kv in options.items() for x in kv]]
+        done = _stylize(*args)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2, (override, done.stderr)
+        assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], lines
+        assert not (tmp_path / "ok.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.jpg"]
