@@ -6,8 +6,12 @@ import math
 from dataclasses import dataclass, field, fields, replace
 
 from stylize.errors import ConfigError
+from stylize.weights import FEATURE_LAYERS
 
-DEFAULT_STYLE_LAYERS: tuple[tuple[str, float], ...] = (
+LayerWeights = tuple[tuple[str, float], ...]
+
+DEFAULT_CONTENT_LAYERS: LayerWeights = (("conv4_2", 1.0),)
+DEFAULT_STYLE_LAYERS: LayerWeights = (
     ("conv1_1", 0.2),
     ("conv2_1", 0.2),
     ("conv3_1", 0.2),
@@ -17,6 +21,10 @@ DEFAULT_STYLE_LAYERS: tuple[tuple[str, float], ...] = (
 
 POOLING_CHOICES = ("avg", "max")
 DEVICE_CHOICES = ("auto", "cpu", "gpu")
+OPTIMIZER_CHOICES = ("adam", "lbfgs")
+INIT_CHOICES = ("noise", "content", "style")  # or the path of an image
+PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
+DEFAULT_NOISE_RATIO = 0.6
 
 
 @dataclass(frozen=True)
@@ -26,40 +34,84 @@ class Settings:
     Defaults reproduce the classic Gatys notebook: content layer conv4_2, five style layers
     at 0.2, J = 10 * J_content + 40 * J_style, Adam with learning rate 2.0 for 200 iterations,
     a start image of 60 % uniform noise in [-20, 20] blended with the content image.
+    ``noise_ratio`` None means 0.6 for ``init="noise"`` and 0 for any other start image.
     """
 
     iterations: int = 200
+    optimizer: str = "adam"
     learning_rate: float = 2.0
     alpha: float = 10.0
     beta: float = 40.0
-    noise_ratio: float = 0.6
+    tv_weight: float = 0.0
+    init: str = "noise"
+    noise_ratio: float | None = None
     pooling: str = "avg"
     max_size: int = 512
+    scales: int = 1
+    style_scale: float = 1.0
+    style_weights: tuple[float, ...] | None = None
+    preserve_colors: str = "none"
     seed: int | None = None
     device: str = "auto"
     save_every: int = 0
-    content_layer: str = "conv4_2"
-    style_layers: tuple[tuple[str, float], ...] = field(default=DEFAULT_STYLE_LAYERS)
+    content_layers: LayerWeights = field(default=DEFAULT_CONTENT_LAYERS)
+    style_layers: LayerWeights = field(default=DEFAULT_STYLE_LAYERS)
 
     def __post_init__(self) -> None:
-        _check_range("iterations", self.iterations, low=1)
+        _check_int("iterations", self.iterations, low=1)
+        _check_choice("optimizer", self.optimizer, OPTIMIZER_CHOICES)
         _check_positive("learning-rate", self.learning_rate)
-        _check_non_negative("alpha", self.alpha)
-        _check_non_negative("beta", self.beta)
-        if not 0.0 <= self.noise_ratio <= 1.0:
+        for name in ("alpha", "beta", "tv-weight"):
+            _check_non_negative(name, getattr(self, name.replace("-", "_")))
+        if self.noise_ratio is not None and not 0.0 <= self.noise_ratio <= 1.0:
             raise ConfigError(f"--noise-ratio must be between 0 and 1, got {self.noise_ratio}")
+        if not self.init:
+            raise ConfigError("--init must be noise, content, style or an image path")
         _check_choice("pooling", self.pooling, POOLING_CHOICES)
         _check_choice("device", self.device, DEVICE_CHOICES)
-        _check_range("max-size", self.max_size, low=16)
-        _check_range("save-every", self.save_every, low=0)
+        _check_choice("preserve-colors", self.preserve_colors, PRESERVE_COLORS_CHOICES)
+        _check_int("max-size", self.max_size, low=16)
+        _check_int("scales", self.scales, low=1, high=6)
+        _check_positive("style-scale", self.style_scale)
+        _check_int("save-every", self.save_every, low=0)
         if self.seed is not None:
-            _check_range("seed", self.seed, low=0, high=2**31 - 1)
+            _check_int("seed", self.seed, low=0, high=2**31 - 1)
+        _check_layers("content-layers", self.content_layers)
+        _check_layers("style-layers", self.style_layers)
+        if self.style_weights is not None:
+            for weight in self.style_weights:
+                _check_non_negative("style-weights", weight)
+            if not sum(self.style_weights) > 0:
+                raise ConfigError("--style-weights must not all be zero")
+
+    @property
+    def start_noise_ratio(self) -> float:
+        """The share of noise in the start image, with the default resolved."""
+        if self.noise_ratio is not None:
+            return self.noise_ratio
+        return DEFAULT_NOISE_RATIO if self.init == "noise" else 0.0
 
     @property
     def layers_used(self) -> tuple[str, ...]:
-        """Names of every VGG layer the costs read, content layer first."""
-        names = [self.content_layer] + [name for name, _ in self.style_layers]
+        """Names of every VGG layer the costs read, content layers first."""
+        names = [name for name, _ in self.content_layers + self.style_layers]
         return tuple(dict.fromkeys(names))
+
+    @property
+    def deepest_layer(self) -> str:
+        """The deepest VGG layer the costs read; the network is built up to it."""
+        return max(self.layers_used, key=FEATURE_LAYERS.index)
+
+    def blend_weights(self, count: int) -> tuple[float, ...]:
+        """Weights of ``count`` style images, normalized to sum to 1 (equal by default)."""
+        weights = self.style_weights or (1.0,) * count
+        if len(weights) != count:
+            raise ConfigError(
+                f"--style-weights has {len(weights)} values for {count} --style images;"
+                " give one weight per style"
+            )
+        total = sum(weights)
+        return tuple(w / total for w in weights)
 
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced (validated again)."""
@@ -70,28 +122,67 @@ class Settings:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _option(name: str) -> str:
-    return f"--{name}"
+def parse_layer_weights(option: str, text: str) -> LayerWeights:
+    """Parse ``conv1_1:0.2,conv2_1`` into ((name, weight), ...).
+
+    Layers given without a weight share equally what the weighted ones leave of 1 (all of it
+    when none has a weight), so ``conv1_1,conv2_1`` means 0.5 each.
+    """
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ConfigError(f"--{option} needs at least one layer name")
+    parsed: list[tuple[str, float | None]] = []
+    for item in items:
+        name, _, weight = item.partition(":")
+        parsed.append((name.strip(), _parse_float(option, weight) if weight else None))
+    given = sum(w for _, w in parsed if w is not None)
+    missing = sum(w is None for _, w in parsed)
+    share = max(0.0, 1.0 - given) / missing if missing else 0.0
+    result = tuple((name, share if w is None else w) for name, w in parsed)
+    _check_layers(option, result)
+    return result
 
 
-def _check_range(name: str, value: int, low: int, high: int | None = None) -> None:
+def _parse_float(option: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"--{option}: {text!r} is not a number") from None
+
+
+def _check_layers(option: str, layers: LayerWeights) -> None:
+    if not layers:
+        raise ConfigError(f"--{option} needs at least one layer")
+    for name, weight in layers:
+        if name not in FEATURE_LAYERS:
+            raise ConfigError(
+                f"--{option}: unknown layer {name!r}; valid layers are {', '.join(FEATURE_LAYERS)}"
+            )
+        _check_non_negative(option, weight)
+    if len({name for name, _ in layers}) != len(layers):
+        raise ConfigError(f"--{option}: a layer is named twice")
+    if not sum(weight for _, weight in layers) > 0:
+        raise ConfigError(f"--{option}: the layer weights must not all be zero")
+
+
+def _check_int(name: str, value: int, low: int, high: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{_option(name)} must be a whole number, got {value!r}")
+        raise ConfigError(f"--{name} must be a whole number, got {value!r}")
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ConfigError(f"{_option(name)} must be {bound}, got {value}")
+        raise ConfigError(f"--{name} must be {bound}, got {value}")
 
 
 def _check_positive(name: str, value: float) -> None:
     if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{_option(name)} must be a positive number, got {value}")
+        raise ConfigError(f"--{name} must be a positive number, got {value}")
 
 
 def _check_non_negative(name: str, value: float) -> None:
     if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{_option(name)} must be zero or a positive number, got {value}")
+        raise ConfigError(f"--{name} must be zero or a positive number, got {value}")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ConfigError(f"{_option(name)} must be one of {', '.join(choices)}, got {value!r}")
+        raise ConfigError(f"--{name} must be one of {', '.join(choices)}, got {value!r}")

@@ -35,3 +35,11 @@ class DeviceError(InputError):
 
 class RunError(StylizeError):
     """The optimization failed while running (exit code 1)."""
+
+
+class DivergedError(RunError):
+    """J became NaN or infinite; the last finite image is kept."""
+
+
+class ResourceError(RunError):
+    """The requested size does not fit in memory."""

@@ -7,10 +7,8 @@ line naming the path. This module never imports TensorFlow.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylize.errors import ImageError
+from stylize.files import atomic_writer
 
 READ_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 WRITE_EXTENSIONS = READ_EXTENSIONS
@@ -195,27 +194,12 @@ def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
         known = ", ".join(sorted(WRITE_EXTENSIONS))
         raise ImageError(f"output image '{output}': unknown image type (expected one of {known})")
     pixels = _as_uint8(image)
-    folder = output.parent
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ImageError(f"output image '{output}': cannot write ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(handle, "wb") as stream:
+        with atomic_writer(output) as stream:
             options = _WRITE_OPTIONS.get(suffix, {})
             iio.imwrite(stream, pixels, plugin="pillow", extension=suffix, **options)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, output)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        if isinstance(exc, OSError):
-            message = f"output image '{output}': cannot write ({exc.strerror or exc})"
-            raise ImageError(message) from exc
-        raise
-    _sync_folder(folder)
+    except OSError as exc:
+        raise ImageError(f"output image '{output}': cannot write ({exc.strerror or exc})") from exc
 
 
 def _as_uint8(image: np.ndarray) -> np.ndarray:
@@ -230,22 +214,6 @@ def _as_uint8(image: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError("image contains NaN or infinite values")
     return np.rint(np.clip(array, 0, 255)).astype(np.uint8)
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)  # the only portable way to read it is to set it and put it back
-    os.umask(mask)
-    return mask
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush the folder entry of a renamed file to disk, where the platform allows it."""
-    with contextlib.suppress(OSError):
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
 
 
 def intermediate_path(output: str | os.PathLike, iteration: int) -> Path:

@@ -1,12 +1,16 @@
-"""The optimization: one graph and session per output size, and loops yielding progress."""
+"""Graphs and sessions: VGG-19 on an assignable image variable, the costs, and the Adam and
+L-BFGS loops, which yield one record per iteration."""
 
 from __future__ import annotations
 
-import time
+import contextlib
+import queue
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.optimize
 
 from stylize import costs
 from stylize._tf import tf
@@ -18,7 +22,7 @@ from stylize.weights import VggWeights
 
 @dataclass(frozen=True)
 class Costs:
-    """J = alpha * J_content + beta * J_style for one image, as Python floats."""
+    """J = alpha * J_content + beta * J_style (+ tv_weight * TV) for one image."""
 
     J: float
     J_content: float
@@ -26,14 +30,12 @@ class Costs:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """One finished iteration: its number (1-based), the costs of the image it started from,
-    and the seconds since the loop began."""
+class Step:
+    """One evaluation inside a loop: the costs of ``image``, the (1, H, W, 3) preprocessed
+    image they were computed for."""
 
-    iteration: int
-    iterations: int
     costs: Costs
-    elapsed: float
+    image: np.ndarray = field(repr=False)
 
 
 def preprocess(image: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
@@ -46,170 +48,216 @@ def postprocess(generated: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(generated[0] + mean_pixel), 0, 255).astype(np.uint8)
 
 
-def noise_image(content: np.ndarray, noise_ratio: float, rng: np.random.Generator) -> np.ndarray:
-    """The classic start image: noise_ratio * uniform(-20, 20) + (1 - noise_ratio) * content.
+def noise_image(base: np.ndarray, noise_ratio: float, rng: np.random.Generator) -> np.ndarray:
+    """The classic start image: noise_ratio * uniform(-20, 20) + (1 - noise_ratio) * base.
 
-    ``content`` is the preprocessed (1, H, W, 3) content image; the result has its shape.
+    ``base`` is a preprocessed (1, H, W, 3) image; the result has its shape, float32.
     """
-    noise = rng.uniform(-20.0, 20.0, content.shape).astype(np.float32)
-    return noise_ratio * noise + (1.0 - noise_ratio) * content
+    noise = rng.uniform(-20.0, 20.0, base.shape).astype(np.float32)
+    return (noise_ratio * noise + (1.0 - noise_ratio) * base).astype(np.float32)
+
+
+class FeatureNet:
+    """VGG-19 on an assignable (1, H, W, 3) variable in the current graph, exposing the
+    content layers' activations and the style layers' normalized Grams (G / (n_H n_W))."""
+
+    def __init__(self, weights: VggWeights, shape: tuple[int, ...], settings: Settings):
+        self.image = tf.Variable(np.zeros(shape, np.float32), name="input", use_resource=True)
+        self._feed = tf.placeholder(tf.float32, shape, name="image_feed")
+        self._assign = self.image.assign(self._feed)
+        net = build_vgg(weights, self.image, settings.pooling, settings.deepest_layer)
+        self.activations = {name: net[name] for name, _ in settings.content_layers}
+        self.grams = {name: costs.normalized_gram(net[name]) for name, _ in settings.style_layers}
+
+    def assign(self, session, image: np.ndarray) -> None:
+        """Put a preprocessed (1, H, W, 3) image into the input variable."""
+        session.run(self._assign, {self._feed: image})
+
+    def content_features(self, session, image: np.ndarray) -> dict[str, np.ndarray]:
+        """Activations of the content layers for ``image``, as the notebook computes a_C."""
+        self.assign(session, image)
+        return session.run(self.activations)
+
+    def style_grams(self, session, image: np.ndarray) -> dict[str, np.ndarray]:
+        """Normalized Grams (n_C, n_C) of the style layers for ``image``."""
+        self.assign(session, image)
+        return session.run(self.grams)
+
+
+def style_grams_at_size(weights: VggWeights, image: np.ndarray, settings: Settings,
+                        device: str) -> dict[str, np.ndarray]:  # fmt: skip
+    """Normalized style Grams of a preprocessed image of any size, in a graph of its own."""
+    with tf.Graph().as_default() as graph, tf.device(device):
+        net = FeatureNet(weights, image.shape, settings)
+        init = tf.global_variables_initializer()
+    with tf.Session(graph=graph, config=session_config(device)) as session:
+        session.run(init)
+        return net.style_grams(session, image)
 
 
 class TransferGraph:
-    """VGG-19 on an assignable (1, H, W, 3) image variable, with costs and an Adam step.
+    """One output size: the feature net on the image variable, target variables, J, its
+    gradient and a projected Adam step. Targets are assigned per job, so the finalized graph
+    serves every image pair of its size."""
 
-    Content and style targets live in non-trainable variables, so one graph serves every
-    image pair of its size: ``set_targets`` assigns each image to the input variable and
-    evaluates the layers once, as the classic notebook does.
-    """
-
-    def __init__(
-        self, weights: VggWeights, height: int, width: int, settings: Settings, device: str
-    ):
+    def __init__(self, weights: VggWeights, height: int, width: int, settings: Settings,
+                 device: str):  # fmt: skip
         self.settings = settings
-        self.mean_pixel = weights.mean_pixel
         self.shape = (1, height, width, 3)
+        self.low = -weights.mean_pixel.reshape(1, 1, 1, 3).astype(np.float32)
         self.graph = tf.Graph()
         with self.graph.as_default(), tf.device(device):
-            self._build(weights)
-        self.graph.finalize()  # no op may be created inside the loop
+            self.net = FeatureNet(weights, self.shape, settings)
+            self._build_targets()
+            self._build_costs()
+            self._build_adam()
+            init = tf.global_variables_initializer()
+        self.graph.finalize()  # no op can be created inside the loops
         self.session = tf.Session(graph=self.graph, config=session_config(device))
-        self.session.run(self._init)
+        self.session.run(init)
 
-    def _build(self, weights: VggWeights) -> None:
+    def _build_targets(self) -> None:
+        self._target_feeds, self._targets, assigns = {}, {}, []
+        tensors = {**self.net.activations, **{f"gram:{k}": v for k, v in self.net.grams.items()}}
+        for key, tensor in tensors.items():
+            feed = tf.placeholder(tf.float32, tensor.shape)
+            target = tf.Variable(tf.zeros(tensor.shape), trainable=False, use_resource=True)
+            self._target_feeds[key], self._targets[key] = feed, target
+            assigns.append(target.assign(feed))
+        self._assign_targets = tf.group(*assigns)
+
+    def _build_costs(self) -> None:
         s = self.settings
-        self.image = tf.Variable(np.zeros(self.shape, np.float32), name="input", use_resource=True)
-        self._feed = tf.placeholder(tf.float32, self.shape, name="image_feed")
-        self._assign_image = self.image.assign(self._feed)
-        deepest = max(s.layers_used, key=weights.layer_names.index)
-        net = build_vgg(weights, self.image, s.pooling, deepest)
-        self._build_costs(net)
-        self._build_adam()
-        self._init = tf.global_variables_initializer()
-
-    def _target(self, tensor, name: str):
-        return tf.Variable(tf.zeros(tensor.shape), trainable=False, name=name, use_resource=True)
-
-    def _build_costs(self, net) -> None:
-        s = self.settings
-        generated = net[s.content_layer]
-        content_target = self._target(generated, "content_target")
-        assigns = [content_target.assign(generated)]
-        self._assign_content = tf.group(*assigns)
-        style_terms, style_assigns = [], []
-        for name, weight in s.style_layers:
-            gram = costs.normalized_gram(net[name])
-            target = self._target(gram, f"style_target_{name}")
-            style_assigns.append(target.assign(gram))
-            style_terms.append((weight, costs.gram_style_cost(target, gram)))
-        self._assign_style = tf.group(*style_assigns)
-        self.j_content = costs.content_cost(content_target, generated)
-        self.j_style = costs.style_cost(style_terms)
+        self.j_content = tf.add_n([
+            weight * costs.content_cost(self._targets[name], self.net.activations[name])
+            for name, weight in s.content_layers
+        ])  # fmt: skip
+        self.j_style = costs.style_cost(
+            (weight, costs.gram_style_cost(self._targets[f"gram:{name}"], self.net.grams[name]))
+            for name, weight in s.style_layers
+        )
         self.j_total = costs.total_cost(self.j_content, self.j_style, s.alpha, s.beta)
+        if s.tv_weight:
+            self.j_total += s.tv_weight * costs.total_variation(self.net.image)
         self._costs = [self.j_total, self.j_content, self.j_style]
+        (self._gradient,) = tf.gradients(self.j_total, [self.net.image])
 
     def _build_adam(self) -> None:
         optimizer = tf.train.AdamOptimizer(self.settings.learning_rate)
-        train = optimizer.minimize(self.j_total, var_list=[self.image])
-        low = -self.mean_pixel.reshape(1, 1, 1, 3)
+        image = self.net.image
+        self._snapshot = tf.identity(image.read_value())
+        with tf.control_dependencies([self._snapshot]):
+            train = optimizer.apply_gradients([(self._gradient, image)])
         with tf.control_dependencies([train]):
             # Projected Adam: pixels stay within [0, 255] once the mean is added back.
-            clipped = tf.clip_by_value(self.image.read_value(), low, low + 255.0)
-            self._adam_step = self.image.assign(clipped)
+            clipped = tf.clip_by_value(image.read_value(), self.low, self.low + 255.0)
+            self._adam_step = image.assign(clipped)
         self._reset_adam = tf.variables_initializer(optimizer.variables())
 
-    def set_image(self, generated: np.ndarray) -> None:
-        """Assign a (1, H, W, 3) preprocessed image to the input variable."""
-        self.session.run(self._assign_image, {self._feed: generated})
+    def content_features(self, content: np.ndarray) -> dict[str, np.ndarray]:
+        """Content-layer activations of a preprocessed image of this graph's size."""
+        return self.net.content_features(self.session, content)
 
-    def set_targets(self, content: np.ndarray, style: np.ndarray) -> None:
-        """Compute the targets from preprocessed (1, H, W, 3) content and style images."""
-        self.set_image(content)
-        self.session.run(self._assign_content)
-        self.set_image(style)
-        self.session.run(self._assign_style)
+    def style_grams(self, style: np.ndarray) -> dict[str, np.ndarray]:
+        """Normalized style Grams of a preprocessed image of this graph's size."""
+        return self.net.style_grams(self.session, style)
 
-    def evaluate(self) -> Costs:
-        """Costs of the image currently in the input variable."""
+    def set_targets(self, content: dict[str, np.ndarray], grams: dict[str, np.ndarray]) -> None:
+        """Store the content activations and style Grams the costs compare against."""
+        feeds = {self._target_feeds[name]: value for name, value in content.items()}
+        feeds.update({self._target_feeds[f"gram:{k}"]: v for k, v in grams.items()})
+        self.session.run(self._assign_targets, feeds)
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Assign a preprocessed (1, H, W, 3) image to the input variable."""
+        self.net.assign(self.session, image)
+
+    def evaluate(self, image: np.ndarray) -> Costs:
+        """Costs of a preprocessed (1, H, W, 3) image."""
+        self.set_image(image)
         return Costs(*(float(v) for v in self.session.run(self._costs)))
 
     def current(self) -> np.ndarray:
         """The input variable's value, (1, H, W, 3) float32 preprocessed."""
-        return self.session.run(self.image)
+        return self.session.run(self.net.image)
 
-    def adam(self, start: np.ndarray, iterations: int) -> Iterator[Progress]:
-        """Run Adam from a preprocessed start image, yielding a record per iteration."""
+    def adam(self, start: np.ndarray, iterations: int) -> Iterator[Step]:
+        """Adam from a preprocessed start image; each Step holds the image before the update."""
         self.session.run(self._reset_adam)
         self.set_image(start)
-        began = time.perf_counter()
-        fetches = [self._adam_step, *self._costs]
-        for iteration in range(1, iterations + 1):
-            _, *values = self.session.run(fetches)
-            elapsed = time.perf_counter() - began
-            yield Progress(iteration, iterations, Costs(*map(float, values)), elapsed)
+        fetches = [self._adam_step, self._snapshot, *self._costs]
+        for _ in range(iterations):
+            _, image, *values = self.session.run(fetches)
+            yield Step(Costs(*map(float, values)), image)
+
+    def lbfgs(self, start: np.ndarray, iterations: int) -> Iterator[Step]:
+        """SciPy's L-BFGS-B over J for ``iterations`` evaluations in one call, so its history
+        is kept for the whole run; pixels are bounded to [0, 255]. Each Step is one
+        evaluation (line-search trials included)."""
+        return _LbfgsRun(self, start, iterations).steps()
+
+    def value_and_gradient(self, image: np.ndarray) -> tuple[Costs, np.ndarray]:
+        """Costs and dJ/dimage, (1, H, W, 3) float32, of a preprocessed image."""
+        self.set_image(image)
+        *values, gradient = self.session.run([*self._costs, self._gradient])
+        return Costs(*map(float, values)), gradient
 
     def close(self) -> None:
         self.session.close()
 
 
-@dataclass(frozen=True)
-class Result:
-    """The finished image (H, W, 3) uint8 and the costs of exactly that image."""
-
-    image: np.ndarray
-    costs: Costs
-    iterations: int
-    seconds: float
-    setup_seconds: float
-    seed: int
-    device: str
+class _Stop(Exception):
+    """Raised inside SciPy's objective to end the minimization early."""
 
 
-class Transfer:
-    """One content/style pair end to end: set-up in the constructor, then ``run``, ``finish``.
+class _LbfgsRun:
+    """Runs scipy.optimize.minimize in a worker thread and hands each evaluation to the
+    caller's generator through a one-slot queue, so the loop can be consumed like Adam's."""
 
-    ``content`` and ``style`` are (H, W, 3) uint8 images already at the output size.
-    ``setup_seconds`` covers graph building and the targets (weights are loaded by the caller).
-    """
+    _DONE = object()
 
-    def __init__(
-        self,
-        content: np.ndarray,
-        style: np.ndarray,
-        weights: VggWeights,
-        settings: Settings,
-        device: str,
-        seed: int,
-    ):
-        began = time.perf_counter()
-        self.settings, self.device, self.seed = settings, device, seed
-        self.mean_pixel = weights.mean_pixel
-        height, width, _ = content.shape
-        self.graph = TransferGraph(weights, height, width, settings, device)
-        content_pre = preprocess(content, self.mean_pixel)
-        self.graph.set_targets(content_pre, preprocess(style, self.mean_pixel))
-        rng = np.random.default_rng(seed)
-        self.start = noise_image(content_pre, settings.noise_ratio, rng)
-        self.setup_seconds = time.perf_counter() - began
-        self.seconds = 0.0
-        self.done = 0
+    def __init__(self, graph: TransferGraph, start: np.ndarray, iterations: int):
+        self.graph, self.start, self.iterations = graph, start, iterations
+        self.evaluations = 0
+        self.stop = threading.Event()
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
 
-    def run(self) -> Iterator[Progress]:
-        """Optimize, yielding one Progress record per iteration."""
-        for progress in self.graph.adam(self.start, self.settings.iterations):
-            self.seconds, self.done = progress.elapsed, progress.iteration
-            yield progress
+    def objective(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.stop.is_set() or self.evaluations >= self.iterations:
+            raise _Stop
+        self.evaluations += 1
+        image = x.reshape(self.start.shape).astype(np.float32)
+        costs_, gradient = self.graph.value_and_gradient(image)
+        self.queue.put(Step(costs_, image))
+        return costs_.J, gradient.ravel().astype(np.float64)
 
-    def image(self) -> np.ndarray:
-        """The current image, (H, W, 3) uint8."""
-        return postprocess(self.graph.current(), self.mean_pixel)
+    def minimize(self) -> None:
+        low = np.broadcast_to(self.graph.low, self.start.shape).ravel()
+        bounds = scipy.optimize.Bounds(low, low + 255.0)
+        x0 = np.clip(self.start.ravel().astype(np.float64), bounds.lb, bounds.ub)
+        options = {"maxfun": self.iterations + 1, "maxiter": self.iterations, "ftol": 0.0,
+                   "gtol": 0.0, "maxcor": 20}  # fmt: skip
+        try:
+            scipy.optimize.minimize(self.objective, x0, jac=True, method="L-BFGS-B",
+                                    bounds=bounds, options=options)  # fmt: skip
+        except _Stop:
+            pass
+        except BaseException as error:  # handed to the consuming thread, raised there
+            self.queue.put(error)
+        finally:
+            self.queue.put(self._DONE)
 
-    def finish(self) -> Result:
-        """Round the image to 8 bits, re-evaluate its costs and release the session."""
-        image = self.image()
-        self.graph.set_image(preprocess(image, self.mean_pixel))
-        final = self.graph.evaluate()
-        self.graph.close()
-        return Result(
-            image, final, self.done, self.seconds, self.setup_seconds, self.seed, self.device
-        )
+    def steps(self) -> Iterator[Step]:
+        worker = threading.Thread(target=self.minimize, name="lbfgs", daemon=True)
+        worker.start()
+        try:
+            while (item := self.queue.get()) is not self._DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.stop.set()
+            while worker.is_alive() or not self.queue.empty():
+                with contextlib.suppress(queue.Empty):
+                    self.queue.get(timeout=0.1)
+            worker.join()

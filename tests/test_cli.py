@@ -94,8 +94,8 @@ def test_progress_goes_to_stderr_and_quiet_silences_it(runner, vgg_file, image_f
 
 def test_max_size_scales_the_content_down(runner, vgg_file, image_files, tmp_path):
     summary = _json_run(runner, vgg_file, image_files, tmp_path / "s.jpg", "--iterations", "1",
-                        "--max-size", "16")  # fmt: skip
-    assert (summary["width"], summary["height"]) == (16, 12)
+                        "--max-size", "24")  # fmt: skip
+    assert (summary["width"], summary["height"]) == (24, 18)
     assert Image.open(tmp_path / "s.jpg").format == "JPEG"
 
 
@@ -149,6 +149,7 @@ def test_missing_weights_says_how_to_download(runner, image_files, tmp_path):
         (["--noise-ratio", "1.5"], "--noise-ratio"),
         (["--iterations", "many"], "--iterations"),
         (["--pooling", "median"], "--pooling"),
+        (["--max-size", "16"], "--max-size"),  # 32x24 -> 16x12, under 16 px
     ],
 )
 def test_bad_options_exit_2_naming_the_option(

@@ -1,27 +1,34 @@
 import pytest
 
-from stylize.config import DEFAULT_STYLE_LAYERS, Settings
+from stylize.config import (
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
+    Settings,
+    parse_layer_weights,
+)
 from stylize.errors import ConfigError
 
 
 def test_defaults_are_the_classic_notebook():
     s = Settings()
-    assert (s.iterations, s.learning_rate, s.alpha, s.beta, s.noise_ratio) == (
-        200,
-        2.0,
-        10.0,
-        40.0,
-        0.6,
-    )
-    assert s.content_layer == "conv4_2"
+    assert (s.iterations, s.learning_rate, s.alpha, s.beta) == (200, 2.0, 10.0, 40.0)
+    assert (s.optimizer, s.init, s.start_noise_ratio, s.tv_weight) == ("adam", "noise", 0.6, 0.0)
+    assert s.content_layers == DEFAULT_CONTENT_LAYERS == (("conv4_2", 1.0),)
     assert s.style_layers == DEFAULT_STYLE_LAYERS
     assert [w for _, w in s.style_layers] == [0.2] * 5
-    assert s.pooling == "avg" and s.max_size == 512
+    assert s.pooling == "avg" and s.max_size == 512 and s.scales == 1
+
+
+def test_noise_ratio_defaults_to_zero_for_other_start_images():
+    assert Settings(init="content").start_noise_ratio == 0.0
+    assert Settings(init="style", noise_ratio=0.3).start_noise_ratio == 0.3
 
 
 def test_layers_used_lists_content_first_without_repeats():
-    s = Settings(content_layer="conv1_1")
+    s = Settings(content_layers=(("conv1_1", 1.0),))
     assert s.layers_used == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+    assert s.deepest_layer == "conv5_1"
+    assert Settings(style_layers=(("relu2_1", 1.0),)).deepest_layer == "conv4_2"
 
 
 def test_settings_are_frozen():
@@ -35,22 +42,61 @@ def test_settings_are_frozen():
         ({"iterations": 0}, "--iterations"),
         ({"iterations": -5}, "--iterations"),
         ({"iterations": 2.5}, "--iterations"),
+        ({"optimizer": "sgd"}, "--optimizer"),
         ({"learning_rate": 0.0}, "--learning-rate"),
         ({"learning_rate": float("nan")}, "--learning-rate"),
         ({"alpha": -1.0}, "--alpha"),
         ({"beta": float("inf")}, "--beta"),
+        ({"tv_weight": -1.0}, "--tv-weight"),
         ({"noise_ratio": 1.5}, "--noise-ratio"),
         ({"noise_ratio": -0.1}, "--noise-ratio"),
         ({"pooling": "median"}, "--pooling"),
         ({"device": "tpu"}, "--device"),
+        ({"preserve_colors": "all"}, "--preserve-colors"),
         ({"max_size": 8}, "--max-size"),
+        ({"scales": 0}, "--scales"),
+        ({"style_scale": 0.0}, "--style-scale"),
         ({"save_every": -1}, "--save-every"),
         ({"seed": -1}, "--seed"),
+        ({"style_weights": (0.0, 0.0)}, "--style-weights"),
+        ({"style_weights": (1.0, -1.0)}, "--style-weights"),
+        ({"content_layers": (("conv9_9", 1.0),)}, "--content-layers"),
+        ({"style_layers": (("pool1", 1.0),)}, "--style-layers"),
+        ({"style_layers": (("conv1_1", 0.5), ("conv1_1", 0.5))}, "--style-layers"),
     ],
 )
 def test_bad_values_name_their_option(changes, option):
     with pytest.raises(ConfigError, match=option):
         Settings(**changes)
+
+
+def test_unknown_layer_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="valid layers are conv1_1, relu1_1, conv1_2"):
+        parse_layer_weights("style-layers", "conv1_1,conv6_1")
+
+
+def test_parse_layer_weights():
+    assert parse_layer_weights("x", "conv1_1:0.2, conv2_1:0.8") == (
+        ("conv1_1", 0.2),
+        ("conv2_1", 0.8),
+    )
+    assert parse_layer_weights("x", "conv1_1,relu2_1") == (("conv1_1", 0.5), ("relu2_1", 0.5))
+    assert parse_layer_weights("x", "conv1_1:0.5,conv2_1,conv3_1") == (
+        ("conv1_1", 0.5),
+        ("conv2_1", 0.25),
+        ("conv3_1", 0.25),
+    )
+    with pytest.raises(ConfigError, match="not a number"):
+        parse_layer_weights("style-layers", "conv1_1:heavy")
+    with pytest.raises(ConfigError, match="at least one"):
+        parse_layer_weights("content-layers", " , ")
+
+
+def test_blend_weights_are_normalized_and_counted():
+    assert Settings().blend_weights(2) == (0.5, 0.5)
+    assert Settings(style_weights=(7, 3)).blend_weights(2) == (0.7, 0.3)
+    with pytest.raises(ConfigError, match="--style-weights has 2 values for 3"):
+        Settings(style_weights=(1, 1)).blend_weights(3)
 
 
 def test_with_changes_validates_again():
@@ -61,4 +107,4 @@ def test_with_changes_validates_again():
 
 def test_as_dict_has_every_setting():
     d = Settings(seed=4).as_dict()
-    assert d["seed"] == 4 and d["content_layer"] == "conv4_2" and len(d) == 12
+    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 19

@@ -1,0 +1,70 @@
+"""Colour preservation (Gatys, Bethge, Hertzmann, Shechtman 2016, "Preserving Color in Neural
+Artistic Style Transfer"), on (H, W, 3) uint8 RGB arrays with NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Full-range BT.601 (the JPEG convention): Y in 0..255, Cb and Cr centred on 128.
+_RGB_TO_YCBCR = np.array(
+    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+)
+_YCBCR_TO_RGB = np.linalg.inv(_RGB_TO_YCBCR)
+_CHROMA_OFFSET = np.array([0.0, 128.0, 128.0])
+
+
+def rgb_to_ycbcr(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB 0..255 -> (H, W, 3) float64 YCbCr (Y 0..255, Cb and Cr around 128)."""
+    return image.astype(np.float64) @ _RGB_TO_YCBCR.T + _CHROMA_OFFSET
+
+
+def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float YCbCr -> (H, W, 3) uint8 RGB, rounded and clipped."""
+    rgb = (ycbcr - _CHROMA_OFFSET) @ _YCBCR_TO_RGB.T
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H, W) float64 luminance Y, 0..255."""
+    return rgb_to_ycbcr(image)[..., 0]
+
+
+def gray_rgb(lum: np.ndarray) -> np.ndarray:
+    """(H, W) luminance -> (H, W, 3) uint8 gray image with that luminance."""
+    return np.repeat(np.clip(np.rint(lum), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def match_luminance(style: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """The style's luminance shifted and scaled to the content's mean and standard deviation,
+    as a gray (H_s, W_s, 3) uint8 image (the paper's luminance-only transfer, section 3)."""
+    y_style, y_content = luminance(style), luminance(content)
+    spread = y_style.std()
+    scale = y_content.std() / spread if spread > 1e-6 else 1.0
+    return gray_rgb((y_style - y_style.mean()) * scale + y_content.mean())
+
+
+def restore_chroma(result: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """The result's luminance with the content's Cb and Cr; both (H, W, 3) uint8 RGB."""
+    ycbcr = rgb_to_ycbcr(content)
+    ycbcr[..., 0] = luminance(result)
+    return ycbcr_to_rgb(ycbcr)
+
+
+def match_color_histogram(style: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Recolour the style so its colours have the content's mean and covariance (the paper's
+    colour histogram matching, section 2: x' = A (x - mu_S) + mu_C with
+    A = Sigma_C^(1/2) Sigma_S^(-1/2)). Returns an (H_s, W_s, 3) uint8 image."""
+    pixels_s = style.reshape(-1, 3).astype(np.float64)
+    pixels_c = content.reshape(-1, 3).astype(np.float64)
+    mean_s, mean_c = pixels_s.mean(axis=0), pixels_c.mean(axis=0)
+    transform = _sqrtm(np.cov(pixels_c.T)) @ _sqrtm(np.cov(pixels_s.T), inverse=True)
+    matched = (pixels_s - mean_s) @ transform.T + mean_c
+    return np.clip(np.rint(matched), 0, 255).astype(np.uint8).reshape(style.shape)
+
+
+def _sqrtm(covariance: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """Symmetric square root (or inverse square root) of a 3x3 covariance matrix."""
+    values, vectors = np.linalg.eigh(covariance + np.eye(3) * 1e-5)
+    values = np.maximum(values, 1e-5)
+    power = -0.5 if inverse else 0.5
+    return (vectors * values**power) @ vectors.T

@@ -1,0 +1,68 @@
+"""Progress display for the CLI: a bar redrawn in place on a terminal, plain periodic lines
+elsewhere (CI logs, pipes). Writes to stderr only."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def format_duration(seconds: float) -> str:
+    """12.3 -> '12s', 754 -> '12m34s', 7300 -> '2h01m'."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+class ProgressDisplay:
+    """Shows (done, total, detail) updates. On a terminal: one line redrawn in place, at
+    most ten times a second. Elsewhere: about twenty lines per run, plus the last one."""
+
+    def __init__(self, total: int, stream=None, quiet: bool = False, label: str = "iteration",
+                 unit: str = "it"):  # fmt: skip
+        self.total, self.quiet, self.label, self.unit = total, quiet, label, unit
+        self.stream = stream if stream is not None else sys.stderr
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.every = max(1, total // 20)
+        self.began = time.perf_counter()
+        self._drawn = 0.0
+
+    def update(self, done: int, detail: str = "", elapsed: float | None = None) -> None:
+        """Report ``done`` of ``total``; ``elapsed`` seconds default to the time since start."""
+        if self.quiet:
+            return
+        elapsed = time.perf_counter() - self.began if elapsed is None else elapsed
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - done) / rate if rate else 0.0
+        stats = f"{rate:.2f} {self.unit}/s  {format_duration(left)} left"
+        if self.interactive:
+            self._draw(done, detail, stats)
+        elif done % self.every == 0 or done == self.total:
+            self.stream.write(f"{self.label} {done}/{self.total}  {detail}  {stats}\n")
+            self.stream.flush()
+
+    def _draw(self, done: int, detail: str, stats: str) -> None:
+        now = time.perf_counter()
+        if done != self.total and now - self._drawn < 0.1:
+            return
+        self._drawn = now
+        filled = int(24 * done / self.total) if self.total else 24
+        bar = "#" * filled + "-" * (24 - filled)
+        self.stream.write(f"\r[{bar}] {done}/{self.total}  {detail}  {stats}\x1b[K")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the in-place line on a terminal."""
+        if self.interactive and not self.quiet:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def message(self, text: str) -> None:
+        """A line of its own (warnings, notes), shown even between bar redraws."""
+        if self.interactive and not self.quiet:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(text + "\n")
+        self.stream.flush()

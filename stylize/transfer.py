@@ -1,0 +1,314 @@
+"""One style transfer from images to image: colours, sizes and scales, start image, the
+optimizer loop, the best image kept, and the final evaluation. Graphs are reused per size."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stylize import colors, images
+from stylize.config import Settings
+from stylize.errors import DivergedError, ResourceError
+from stylize.optimize import (
+    Costs,
+    Step,
+    TransferGraph,
+    noise_image,
+    postprocess,
+    preprocess,
+    style_grams_at_size,
+)
+from stylize.weights import VggWeights
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One finished iteration (1-based, counted over all scales) with the costs of the image
+    it evaluated, seconds of optimization so far, and the scale it ran at (1-based)."""
+
+    iteration: int
+    iterations: int
+    costs: Costs
+    elapsed: float
+    scale: int = 1
+    scales: int = 1
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The image to write, (H, W, 3) uint8, and the costs of exactly that image."""
+
+    image: np.ndarray
+    costs: Costs
+    iterations: int
+    seconds: float
+    setup_seconds: float
+    seed: int
+
+
+class Stylizer:
+    """Weights, settings and device fixed; one TransferGraph per output size, built on first
+    use and kept, so many jobs of one size pay for the graph once."""
+
+    def __init__(self, weights: VggWeights, settings: Settings, device: str):
+        self.weights, self.settings, self.device = weights, settings, device
+        self._graphs: dict[tuple[int, int], TransferGraph] = {}
+        self._content_cache: dict[tuple, dict[str, np.ndarray]] = {}
+
+    def graph(self, width: int, height: int) -> TransferGraph:
+        """The graph for a (width, height) image, refusing sizes that cannot fit in memory."""
+        key = (width, height)
+        if key not in self._graphs:
+            check_memory(self.weights, self.settings, width, height)
+            self._graphs[key] = TransferGraph(self.weights, height, width, self.settings,
+                                              self.device)  # fmt: skip
+        return self._graphs[key]
+
+    def content_features(self, graph: TransferGraph, content: np.ndarray,
+                         key: object = None) -> dict[str, np.ndarray]:  # fmt: skip
+        """Content-layer activations of a preprocessed image; with a ``key`` (a content
+        file's checksum, say) they are remembered per size, for a content meeting many
+        styles. The most recent 8 are kept."""
+        if key is None:
+            return graph.content_features(content)
+        cache_key = (key, content.shape)
+        if cache_key not in self._content_cache:
+            if len(self._content_cache) >= 8:
+                self._content_cache.pop(next(iter(self._content_cache)))
+            self._content_cache[cache_key] = graph.content_features(content)
+        return self._content_cache[cache_key]
+
+    def close(self) -> None:
+        for graph in self._graphs.values():
+            graph.close()
+        self._graphs.clear()
+
+
+def scale_sizes(width: int, height: int, scales: int) -> list[tuple[int, int]]:
+    """Sizes for coarse-to-fine optimization, each twice the one before, ending at full size.
+
+    Scales whose shorter side would fall under images.MIN_SIDE pixels are left out.
+    """
+    sizes = []
+    for level in range(scales - 1, -1, -1):
+        factor = 0.5**level
+        size = (round(width * factor), round(height * factor))
+        if level == 0 or min(size) >= images.MIN_SIDE:
+            sizes.append(size)
+    return sizes
+
+
+def split_iterations(total: int, parts: int) -> list[int]:
+    """``total`` iterations shared equally by ``parts`` scales, the remainder to the last."""
+    share = total // parts
+    return [share] * (parts - 1) + [total - share * (parts - 1)]
+
+
+class Transfer:
+    """A job: ``content`` (H, W, 3) uint8 at the output size, ``styles`` (any sizes), their
+    blend weights from the settings, a seed and an optional start image. Iterate ``run()``,
+    then call ``finish()``; ``finish`` also works after an interruption or a divergence.
+    ``content_key`` lets the Stylizer reuse the content's targets across jobs."""
+
+    def __init__(self, stylizer: Stylizer, content: np.ndarray, styles: Sequence[np.ndarray],
+                 seed: int, init_image: np.ndarray | None = None,
+                 content_key: object = None):  # fmt: skip
+        self.content_key = content_key
+        self.stylizer, self.settings, self.seed = stylizer, stylizer.settings, seed
+        self.mean = stylizer.weights.mean_pixel
+        self.original_content = content
+        self.content, self.styles = self._recolour(content, list(styles))
+        self.blend = self.settings.blend_weights(len(self.styles))
+        self.init_image = init_image
+        height, width, _ = content.shape
+        self.sizes = scale_sizes(width, height, self.settings.scales)
+        self.iterations = split_iterations(self.settings.iterations, len(self.sizes))
+        self.total = sum(self.iterations)
+        self.setup_seconds = self.seconds = 0.0
+        self.done = 0
+        self.graph: TransferGraph | None = None
+        self.start: np.ndarray | None = None
+        self.best: Step | None = None
+        self.previous: np.ndarray | None = None
+        self._iterator: Iterator[Progress] | None = None
+
+    def _recolour(self, content, styles):
+        mode = self.settings.preserve_colors
+        if mode == "luminance":
+            gray = colors.gray_rgb(colors.luminance(content))
+            return gray, [colors.match_luminance(style, content) for style in styles]
+        if mode == "histogram":
+            return content, [colors.match_color_histogram(style, content) for style in styles]
+        return content, styles
+
+    def run(self) -> Iterator[Progress]:
+        """Optimize scale by scale, yielding one Progress per iteration.
+
+        Raises DivergedError when J stops being finite; ``finish`` then returns the best
+        finite image.
+        """
+        self._iterator = self._run()
+        return self._iterator
+
+    def _run(self) -> Iterator[Progress]:
+        for index, (size, iterations) in enumerate(zip(self.sizes, self.iterations, strict=True)):
+            self._prepare_scale(index, size)
+            began = time.perf_counter()
+            steps = self._steps(iterations)
+            try:
+                for step in steps:
+                    self._keep_best(step)
+                    self.done += 1
+                    elapsed = self.seconds + time.perf_counter() - began
+                    yield Progress(self.done, self.total, step.costs, elapsed, index + 1,
+                                   len(self.sizes), step.image)  # fmt: skip
+            finally:
+                steps.close()  # stops L-BFGS's worker thread before anything else uses the graph
+                self.seconds += time.perf_counter() - began
+
+    def _steps(self, iterations: int) -> Iterator[Step]:
+        if self.settings.optimizer == "lbfgs":
+            return self.graph.lbfgs(self.start, iterations)
+        return self.graph.adam(self.start, iterations)
+
+    def _keep_best(self, step: Step) -> None:
+        if not math.isfinite(step.costs.J):
+            raise DivergedError(
+                f"J became {step.costs.J} at iteration {self.done + 1}; the last finite image is"
+                " kept. Try a lower --learning-rate (or --optimizer lbfgs)"
+            )
+        if self.best is None or step.costs.J < self.best.costs.J:
+            self.best = step
+
+    def _prepare_scale(self, index: int, size: tuple[int, int]) -> None:
+        began = time.perf_counter()
+        if index:
+            self.previous = self._settled_image()
+        self.best = None
+        self.graph = self.stylizer.graph(*size)
+        content = preprocess(images.resize(self.content, size), self.mean)
+        features = self.stylizer.content_features(self.graph, content, self.content_key)
+        self.graph.set_targets(features, self._style_grams(size))
+        if self.previous is None:
+            self.start = self._initial(content, size)
+        else:
+            self.start = preprocess(images.resize(self.previous, size), self.mean)
+        self.setup_seconds += time.perf_counter() - began
+
+    def _style_grams(self, size: tuple[int, int]) -> dict[str, np.ndarray]:
+        factor = self.settings.style_scale
+        style_size = (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))
+        blended: dict[str, np.ndarray] = {}
+        for style, weight in zip(self.styles, self.blend, strict=True):
+            if weight == 0:
+                continue
+            image = preprocess(images.resize(style, style_size), self.mean)
+            grams = self._grams(image, style_size == size)
+            for name, gram in grams.items():
+                blended[name] = blended.get(name, 0) + weight * gram
+        return blended
+
+    def _grams(self, image: np.ndarray, same_size: bool) -> dict[str, np.ndarray]:
+        if same_size:
+            return self.graph.style_grams(image)
+        s = self.stylizer
+        return style_grams_at_size(s.weights, image, s.settings, s.device)
+
+    def _initial(self, content: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        init = self.settings.init
+        if self.init_image is not None:
+            base = preprocess(images.resize(self.init_image, size), self.mean)
+        elif init == "style":
+            base = preprocess(images.resize(self.styles[0], size), self.mean)
+        else:
+            base = content
+        rng = np.random.default_rng(self.seed)
+        return noise_image(base, self.settings.start_noise_ratio, rng)
+
+    def _settled_image(self) -> np.ndarray:
+        """The lowest-cost 8-bit image of the current scale, (H, W, 3) uint8: the best
+        evaluated iterate or the latest one (whose costs the loop has not seen yet). Before
+        the scale's first step, the previous scale's image at this scale's size."""
+        height, width = self.graph.shape[1:3]
+        if self.best is None:
+            return images.resize(self.previous, (width, height))
+        scored = []
+        for candidate in (self.graph.current(), self.best.image):
+            if np.all(np.isfinite(candidate)):
+                image = postprocess(candidate, self.mean)
+                scored.append((self.graph.evaluate(preprocess(image, self.mean)).J, image))
+        return min(scored, key=lambda pair: pair[0])[1]
+
+    def image_of(self, progress: Progress) -> np.ndarray:
+        """The image a Progress record evaluated, (H, W, 3) uint8, colours restored."""
+        return self._restore(postprocess(progress.image, self.mean))
+
+    def _restore(self, image: np.ndarray) -> np.ndarray:
+        if self.settings.preserve_colors != "luminance":
+            return image
+        content = images.resize(self.original_content, (image.shape[1], image.shape[0]))
+        return colors.restore_chroma(image, content)
+
+    @property
+    def has_image(self) -> bool:
+        """Whether an iteration has finished, so that ``finish`` has an image to return."""
+        return self.done > 0
+
+    def finish(self) -> Result:
+        """The lowest-cost image at the last scale reached, rounded to 8 bits, with the costs
+        of exactly that image (for luminance transfer: of its luminance)."""
+        if self._iterator is not None:
+            self._iterator.close()
+        if not self.has_image:
+            raise RuntimeError("finish() needs at least one finished iteration")
+        image = self._settled_image()
+        final = self.graph.evaluate(preprocess(image, self.mean))
+        return Result(self._restore(image), final, self.done, self.seconds, self.setup_seconds,
+                      self.seed)  # fmt: skip
+
+
+def activation_bytes(weights: VggWeights, settings: Settings, width: int, height: int) -> int:
+    """Rough peak memory of one optimization step at (width, height), in bytes.
+
+    Every layer's output up to the deepest used one is kept for the backward pass, and the
+    backward pass holds gradients of about the same size: 3 float32 values per activation.
+    """
+    total, w, h, channels = 0, width, height, 3
+    for layer in weights.layers:
+        if layer.kind == "conv" and layer.kernel is not None and layer.name.startswith("conv"):
+            channels = layer.kernel.shape[3]
+        elif layer.kind == "pool":
+            w, h = math.ceil(w / 2), math.ceil(h / 2)
+        total += w * h * channels
+        if layer.name == settings.deepest_layer:
+            break
+    return 3 * 4 * total
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo in bytes, or None where that is unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(weights: VggWeights, settings: Settings, width: int, height: int) -> None:
+    """Refuse up front a size whose activations would not fit in the memory available."""
+    need = activation_bytes(weights, settings, width, height)
+    have = available_memory()
+    if have is not None and need > 0.8 * have:
+        raise ResourceError(
+            f"a {width}x{height} image needs about {need / 2**30:.1f} GiB for the network's"
+            f" activations but {have / 2**30:.1f} GiB is available; lower --max-size"
+            " or use --scales"
+        )

