@@ -27,7 +27,37 @@ class ReportedError(click.ClickException):
         self.exit_code = error.exit_code
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+class OneLineErrors(click.Group):
+    """Reports every click error (bad option value, unknown option, missing argument) as a
+    single ``Error: ...`` line on stderr, with click's exit code, instead of usage text."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except NO_ARGS_IS_HELP as error:  # plain ``stylize``: the help text, as click shows it
+            click.echo(error.format_message(), err=True)
+            sys.exit(error.exit_code)
+        except click.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(
+    cls=OneLineErrors,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="stylize")
 def main() -> None:
     """Neural style transfer (Gatys et al.) on MatConvNet's VGG-19, in TensorFlow."""
@@ -133,6 +163,6 @@ def run(**options) -> None:
         raise ReportedError(error) from None
     click.echo(json.dumps(summary) if options["as_json"] else summary["output"])
     if note:
-        click.echo(f"{'Error' if exit_code == 1 else 'Stopped'}: {note}", err=True)
+        click.echo(f"{'Stopped' if exit_code in (130, 143) else 'Error'}: {note}", err=True)
     if exit_code:
         sys.exit(exit_code)

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 
 from stylize.errors import ConfigError
-from stylize.weights import FEATURE_LAYERS
+from stylize.layers import FEATURE_LAYERS
 
 LayerWeights = tuple[tuple[str, float], ...]
 

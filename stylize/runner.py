@@ -16,7 +16,13 @@ import numpy as np
 
 from stylize import images
 from stylize.config import INIT_CHOICES, Settings, parse_layer_weights
-from stylize.errors import ConfigError, DivergedError, ImageError, StylizeError
+from stylize.errors import (
+    ConfigError,
+    DivergedError,
+    ImageError,
+    ResourceError,
+    StylizeError,
+)
 from stylize.files import atomic_write_text
 from stylize.progress import ProgressDisplay
 from stylize.weights import default_weights_path, load_vgg19
@@ -150,7 +156,21 @@ def sigterm_raises() -> Iterator[None]:
 
 
 def run_command(options: dict) -> tuple[dict, int, str | None]:
-    """Run ``stylize run``; return the JSON summary, the exit code and an error line or None."""
+    """Run ``stylize run``; return the JSON summary, the exit code and a note for stderr.
+
+    A signal before the first iteration raises Interrupted (nothing is written); after it,
+    the best image so far is written and the exit code is 130 (SIGINT) or 143 (SIGTERM).
+    """
+    with sigterm_raises():
+        try:
+            return _run(options)
+        except KeyboardInterrupt:
+            raise Interrupted("SIGINT") from None
+        except Terminated:
+            raise Interrupted("SIGTERM") from None
+
+
+def _run(options: dict) -> tuple[dict, int, str | None]:
     inputs = load_inputs(options)
     from stylize.device import resolve_device  # TensorFlow is imported from here on
     from stylize.transfer import Stylizer, Transfer
@@ -160,17 +180,20 @@ def run_command(options: dict) -> tuple[dict, int, str | None]:
     stylizer = Stylizer(inputs.weights, settings, resolve_device(settings.device))
     transfer = Transfer(stylizer, inputs.content, inputs.styles, seed, inputs.init_image)
     recorder = Recorder(transfer, inputs, quiet=options["quiet"])
-    with sigterm_raises():
-        stopped, error = recorder.optimize()
+    stopped, error = recorder.optimize()
     if not transfer.has_image:
         raise error or Interrupted(stopped)
     result = transfer.finish()
     stylizer.close()
     recorder.write_outputs(result)
     summary = _summary(inputs, result, stylizer.device, recorder, stopped)
-    code = SIGNAL_EXIT_CODES[stopped] if stopped else (error.exit_code if error else 0)
-    note = str(error) if error else (f"interrupted by {stopped}" if stopped else None)
-    return summary, code, note
+    if stopped:
+        note = (f"interrupted by {stopped} at iteration {result.iterations}; the best image so"
+                f" far was written to {inputs.output}")  # fmt: skip
+        return summary, SIGNAL_EXIT_CODES[stopped], note
+    if error:
+        return summary, error.exit_code, f"{error} (written to {inputs.output})"
+    return summary, 0, None
 
 
 class Recorder:
@@ -183,7 +206,9 @@ class Recorder:
         self.panels: list[tuple[str, np.ndarray]] = []
 
     def optimize(self) -> tuple[str | None, StylizeError | None]:
-        """Run to the end; return (signal name or None, DivergedError or None)."""
+        """Run to the end; return (signal name or None, the error that stopped it or None)."""
+        from stylize._tf import tf
+
         try:
             for progress in self.transfer.run():
                 self._record(progress)
@@ -193,6 +218,11 @@ class Recorder:
             return "SIGTERM", None
         except DivergedError as error:
             return None, error
+        except tf.errors.ResourceExhaustedError:
+            height, width = self.inputs.content.shape[:2]
+            return None, ResourceError(
+                f"out of memory optimizing a {width}x{height} image; lower --max-size"
+            )
         finally:
             self.display.close()
         return None, None

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from stylize.weights import VGG19_LAYERS, layer_kind
+from stylize.layers import VGG19_LAYERS, layer_kind
 
 REAL_CONV_WIDTHS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
 REAL_FC_WIDTHS = (4096, 4096, 1000)

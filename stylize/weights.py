@@ -23,36 +23,10 @@ import scipy.io
 from scipy.io.matlab import MatReadError
 
 from stylize.errors import WeightsError
+from stylize.layers import VGG19_LAYERS, layer_kind
 
 WEIGHTS_FILENAME = "imagenet-vgg-verydeep-19.mat"
 DOWNLOAD_HINT = "run scripts/download_vgg19.sh to download it, or pass --weights PATH"
-
-_BLOCKS = ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4))  # (block, number of conv layers)
-
-
-def _vgg19_layer_names() -> tuple[str, ...]:
-    names: list[str] = []
-    for block, convs in _BLOCKS:
-        for i in range(1, convs + 1):
-            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
-        names.append(f"pool{block}")
-    return (*names, "fc6", "relu6", "fc7", "relu7", "fc8", "prob")
-
-
-VGG19_LAYERS: tuple[str, ...] = _vgg19_layer_names()
-CONV_LAYERS: tuple[str, ...] = tuple(n for n in VGG19_LAYERS if n.startswith("conv"))
-FEATURE_LAYERS: tuple[str, ...] = tuple(n for n in VGG19_LAYERS if n[:4] in ("conv", "relu"))
-
-
-def layer_kind(name: str) -> str:
-    """MatConvNet's ``type`` for a VGG-19 layer name: conv, relu, pool or softmax."""
-    if name.startswith(("conv", "fc")):
-        return "conv"
-    if name.startswith("relu"):
-        return "relu"
-    if name.startswith("pool"):
-        return "pool"
-    return "softmax"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,173 @@
+"""Bad input and faults end with one clear line, the right exit code and nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import scipy.io
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize.cli import main
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory, vgg_file, image_files):
+    """A folder of broken inputs, made once."""
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "text.jpg").write_text("this is not a JPEG\n")
+    (folder / "adir.jpg").mkdir()
+    picture = np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    Image.fromarray(picture).save(folder / "full.jpg")
+    Image.fromarray(picture).save(folder / "full.png")
+    for name in ("full.jpg", "full.png"):
+        data = (folder / name).read_bytes()
+        (folder / f"cut{os.path.splitext(name)[1]}").write_bytes(data[: len(data) // 2])
+    Image.fromarray(picture[:10, :12]).save(folder / "tiny.png")
+    Image.new("L", (200, 200)).save(folder / "bomb.png")
+    mat = vgg_file.read_bytes()
+    (folder / "cut.mat").write_bytes(mat[: len(mat) // 2])
+    data = {k: v for k, v in scipy.io.loadmat(str(vgg_file)).items() if not k.startswith("__")}
+    data["layers"][0, 2][0, 0]["name"] = np.array(["conv1_x"])
+    scipy.io.savemat(str(folder / "other.mat"), data)
+    return folder
+
+
+CASES = {
+    "missing content": ({"--content": "{bad}/absent.jpg"}, "absent.jpg", 2),
+    "missing style": ({"--style": "{bad}/absent.png"}, "absent.png", 2),
+    "missing weights": ({"--weights": "{bad}/absent.mat"}, "download_vgg19.sh", 2),
+    "directory as content": ({"--content": "{bad}/adir.jpg"}, "is a directory", 2),
+    "empty file": ({"--content": "{bad}/empty.jpg"}, "empty", 2),
+    "text named .jpg": ({"--style": "{bad}/text.jpg"}, "not a readable image", 2),
+    "truncated JPEG": ({"--content": "{bad}/cut.jpg"}, "cut.jpg", 2),
+    "truncated PNG": ({"--content": "{bad}/cut.png"}, "cut.png", 2),
+    "too small": ({"--content": "{bad}/tiny.png"}, "too small", 2),
+    "decompression bomb": ({"--content": "{bad}/bomb.png"}, "too large to decode", 2),
+    "truncated .mat": ({"--weights": "{bad}/cut.mat"}, "cut.mat", 2),
+    "another network": ({"--weights": "{bad}/other.mat"}, "conv1_x", 2),
+    "no output folder": ({"-o": "{out}/missing/x.png"}, "does not exist", 2),
+    "unknown extension": ({"-o": "{out}/x.gif"}, "x.gif", 2),
+    "weights is a directory": ({"--weights": "{bad}"}, "not a file", 2),
+    "negative iterations": ({"--iterations": "-1"}, "--iterations", 2),
+    "learning rate 0": ({"--learning-rate": "0"}, "--learning-rate", 2),
+    "noise ratio above 1": ({"--noise-ratio": "1.1"}, "--noise-ratio", 2),
+    "non-numeric": ({"--alpha": "lots"}, "--alpha", 2),
+    "unknown layer": ({"--style-layers": "conv1_1,conv9_1"}, "--style-layers", 2),
+    "weights count": ({"--style-weights": "0.5,0.3,0.2"}, "--style-weights", 2),
+    "bad init path": ({"--init": "{bad}/absent.png"}, "absent.png", 2),
+}
+
+
+def _invoke(case, vgg_file, image_files, bad_files, out, monkeypatch):
+    overrides, needle, code = CASES[case]
+    options = {
+        "--content": str(image_files["content"]),
+        "--style": str(image_files["style"]),
+        "--weights": str(vgg_file),
+        "-o": str(out / "result.png"),
+        "--iterations": "2",
+    }
+    for key, value in overrides.items():
+        options[key] = value.format(bad=bad_files, out=out)
+    if case == "decompression bomb":
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # 40,000 pixels > 2x the limit
+    args = ["run", *[part for pair in options.items() for part in pair]]
+    return CliRunner().invoke(main, args), needle, code  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    case, vgg_file, image_files, bad_files, tmp_path, monkeypatch
+):
+    result, needle, code = _invoke(case, vgg_file, image_files, bad_files, tmp_path, monkeypatch)
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.stderr
+    assert needle in lines[0]
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []  # no output and no temporary file
+
+
+def test_existing_output_is_kept_without_overwrite(vgg_file, image_files, tmp_path):
+    output = tmp_path / "result.png"
+    output.write_bytes(b"keep me")
+    args = ["run", "--content", str(image_files["content"]), "--style",
+            str(image_files["style"]), "--weights", str(vgg_file), "-o", str(output)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--overwrite" in result.stderr
+    assert output.read_bytes() == b"keep me" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_unwritable_output_folder(vgg_file, image_files, tmp_path, monkeypatch):
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if str(p) == str(tmp_path) else
+                        real_access(p, m))  # fmt: skip
+    args = ["run", "--content", str(image_files["content"]), "--style",
+            str(image_files["style"]), "--weights", str(vgg_file),
+            "-o", str(tmp_path / "r.png")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "not writable" in result.stderr
+
+
+def test_out_of_memory_is_refused_before_building(vgg_file, image_files, tmp_path, monkeypatch):
+    monkeypatch.setattr("stylize.transfer.available_memory", lambda: 1024)
+    args = ["run", "--content", str(image_files["content"]), "--style",
+            str(image_files["style"]), "--weights", str(vgg_file),
+            "-o", str(tmp_path / "r.png")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "--max-size" in result.stderr and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- signals, as a real subprocess ----------------------------------------------------------
+
+
+def _start(vgg_file, image_files, output, *extra):
+    args = [sys.executable, "-m", "stylize", "run", "--content", str(image_files["content"]),
+            "--style", str(image_files["style"]), "--weights", str(vgg_file), "-o", str(output),
+            "--iterations", "100000", "--json", *extra]  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_iterations(process, history_hint=None, timeout=120):
+    """Progress lines arrive on stderr; wait until some iterations have run."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        seen += line
+        if line.startswith("iteration "):
+            return seen
+        if not line and process.poll() is not None:
+            break
+    raise AssertionError(f"no progress before the deadline: {seen}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_writes_the_best_image_and_exits_with_its_code(
+    vgg_file, image_files, tmp_path, signum, code
+):
+    output = tmp_path / "result.png"
+    process = _start(vgg_file, image_files, output)
+    _wait_for_iterations(process)
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    summary = json.loads(stdout)
+    assert summary["interrupted"] is True and summary["iterations"] > 0
+    assert summary["signal"] == signal.Signals(signum).name
+    assert "interrupted by" in stderr and "Traceback" not in stderr
+    assert Image.open(output).size == (32, 24)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.png"]
