@@ -126,11 +126,22 @@ def test_save_every_writes_checkpoints(runner, vgg_file, image_files, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png", "r_00003.png", "r_00006.png"]
 
 
-def test_seed_reproduces_the_image(runner, vgg_file, image_files, tmp_path):
+def test_seed_reproduces_the_file_byte_for_byte(runner, vgg_file, image_files, tmp_path):
     for name in ("a.png", "b.png"):
         _json_run(runner, vgg_file, image_files, tmp_path / name, "--iterations", "3")
-    a = np.asarray(Image.open(tmp_path / "a.png"))
-    np.testing.assert_array_equal(a, np.asarray(Image.open(tmp_path / "b.png")))
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    other = tmp_path / "c.png"
+    runner.invoke(main, [*_args(vgg_file, image_files, "-o", str(other), "--iterations", "3",
+                                "--seed", "2"), "-q"])  # fmt: skip
+    assert not np.array_equal(
+        np.asarray(Image.open(other)), np.asarray(Image.open(tmp_path / "a.png"))
+    )
+
+
+def test_without_seed_the_drawn_seed_is_reported(runner, vgg_file, image_files, tmp_path):
+    args = _args(vgg_file, image_files, "-o", str(tmp_path / "r.png"), "--iterations", "1")
+    summary = json.loads(runner.invoke(main, [*args, "--json"]).stdout)
+    assert isinstance(summary["seed"], int) and summary["settings"]["seed"] == summary["seed"]
 
 
 def test_missing_weights_says_how_to_download(runner, image_files, tmp_path):
