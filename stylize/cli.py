@@ -166,3 +166,8 @@ def run(**options) -> None:
         click.echo(f"{'Stopped' if exit_code in (130, 143) else 'Error'}: {note}", err=True)
     if exit_code:
         sys.exit(exit_code)
+
+
+from stylize.cli_weights import weights_command  # noqa: E402
+
+main.add_command(weights_command, "weights")
