@@ -44,10 +44,13 @@ def test_version_and_help(runner):
         assert option in help_text
 
 
-def test_help_does_not_import_tensorflow():
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["run", "--help"], ["weights", "--help"]]
+)
+def test_help_and_version_do_not_import_tensorflow(args):
     code = (
         "import sys; from click.testing import CliRunner; from stylize.cli import main;"
-        "r = CliRunner().invoke(main, ['run', '--help']); assert r.exit_code == 0;"
+        f"r = CliRunner().invoke(main, {args!r}); assert r.exit_code == 0, r.output;"
         "print('tensorflow' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -222,3 +225,19 @@ def test_subprocess_user_errors_are_one_line_without_traceback(vgg_file, image_f
         assert len(lines) == 1 and lines[0].startswith("Error:") and needle in lines[0], lines
         assert not (tmp_path / "ok.png").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.jpg"]
+
+
+def test_history_loss_plot_and_contact_sheet(runner, vgg_file, image_files, tmp_path):
+    paths = {name: tmp_path / name for name in ("r.png", "h.jsonl", "loss.png", "sheet.png")}
+    args = _args(vgg_file, image_files, "-o", str(paths["r.png"]), "--iterations", "8",
+                 "--history", str(paths["h.jsonl"]), "--loss-plot", str(paths["loss.png"]),
+                 "--contact-sheet", str(paths["sheet.png"]))  # fmt: skip
+    result = runner.invoke(main, [*args, "-q"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in paths["h.jsonl"].read_text().splitlines()]
+    assert [r["iteration"] for r in records] == list(range(1, 9))
+    assert all(r["J"] > 0 and r["seconds"] > 0 for r in records)
+    assert Image.open(paths["loss.png"]).size == (800, 500)
+    sheet = Image.open(paths["sheet.png"])
+    # content, style, three snapshots and the result, each scaled to 256 px high
+    assert sheet.height > 256 and sheet.width > 6 * 256
