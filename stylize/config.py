@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 
 from stylize.errors import ConfigError
-from stylize.layers import FEATURE_LAYERS
+from stylize.layers import FEATURE_LAYERS, activation_layer
 
 LayerWeights = tuple[tuple[str, float], ...]
 
@@ -99,8 +99,9 @@ class Settings:
 
     @property
     def deepest_layer(self) -> str:
-        """The deepest VGG layer the costs read; the network is built up to it."""
-        return max(self.layers_used, key=FEATURE_LAYERS.index)
+        """The deepest VGG layer the costs read (a conv name reads its ReLU's output); the
+        network is built up to it."""
+        return max((activation_layer(n) for n in self.layers_used), key=FEATURE_LAYERS.index)
 
     def blend_weights(self, count: int) -> tuple[float, ...]:
         """Weights of ``count`` style images, normalized to sum to 1 (equal by default)."""

@@ -29,4 +29,11 @@ def layer_kind(name: str) -> str:
     return "softmax"
 
 
-__all__ = ["CONV_LAYERS", "FEATURE_LAYERS", "VGG19_LAYERS", "layer_kind"]
+def activation_layer(name: str) -> str:
+    """The layer whose output a feature name reads: ``convX_Y`` means the activation after
+    its ReLU, as in the classic notebook (whose graph['conv4_2'] is relu(conv + b)), so it is
+    the same tensor as ``reluX_Y``."""
+    return "relu" + name[4:] if name.startswith("conv") else name
+
+
+__all__ = ["CONV_LAYERS", "FEATURE_LAYERS", "VGG19_LAYERS", "activation_layer", "layer_kind"]

@@ -16,6 +16,7 @@ from stylize import costs
 from stylize._tf import tf
 from stylize.config import Settings
 from stylize.device import session_config
+from stylize.layers import activation_layer
 from stylize.vgg import build_vgg
 from stylize.weights import VggWeights
 
@@ -59,15 +60,21 @@ def noise_image(base: np.ndarray, noise_ratio: float, rng: np.random.Generator) 
 
 class FeatureNet:
     """VGG-19 on an assignable (1, H, W, 3) variable in the current graph, exposing the
-    content layers' activations and the style layers' normalized Grams (G / (n_H n_W))."""
+    content layers' activations and the style layers' normalized Grams (G / (n_H n_W)).
+    A conv layer's name reads its output after the ReLU, as the classic notebook does."""
 
     def __init__(self, weights: VggWeights, shape: tuple[int, ...], settings: Settings):
         self.image = tf.Variable(np.zeros(shape, np.float32), name="input", use_resource=True)
         self._feed = tf.placeholder(tf.float32, shape, name="image_feed")
         self._assign = self.image.assign(self._feed)
         net = build_vgg(weights, self.image, settings.pooling, settings.deepest_layer)
-        self.activations = {name: net[name] for name, _ in settings.content_layers}
-        self.grams = {name: costs.normalized_gram(net[name]) for name, _ in settings.style_layers}
+        self.activations = {
+            name: net[activation_layer(name)] for name, _ in settings.content_layers
+        }
+        self.grams = {
+            name: costs.normalized_gram(net[activation_layer(name)])
+            for name, _ in settings.style_layers
+        }
 
     def assign(self, session, image: np.ndarray) -> None:
         """Put a preprocessed (1, H, W, 3) image into the input variable."""

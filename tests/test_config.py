@@ -27,8 +27,9 @@ def test_noise_ratio_defaults_to_zero_for_other_start_images():
 def test_layers_used_lists_content_first_without_repeats():
     s = Settings(content_layers=(("conv1_1", 1.0),))
     assert s.layers_used == ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-    assert s.deepest_layer == "conv5_1"
-    assert Settings(style_layers=(("relu2_1", 1.0),)).deepest_layer == "conv4_2"
+    # conv names read the activation after their ReLU, as in the classic notebook
+    assert s.deepest_layer == "relu5_1"
+    assert Settings(style_layers=(("relu2_1", 1.0),)).deepest_layer == "relu4_2"
 
 
 def test_settings_are_frozen():
