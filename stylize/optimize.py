@@ -17,7 +17,7 @@ from stylize._tf import tf
 from stylize.config import Settings
 from stylize.device import session_config
 from stylize.layers import activation_layer
-from stylize.vgg import build_vgg
+from stylize.vgg import WeightVariables, build_vgg
 from stylize.weights import VggWeights
 
 
@@ -67,7 +67,9 @@ class FeatureNet:
         self.image = tf.Variable(np.zeros(shape, np.float32), name="input", use_resource=True)
         self._feed = tf.placeholder(tf.float32, shape, name="image_feed")
         self._assign = self.image.assign(self._feed)
-        net = build_vgg(weights, self.image, settings.pooling, settings.deepest_layer)
+        self.weights = WeightVariables(weights, settings.deepest_layer)
+        net = build_vgg(weights, self.image, settings.pooling, settings.deepest_layer,
+                        self.weights)  # fmt: skip
         self.activations = {
             name: net[activation_layer(name)] for name, _ in settings.content_layers
         }
@@ -98,7 +100,7 @@ def style_grams_at_size(weights: VggWeights, image: np.ndarray, settings: Settin
         net = FeatureNet(weights, image.shape, settings)
         init = tf.global_variables_initializer()
     with tf.Session(graph=graph, config=session_config(device)) as session:
-        session.run(init)
+        session.run(init, net.weights.feed)
         return net.style_grams(session, image)
 
 
@@ -121,7 +123,7 @@ class TransferGraph:
             init = tf.global_variables_initializer()
         self.graph.finalize()  # no op can be created inside the loops
         self.session = tf.Session(graph=self.graph, config=session_config(device))
-        self.session.run(init)
+        self.session.run(init, self.net.weights.feed)
 
     def _build_targets(self) -> None:
         self._target_feeds, self._targets, assigns = {}, {}, []

@@ -134,3 +134,14 @@ def test_conv_layer_names_read_the_activation_after_relu(weights):
         net = FeatureNet(weights, (1, 24, 32, 3), settings)
         assert net.activations["conv1_1"].name.startswith("vgg19/relu1_1")
         assert net.activations["relu1_2"].name.startswith("vgg19/relu1_2")
+
+
+def test_weights_live_in_variables_not_graph_constants(graph):
+    """Constants would be copied into every executor: ~1 GB more at the real size."""
+    sizes = [
+        int(np.prod(op.get_attr("value").tensor_shape.dim and
+                    [d.size for d in op.get_attr("value").tensor_shape.dim] or [1]))
+        for op in graph.graph.get_operations() if op.type == "Const"
+    ]  # fmt: skip
+    assert max(sizes) < 100
+    assert graph.graph.as_graph_def().ByteSize() < 200_000
