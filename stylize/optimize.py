@@ -64,7 +64,7 @@ class FeatureNet:
     A conv layer's name reads its output after the ReLU, as the classic notebook does."""
 
     def __init__(self, weights: VggWeights, shape: tuple[int, ...], settings: Settings):
-        self.image = tf.Variable(np.zeros(shape, np.float32), name="input", use_resource=True)
+        self.image = tf.Variable(tf.zeros(shape), name="input", use_resource=True)
         self._feed = tf.placeholder(tf.float32, shape, name="image_feed")
         self._assign = self.image.assign(self._feed)
         self.weights = WeightVariables(weights, settings.deepest_layer)
