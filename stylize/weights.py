@@ -22,8 +22,9 @@ import numpy as np
 import scipy.io
 from scipy.io.matlab import MatReadError
 
+from stylize import weights_cache
 from stylize.errors import WeightsError
-from stylize.layers import VGG19_LAYERS, layer_kind
+from stylize.layers import FEATURE_LAYERS, VGG19_LAYERS, layer_kind
 
 WEIGHTS_FILENAME = "imagenet-vgg-verydeep-19.mat"
 DOWNLOAD_HINT = "run scripts/download_vgg19.sh to download it, or pass --weights PATH"
@@ -72,9 +73,22 @@ def load_vgg19(path: str | os.PathLike, deepest: str | None = None) -> VggWeight
     Every layer's name and type is checked against VGG-19, and every conv layer's kernel and
     bias shapes against its neighbours; any problem raises WeightsError naming the file, the
     layer and what was expected. Layers after ``deepest`` are dropped so that the fully
-    connected weights (about 480 MB in the real file) are not kept in memory.
+    connected weights (about 480 MB in the real file) are not kept in memory. When
+    ``deepest`` is a feature layer, the validated conv layers are cached (weights_cache).
     """
     path = Path(path)
+    if deepest is None or deepest not in FEATURE_LAYERS:
+        return _parse(path, deepest)
+    _check_exists(path)
+    cached = weights_cache.read(path)
+    if cached is None:
+        full = _parse(path, "pool5")
+        weights_cache.write(path, _to_arrays(full))
+        return _prefix(full, deepest)
+    return _prefix(_from_arrays(path, cached), deepest)
+
+
+def _parse(path: Path, deepest: str | None) -> VggWeights:
     stop = _layer_index(deepest) + 1 if deepest else len(VGG19_LAYERS)
     data = _read_mat(path)
     layout = _detect_layout(path, data)
@@ -89,6 +103,31 @@ def load_vgg19(path: str | os.PathLike, deepest: str | None = None) -> VggWeight
         if index < stop:
             layers.append(layer)
     return VggWeights(path=path, layout=layout, mean_pixel=mean_pixel, layers=tuple(layers))
+
+
+def _prefix(weights: VggWeights, deepest: str) -> VggWeights:
+    stop = _layer_index(deepest) + 1
+    return VggWeights(weights.path, weights.layout, weights.mean_pixel, weights.layers[:stop])
+
+
+def _to_arrays(weights: VggWeights) -> dict[str, np.ndarray]:
+    arrays = {"layout": np.array(weights.layout), "mean_pixel": weights.mean_pixel}
+    for layer in weights.layers:
+        if layer.kernel is not None:
+            arrays[f"{layer.name}/kernel"], arrays[f"{layer.name}/bias"] = layer.kernel, layer.bias
+    return arrays
+
+
+def _from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> VggWeights:
+    layers = []
+    for name in VGG19_LAYERS[: VGG19_LAYERS.index("pool5") + 1]:
+        kind = layer_kind(name)
+        if kind == "conv":
+            layers.append(Layer(name, kind, arrays[f"{name}/kernel"], arrays[f"{name}/bias"]))
+        else:
+            layers.append(Layer(name, kind))
+    mean = np.asarray(arrays["mean_pixel"], np.float32)
+    return VggWeights(path, str(arrays["layout"]), mean, tuple(layers))
 
 
 def load_class_names(path: str | os.PathLike) -> tuple[str, ...]:
@@ -109,10 +148,7 @@ def _layer_index(name: str) -> int:
 
 
 def _read_mat(path: Path, variables: tuple[str, ...] = ("layers", "meta", "normalization")) -> dict:
-    if not path.exists():
-        raise WeightsError(f"weights file '{path}' does not exist; {DOWNLOAD_HINT}")
-    if not path.is_file():
-        raise WeightsError(f"weights file '{path}' is not a file; expected {WEIGHTS_FILENAME}")
+    _check_exists(path)
     try:
         return scipy.io.loadmat(str(path), variable_names=list(variables))
     except (MatReadError, ValueError, TypeError, OSError, EOFError, zlib.error, IndexError) as exc:
@@ -120,6 +156,13 @@ def _read_mat(path: Path, variables: tuple[str, ...] = ("layers", "meta", "norma
             f"weights file '{path}' is not a readable MATLAB file (truncated or another format):"
             f" {_first_line(exc)}; expected MatConvNet's {WEIGHTS_FILENAME}"
         ) from None
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise WeightsError(f"weights file '{path}' does not exist; {DOWNLOAD_HINT}")
+    if not path.is_file():
+        raise WeightsError(f"weights file '{path}' is not a file; expected {WEIGHTS_FILENAME}")
 
 
 def _first_line(exc: BaseException) -> str:

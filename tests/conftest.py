@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from stylize.synthetic import write_vgg19_mat
+
+
+@pytest.fixture(scope="session", autouse=True)
+def weights_cache_in_tmp(tmp_path_factory):
+    """Keep the weights cache (and subprocesses' caches) out of the user's home."""
+    previous = os.environ.get("STYLIZE_CACHE_DIR")
+    os.environ["STYLIZE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("STYLIZE_CACHE_DIR", None)
+    else:
+        os.environ["STYLIZE_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

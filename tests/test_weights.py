@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.io
@@ -184,3 +187,59 @@ def test_shapes_checked_even_beyond_the_kept_layers(vgg_file, tmp_path):
 
     message = _error(_rewrite(vgg_file, tmp_path / "w.mat", edit), deepest="conv4_2")
     assert "'fc8'" in message
+
+
+# --- the cache of conv layers -------------------------------------------------------------
+
+
+def _cache_files():
+    return sorted(Path(os.environ["STYLIZE_CACHE_DIR"]).glob("vgg19-*.npz"))
+
+
+def test_cache_serves_identical_layers_on_the_second_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_vgg19_mat(tmp_path / "w.mat", "old", seed=8)
+    first = load_vgg19(path, "relu5_1")
+    assert len(_cache_files()) == 1
+    monkeypatch.setattr("stylize.weights._read_mat", lambda *a: pytest.fail("parsed again"))
+    second = load_vgg19(path, "relu4_2")
+    assert second.layer_names[-1] == "relu4_2" and second.layout == "old"
+    np.testing.assert_array_equal(second.mean_pixel, first.mean_pixel)
+    for a, b in zip(first.layers, second.layers, strict=False):
+        assert a.name == b.name
+        if a.kernel is not None:
+            np.testing.assert_array_equal(a.kernel, b.kernel)
+            np.testing.assert_array_equal(a.bias, b.bias)
+
+
+def test_cache_misses_when_the_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_vgg19_mat(tmp_path / "w.mat", "new", seed=1)
+    before = load_vgg19(path, "relu1_1").layers[0].kernel.copy()
+    write_vgg19_mat(path, "new", seed=2)
+    os.utime(path, ns=(1, 10**18))  # a new modification time, whatever the clock's resolution
+    after = load_vgg19(path, "relu1_1").layers[0].kernel
+    assert not np.array_equal(before, after)
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_vgg19_mat(tmp_path / "w.mat", "new")
+    expected = load_vgg19(path, "relu2_1").layers[5].kernel
+    _cache_files()[0].write_bytes(b"garbage")
+    np.testing.assert_array_equal(load_vgg19(path, "relu2_1").layers[5].kernel, expected)
+
+
+def test_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("STYLIZE_CACHE", "off")
+    load_vgg19(write_vgg19_mat(tmp_path / "w.mat", "new"), "relu5_1")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_errors_are_not_hidden_by_the_cache(vgg_file, tmp_path):
+    data = vgg_file.read_bytes()
+    cut = tmp_path / "cut.mat"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="truncated"):
+        load_vgg19(cut, "relu5_1")
