@@ -171,3 +171,7 @@ def run(**options) -> None:
 from stylize.cli_weights import weights_command  # noqa: E402
 
 main.add_command(weights_command, "weights")
+
+from stylize.cli_batch import batch_command  # noqa: E402
+
+main.add_command(batch_command, "batch")

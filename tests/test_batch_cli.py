@@ -1,0 +1,283 @@
+"""``stylize batch`` end to end on tiny images: pairings, stdin, the manifest, failures,
+resuming, exit codes, and a real process killed with SIGTERM and SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from stylize.batch import sha256_of
+from stylize.cli import main
+
+ITERATIONS = "3"
+
+
+def _pattern(width: int, height: int, seed: int) -> np.ndarray:
+    """A smooth gradient with noise, (height, width, 3) uint8."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255 / width, y * 255 / height, (x * y) % 97 * 2.5], axis=-1)
+    return np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """c/: three 32x24 contents; s/: two styles; bad/: a corrupt and a too-small image."""
+    root = tmp_path_factory.mktemp("batch_inputs")
+    for name in ("c", "s", "bad"):
+        (root / name).mkdir()
+    for i in range(3):
+        Image.fromarray(_pattern(32, 24, i)).save(root / "c" / f"c{i}.png")
+    for i in range(2):
+        Image.fromarray(_pattern(40, 40, 10 + i)[:, ::-1]).save(root / "s" / f"s{i}.png")
+    data = (root / "c" / "c0.png").read_bytes()
+    (root / "bad" / "cut.png").write_bytes(data[: len(data) // 3])
+    Image.fromarray(_pattern(12, 10, 5)).save(root / "bad" / "tiny.png")
+    return root
+
+
+def _batch(vgg_file, *args, input=None, iterations=ITERATIONS):
+    """Invoke ``stylize batch`` in this process; return click's Result."""
+    argv = ["batch", "--weights", str(vgg_file), "--iterations", iterations, *map(str, args)]
+    return CliRunner().invoke(main, argv, input=input)
+
+
+def _manifest(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+
+def test_all_pairs_write_every_output_and_one_manifest_line_each(vgg_file, inputs, tmp_path):
+    out = tmp_path / "out"
+    result = _batch(vgg_file, "--content", inputs / "c", "--style", inputs / "s", "--out", out,
+                    "--seed", "4", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["jobs"], summary["done"], summary["skipped"], summary["failed"]) == (6, 6, 0, 0)
+    expected = {f"c{i}_s{j}.png" for i in range(3) for j in range(2)}
+    assert {p.name for p in out.glob("*.png")} == expected
+    assert all(Image.open(out / name).size == (32, 24) for name in expected)
+    records = _manifest(out)
+    assert {r["output"] for r in records} == expected and len(records) == 6
+    for record in records:
+        assert record["status"] == "ok" and record["error"] is None
+        assert record["content_sha256"] == sha256_of(Path(record["content"]))
+        assert record["style_sha256"] == sha256_of(Path(record["style"]))
+        assert record["J"] == pytest.approx(10 * record["J_content"] + 40 * record["J_style"],
+                                            rel=1e-4)  # fmt: skip
+        assert record["seed"] == 4 and record["settings"]["seed"] == 4
+        assert record["settings"]["iterations"] == 3 and record["iterations"] == 3
+        assert record["seconds"] > 0 and (record["width"], record["height"]) == (32, 24)
+    assert "job 6/6" in result.stderr
+    assert "batch: 6 jobs: 6 done, 0 skipped, 0 failed" in result.stderr
+
+
+def test_a_rerun_skips_finished_jobs_and_force_redoes_them(vgg_file, inputs, tmp_path):
+    out = tmp_path / "out"
+    args = ["--content", inputs / "c" / "c0.png", "--style", inputs / "s", "--out", out]
+    assert _batch(vgg_file, *args).exit_code == 0
+    first = (out / "c0_s0.png").stat().st_mtime_ns
+    again = _batch(vgg_file, *args)
+    assert again.exit_code == 0 and "0 done, 2 skipped, 0 failed" in again.stderr
+    assert len(_manifest(out)) == 2 and (out / "c0_s0.png").stat().st_mtime_ns == first
+    forced = _batch(vgg_file, *args, "--force")
+    assert forced.exit_code == 0 and "2 done, 0 skipped" in forced.stderr
+    assert len(_manifest(out)) == 4
+    changed = _batch(vgg_file, *args, iterations="4")  # other settings: not finished
+    assert "2 done, 0 skipped" in changed.stderr
+    assert [r["iterations"] for r in _manifest(out)][-2:] == [4, 4]
+
+
+def test_a_bad_image_fails_its_jobs_only(vgg_file, inputs, tmp_path):
+    out = tmp_path / "out"
+    args = ["--content", inputs / "c" / "c1.png", "--content", inputs / "bad" / "cut.png",
+            "--content", inputs / "bad" / "tiny.png", "--style", inputs / "s" / "s0.png",
+            "--out", out, "--json"]  # fmt: skip
+    result = _batch(vgg_file, *args)
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["failed"] == 2
+    assert "batch: 3 jobs: 1 done, 0 skipped, 2 failed" in result.stderr
+    by_output = {r["output"]: r for r in _manifest(out)}
+    assert by_output["c1_s0.png"]["status"] == "ok"
+    assert by_output["cut_s0.png"]["status"] == "failed"
+    assert "cut.png" in by_output["cut_s0.png"]["error"]
+    assert "too small" in by_output["tiny_s0.png"]["error"]
+    assert by_output["cut_s0.png"]["J"] is None
+    assert sorted(p.name for p in out.glob("*.png")) == ["c1_s0.png"]
+    rerun = _batch(vgg_file, *args)  # failed jobs are tried again, finished ones skipped
+    assert rerun.exit_code == 1 and "0 done, 1 skipped, 2 failed" in rerun.stderr
+
+
+def test_csv_pairs_with_and_without_the_output_column(vgg_file, inputs, tmp_path):
+    csv_file = tmp_path / "pairs.csv"
+    c, s = inputs / "c", inputs / "s"
+    csv_file.write_text(f"content,style,output\n{c / 'c0.png'},{s / 's1.png'}\n"
+                        f"{c / 'c2.png'},{s / 's0.png'},styled/two.jpg\n")  # fmt: skip
+    out = tmp_path / "out"
+    result = _batch(vgg_file, "--pairs", csv_file, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert (out / "c0_s1.png").is_file() and (out / "styled" / "two.jpg").is_file()
+    assert {r["output"] for r in _manifest(out)} == {"c0_s1.png", "styled/two.jpg"}
+    mixed = _batch(vgg_file, "--pairs", csv_file, "--content", c, "--out", out)
+    assert mixed.exit_code == 2 and "--pairs" in mixed.stderr
+
+
+def test_content_paths_from_stdin_and_a_template(vgg_file, inputs, tmp_path):
+    out = tmp_path / "out"
+    lines = f"{inputs / 'c' / 'c2.png'}\n\n{inputs / 'c' / 'c0.png'}\n"
+    result = _batch(vgg_file, "--content", "-", "--style", inputs / "s" / "s1.png", "--out", out,
+                    "--template", "{style}/{content}.jpg", input=lines)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "s1").iterdir()) == ["c0.jpg", "c2.jpg"]
+
+
+def test_a_seeded_job_matches_stylize_run(vgg_file, inputs, tmp_path):
+    content, style = inputs / "c" / "c1.png", inputs / "s" / "s1.png"
+    out = tmp_path / "out"
+    assert _batch(vgg_file, "--content", content, "--style", style, "--out", out,
+                  "--seed", "9").exit_code == 0  # fmt: skip
+    single = tmp_path / "single.png"
+    run = CliRunner().invoke(main, ["run", "--content", str(content), "--style", str(style),
+                                    "--weights", str(vgg_file), "--iterations", ITERATIONS,
+                                    "--seed", "9", "-o", str(single), "-q"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert (out / "c1_s1.png").read_bytes() == single.read_bytes()
+
+
+def test_a_torn_manifest_line_and_a_stale_temporary_are_cleaned_up(vgg_file, inputs, tmp_path):
+    out = tmp_path / "out"
+    args = ["--content", inputs / "c" / "c0.png", "--style", inputs / "s", "--out", out]
+    assert _batch(vgg_file, *args).exit_code == 0
+    with open(out / "manifest.jsonl", "a") as manifest:
+        manifest.write('{"content": "c/c0.png", "sty')
+    (out / ".c0_s0.png.k3j2h1.tmp").write_bytes(b"half an image")
+    result = _batch(vgg_file, *args)
+    assert result.exit_code == 0 and "incomplete last line" in result.stderr
+    assert "0 done, 2 skipped" in result.stderr
+    assert not list(out.glob(".*.tmp"))
+    assert len(_manifest(out)) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--content", "{c}", "--style", "{s}"], "Missing option '--out'"),
+        (["--content", "{c}/absent.png", "--style", "{s}", "--out", "{o}"], "absent.png"),
+        (["--content", "{c}", "--out", "{o}"], "no style images"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--address", "auto"],
+         "--address is for --executor ray"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--template", "{{x}}.png"],
+         "unknown field {x}"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--template", "same.png"],
+         "two jobs write"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{c}"], "also an input folder"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--iterations", "0"],
+         "--iterations"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--init", "{o}/absent.png"],
+         "--init image"),
+    ],
+)  # fmt: skip
+def test_bad_usage_exits_2_with_one_line(vgg_file, inputs, tmp_path, args, message):
+    values = {"c": inputs / "c", "s": inputs / "s", "o": tmp_path / "out"}
+    argv = ["batch", "--weights", str(vgg_file), *[a.format(**values) for a in args]]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_weights_file_stops_before_any_job(inputs, tmp_path):
+    weights = tmp_path / "broken.mat"
+    weights.write_bytes(b"MATLAB 5.0 MAT-file, but cut short")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["batch", "--weights", str(weights), "--content",
+                                       str(inputs / "c"), "--style", str(inputs / "s"),
+                                       "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 2 and "broken.mat" in result.stderr
+    assert not list(out.glob("*.png")) and (out / "manifest.jsonl").read_text() == ""
+
+
+@pytest.mark.slow
+def test_two_worker_processes_give_the_same_images(vgg_file, inputs, tmp_path):
+    args = ["--content", inputs / "c", "--style", inputs / "s" / "s0.png", "--seed", "2"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert _batch(vgg_file, *args, "--out", one).exit_code == 0
+    result = _batch(vgg_file, *args, "--out", two, "--jobs", "2", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["workers"] == 2
+    for image in one.glob("*.png"):
+        assert (two / image.name).read_bytes() == image.read_bytes()
+
+
+def _start(vgg_file, inputs, out: Path) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "stylize", "batch", "--weights", str(vgg_file),
+            "--content", str(inputs / "c"), "--content", str(inputs / "s"),
+            "--style", str(inputs / "s"), "--out", str(out), "--iterations", "150",
+            "--seed", "1", "--device", "cpu"]  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_lines(out: Path, count: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    manifest = out / "manifest.jsonl"
+    while time.monotonic() < deadline and process.poll() is None:
+        if manifest.exists() and len(manifest.read_bytes().splitlines()) >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no {count} manifest lines; exit {process.poll()}")
+
+
+@pytest.mark.slow
+def test_killed_runs_resume_to_a_complete_folder(vgg_file, inputs, tmp_path):
+    out = tmp_path / "out"
+    process = _start(vgg_file, inputs, out)  # 5 contents x 2 styles = 10 jobs
+    _wait_for_lines(out, 1, process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "Stopped by SIGTERM" in stderr and "run the same command again" in stderr
+    stopped_at = len(_manifest(out))
+    process = _start(vgg_file, inputs, out)
+    _wait_for_lines(out, stopped_at + 1, process)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    killed_at = (out / "manifest.jsonl").read_bytes().count(b"\n")  # complete lines
+    process = _start(vgg_file, inputs, out)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert f"{killed_at} skipped" in stderr and "0 failed" in stderr
+    records = _manifest(out)
+    expected = {f"{c}_{s}.png" for c in ("c0", "c1", "c2", "s0", "s1") for s in ("s0", "s1")}
+    assert {r["output"] for r in records} == expected
+    assert all(r["status"] == "ok" for r in records)
+    assert len(records) == len(expected)  # each job recorded once
+    assert {p.name for p in out.iterdir()} == expected | {"manifest.jsonl"}
+    for name in expected:
+        with Image.open(out / name) as image:
+            image.load()  # complete, not truncated
+
+
+def test_many_output_sizes_in_one_worker(vgg_file, tmp_path):
+    """More sizes than a worker keeps graphs for: it drops them and goes on."""
+    folder = tmp_path / "sizes"
+    folder.mkdir()
+    for width in range(20, 40, 4):
+        Image.fromarray(_pattern(width, 18, width)).save(folder / f"w{width}.png")
+    style = tmp_path / "style.png"
+    Image.fromarray(_pattern(30, 30, 1)).save(style)
+    result = _batch(vgg_file, "--content", folder, "--style", style, "--out", tmp_path / "out",
+                    "--json", iterations="2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["done"] == 5
+    sizes = {(r["width"], r["height"]) for r in _manifest(tmp_path / "out")}
+    assert sizes == {(width, 18) for width in range(20, 40, 4)}
