@@ -473,7 +473,7 @@ class Batch:
             return None
         seed = self.settings.seed if self.settings.seed is not None else secrets.randbelow(2**31)
         self.running[job.index] = _Running(job, seed, began)
-        return Task(job.index, content, style, seed, self.sha(job.content))
+        return Task(job.index, content, style, seed, self.sha(job.content), self.sha(job.style))
 
     def _finish(self, outcome: Outcome) -> None:
         running = self.running.pop(outcome.index)

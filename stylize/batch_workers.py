@@ -54,6 +54,7 @@ class Task:
     style: np.ndarray
     seed: int
     content_key: str | None = None
+    style_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,12 @@ class BatchWorker:
         from stylize.transfer import Stylizer
 
         self.setup = setup
+        # Jobs come grouped by size; graphs of sizes met long ago (each holding a copy of the
+        # weights) are dropped.
         self.stylizer = Stylizer(setup.weights, setup.settings,
-                                 resolve_device(setup.settings.device))  # fmt: skip
+                                 resolve_device(setup.settings.device),
+                                 max_graphs=MAX_GRAPH_SIZES)  # fmt: skip
         self.device = self.stylizer.device
-        self._sizes: set[tuple[int, int]] = set()
 
     def run(self, task: Task) -> Outcome:
         """Stylize one task. Errors become a failed Outcome; signals propagate."""
@@ -95,9 +98,9 @@ class BatchWorker:
 
         began = time.perf_counter()
         try:
-            self._limit_graphs(task.content.shape)
             transfer = Transfer(self.stylizer, task.content, [task.style], task.seed,
-                                self.setup.init_image, content_key=task.content_key)  # fmt: skip
+                                self.setup.init_image, content_key=task.content_key,
+                                style_keys=[task.style_key])  # fmt: skip
             for _ in transfer.run():
                 pass
             result = transfer.finish()
@@ -112,15 +115,6 @@ class BatchWorker:
     def _failed(self, task: Task, message: str, began: float) -> Outcome:
         seconds = time.perf_counter() - began
         return Outcome(task.index, seconds=seconds, device=self.device, error=message)
-
-    def _limit_graphs(self, shape: tuple[int, ...]) -> None:
-        """Jobs come grouped by size; when a worker has met many sizes, drop its graphs
-        (each holds a copy of the weights) rather than keep them all."""
-        size = (shape[1], shape[0])
-        if size not in self._sizes and len(self._sizes) >= MAX_GRAPH_SIZES:
-            self.stylizer.close()
-            self._sizes.clear()
-        self._sizes.add(size)
 
     def close(self) -> None:
         self.stylizer.close()

@@ -53,20 +53,28 @@ class Result:
 
 class Stylizer:
     """Weights, settings and device fixed; one TransferGraph per output size, built on first
-    use and kept, so many jobs of one size pay for the graph once."""
+    use and kept (the ``max_graphs`` most recently used ones, each holding a copy of the
+    weights), so many jobs of one size pay for the graph once. Content and style targets
+    can be remembered by key across jobs."""
 
-    def __init__(self, weights: VggWeights, settings: Settings, device: str):
+    def __init__(self, weights: VggWeights, settings: Settings, device: str,
+                 max_graphs: int | None = None):  # fmt: skip
         self.weights, self.settings, self.device = weights, settings, device
+        self.max_graphs = max_graphs
         self._graphs: dict[tuple[int, int], TransferGraph] = {}
         self._content_cache: dict[tuple, dict[str, np.ndarray]] = {}
+        self._style_cache: dict[tuple, dict[str, np.ndarray]] = {}
 
     def graph(self, width: int, height: int) -> TransferGraph:
         """The graph for a (width, height) image, refusing sizes that cannot fit in memory."""
         key = (width, height)
         if key not in self._graphs:
             check_memory(self.weights, self.settings, width, height)
+            if self.max_graphs and len(self._graphs) >= self.max_graphs:
+                self._graphs.pop(next(iter(self._graphs))).close()
             self._graphs[key] = TransferGraph(self.weights, height, width, self.settings,
                                               self.device)  # fmt: skip
+        self._graphs[key] = self._graphs.pop(key)  # most recently used last
         return self._graphs[key]
 
     def content_features(self, graph: TransferGraph, content: np.ndarray,
@@ -76,17 +84,28 @@ class Stylizer:
         styles. The most recent 8 are kept."""
         if key is None:
             return graph.content_features(content)
-        cache_key = (key, content.shape)
-        if cache_key not in self._content_cache:
-            if len(self._content_cache) >= 8:
-                self._content_cache.pop(next(iter(self._content_cache)))
-            self._content_cache[cache_key] = graph.content_features(content)
-        return self._content_cache[cache_key]
+        return _remember(self._content_cache, (key, content.shape),
+                         lambda: graph.content_features(content))  # fmt: skip
+
+    def style_grams(self, key: object, size: tuple[int, int], compute) -> dict[str, np.ndarray]:
+        """A style's Grams at an output size, from ``compute()`` or remembered under ``key``
+        (None: not remembered). The most recent 16 are kept."""
+        if key is None:
+            return compute()
+        return _remember(self._style_cache, (key, size), compute, limit=16)
 
     def close(self) -> None:
         for graph in self._graphs.values():
             graph.close()
         self._graphs.clear()
+
+
+def _remember(cache: dict, key: tuple, compute, limit: int = 8):
+    if key not in cache:
+        if len(cache) >= limit:
+            cache.pop(next(iter(cache)))
+        cache[key] = compute()
+    return cache[key]
 
 
 def scale_sizes(width: int, height: int, scales: int) -> list[tuple[int, int]]:
@@ -113,12 +132,17 @@ class Transfer:
     """A job: ``content`` (H, W, 3) uint8 at the output size, ``styles`` (any sizes), their
     blend weights from the settings, a seed and an optional start image. Iterate ``run()``,
     then call ``finish()``; ``finish`` also works after an interruption or a divergence.
-    ``content_key`` lets the Stylizer reuse the content's targets across jobs."""
+    ``content_key`` and ``style_keys`` (checksums, say) let the Stylizer reuse targets
+    across jobs; style targets are not reused with colour preservation, which recolours each
+    style after its content."""
 
     def __init__(self, stylizer: Stylizer, content: np.ndarray, styles: Sequence[np.ndarray],
                  seed: int, init_image: np.ndarray | None = None,
-                 content_key: object = None):  # fmt: skip
+                 content_key: object = None,
+                 style_keys: Sequence[object] | None = None):  # fmt: skip
         self.content_key = content_key
+        recoloured = stylizer.settings.preserve_colors != "none"  # styles depend on the content
+        self.style_keys = [None] * len(styles) if recoloured or not style_keys else style_keys
         self.stylizer, self.settings, self.seed = stylizer, stylizer.settings, seed
         self.mean = stylizer.weights.mean_pixel
         self.original_content = content
@@ -204,16 +228,19 @@ class Transfer:
         factor = self.settings.style_scale
         style_size = (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))
         blended: dict[str, np.ndarray] = {}
-        for style, weight in zip(self.styles, self.blend, strict=True):
+        for style, weight, key in zip(self.styles, self.blend, self.style_keys, strict=True):
             if weight == 0:
                 continue
-            image = preprocess(images.resize(style, style_size), self.mean)
-            grams = self._grams(image, style_size == size)
+            image = images.resize(style, style_size)
+            grams = self.stylizer.style_grams(
+                key, style_size, lambda im=image: self._grams(im, style_size == size)
+            )
             for name, gram in grams.items():
                 blended[name] = blended.get(name, 0) + weight * gram
         return blended
 
-    def _grams(self, image: np.ndarray, same_size: bool) -> dict[str, np.ndarray]:
+    def _grams(self, style: np.ndarray, same_size: bool) -> dict[str, np.ndarray]:
+        image = preprocess(style, self.mean)
         if same_size:
             return self.graph.style_grams(image)
         s = self.stylizer

@@ -216,3 +216,25 @@ def test_sizes_that_cannot_fit_are_refused_up_front(weights, monkeypatch):
 def test_activation_estimate_grows_with_the_pixels(weights):
     small = activation_bytes(weights, Settings(), 100, 100)
     assert activation_bytes(weights, Settings(), 200, 200) == pytest.approx(4 * small, rel=0.05)
+
+
+def test_at_most_max_graphs_are_kept_least_recently_used_first(weights):
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=2)
+    a, b = stylizer.graph(32, 24), stylizer.graph(24, 32)
+    assert stylizer.graph(32, 24) is a  # now the most recently used
+    stylizer.graph(20, 20)  # evicts (24, 32)
+    assert stylizer.graph(32, 24) is a
+    assert stylizer.graph(24, 32) is not b
+    assert b.session._closed
+
+
+def test_style_targets_are_cached_by_key_unless_colours_are_preserved(weights, monkeypatch):
+    for colours, expected_calls in (("none", 1), ("histogram", 2)):
+        stylizer = Stylizer(weights, Settings(iterations=1, preserve_colors=colours), CPU)
+        graph = stylizer.graph(32, 24)
+        calls = []
+        original = graph.style_grams
+        monkeypatch.setattr(graph, "style_grams", lambda s, o=original: calls.append(1) or o(s))
+        for seed in (0, 1):
+            _result(Transfer(stylizer, CONTENT, [STYLE_A], seed, style_keys=["a"]))
+        assert len(calls) == expected_calls, colours
