@@ -132,7 +132,9 @@ RUN_OPTIONS = [
 ]  # fmt: skip
 
 
-def _with_options(options):
+def with_options(options):
+    """Apply a list of click options to a command, first option first in --help."""
+
     def decorate(function):
         for option in reversed(options):
             function = option(function)
@@ -142,7 +144,7 @@ def _with_options(options):
 
 
 @main.command()
-@_with_options(RUN_OPTIONS)
+@with_options(RUN_OPTIONS)
 def run(**options) -> None:
     """Stylize one content image with one or more style images.
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from stylize.cli import RUN_OPTIONS, ReportedError, run
+from stylize.cli import RUN_OPTIONS, ReportedError, run, with_options
 from stylize.errors import StylizeError
 
 DEFAULT_TEMPLATE = "{content}_{style}.png"
@@ -84,17 +84,8 @@ BATCH_OPTIONS = [
 ]  # fmt: skip
 
 
-def _with_options(options):
-    def decorate(function):
-        for option in reversed(options):
-            function = option(function)
-        return function
-
-    return decorate
-
-
 @click.command("batch", short_help="Stylize many images: resumable, with a manifest.")
-@_with_options(BATCH_OPTIONS)
+@with_options(BATCH_OPTIONS)
 def batch_command(**options) -> None:
     """Stylize every content image with every style image (or the pairs of a CSV file)
     into one folder. Weights are loaded once per worker, graphs built once per output size.
