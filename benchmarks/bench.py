@@ -1,0 +1,434 @@
+"""Benchmark stylize against a re-implementation of the classic notebook, on one machine.
+
+    python benchmarks/bench.py                       # 400x300, 200 iterations
+    python benchmarks/bench.py --size 512x384 --iterations 100
+
+Each run happens in a process of its own, so that its peak resident memory can be read
+from the kernel when it exits: the floor (benchmarks/floor.py), the reference
+(benchmarks/reference.py), then ``stylize run`` with Adam, with L-BFGS, and with L-BFGS on
+two scales. Without ``--weights``, a VGG-19 file of the real shapes with random weights is
+written once into the work folder (575 MB, kept for later runs). The content and style
+images are the repository's examples, cropped and resized to ``--size``.
+
+stylize runs with its defaults, which are the notebook's settings; its J is the same function
+of the image as the reference's, so "time to the reference's J" compares like with like.
+stylize's weights cache lives in the work folder and is filled before the runs, so every
+stylize run starts warm; the cold first load is reported separately.
+
+Writes ``bench-<W>x<H>.json`` and ``bench-<W>x<H>.md`` into ``--out`` and prints the table.
+See benchmarks/README.md for what each column means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flops import step_flops  # benchmarks/ is on sys.path when run as a script
+from machine import command_seconds, machine_info
+from tables import markdown_report
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WEIGHTS_NAME = "vgg19-random-real-shapes.mat"
+STYLIZE_MODES = {
+    "adam": ["--optimizer", "adam"],
+    "lbfgs": ["--optimizer", "lbfgs"],
+    "lbfgs-scales2": ["--optimizer", "lbfgs", "--scales", "2"],
+}
+ALL_MODES = ("floor", "reference", *STYLIZE_MODES)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'400x300' -> (400, 300)."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if min(width, height) < 16:
+        raise argparse.ArgumentTypeError("each side must be at least 16 pixels")
+    return width, height
+
+
+def parse_modes(text: str) -> list[str]:
+    """Comma-separated subset of ALL_MODES, kept in the benchmark's order."""
+    wanted = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = wanted - set(ALL_MODES)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown modes {sorted(unknown)}; choose from {ALL_MODES}"
+        )
+    return [mode for mode in ALL_MODES if mode in wanted]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=parse_size, default=(400, 300), help="WIDTHxHEIGHT")
+    parser.add_argument("--iterations", type=int, default=200, help="of the reference")
+    parser.add_argument("--stylize-iterations", type=int,
+                        help="of each stylize run  [default: --iterations]")  # fmt: skip
+    parser.add_argument("--weights", type=Path, help="VGG-19 .mat (new layout) to use instead")
+    parser.add_argument("--workdir", type=Path, default=HERE / "results",
+                        help="weights, images, outputs and logs")  # fmt: skip
+    parser.add_argument("--out", type=Path, help="report folder  [default: --workdir]")
+    parser.add_argument("--modes", type=parse_modes, default=list(ALL_MODES),
+                        help=f"comma-separated subset of {','.join(ALL_MODES)}")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--floor-repeats", type=int, default=10)
+    parser.add_argument("--import-runs", type=int, default=3, help="TensorFlow import timings")
+    parser.add_argument("--help-runs", type=int, default=5, help="`stylize --help` timings")
+    return parser.parse_args(argv)
+
+
+def child_env(workdir: Path) -> dict[str, str]:
+    """The environment of every child: TensorFlow's C++ log lines off, and stylize's weights
+    cache in the work folder."""
+    cache = str(workdir / "stylize-cache")
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "STYLIZE_CACHE_DIR": cache}
+
+
+def run_measured(command: list[str], workdir: Path, name: str) -> dict:
+    """Run ``command``, its output going to ``logs/name.out`` and ``.err`` in ``workdir``;
+    return its exit code, stdout, the tail of stderr, wall seconds and peak resident memory
+    (MiB)."""
+    logs = workdir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        began = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=child_env(workdir),
+                                   cwd=ROOT)  # fmt: skip
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - began
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = err_path.read_text(errors="replace").strip().splitlines()
+    return {
+        "command": command,
+        "returncode": process.returncode,
+        "stdout": out_path.read_text(errors="replace"),
+        "stderr_tail": stderr[-5:],
+        "wall_seconds": wall,
+        "peak_rss_mib": usage.ru_maxrss / 1024,  # kilobytes on Linux
+        "parent_peak_rss_mib": own_peak,  # a lower bound of the above, not the child's own
+    }
+
+
+def last_json(text: str) -> dict | None:
+    """The last line of ``text`` that parses as a JSON object, if any."""
+    for line in reversed(text.strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+WRITE_WEIGHTS = (
+    "import sys; from stylize.synthetic import REAL_CONV_WIDTHS, REAL_FC_WIDTHS, write_vgg19_mat;"
+    " write_vgg19_mat(sys.argv[1], 'new', REAL_CONV_WIDTHS, REAL_FC_WIDTHS, seed=0)"
+)
+
+
+def prepare_weights(args) -> tuple[Path, bool]:
+    """The weights file to use and whether this run generated it.
+
+    The file is written by a child process: a child's peak RSS as the kernel reports it is
+    at least this process's own peak when the child was started, so this process must stay
+    small for the runs' numbers to be their own.
+    """
+    if args.weights:
+        return args.weights, False
+    path = args.workdir / WEIGHTS_NAME
+    if path.exists():
+        return path, False
+    print(f"writing {path} (random weights, real shapes) ...", file=sys.stderr)
+    partial = path.with_suffix(".part.mat")
+    subprocess.run([sys.executable, "-c", WRITE_WEIGHTS, str(partial)], check=True)
+    partial.replace(path)
+    return path, True
+
+
+def prepare_images(size: tuple[int, int], workdir: Path) -> tuple[Path, Path]:
+    """Content and style PNGs of exactly ``size``, from the repository's example images."""
+    from sample_images import example_image
+
+    paths = []
+    for role in ("content", "style"):
+        path = workdir / f"{role}-{size[0]}x{size[1]}.png"
+        example_image(role, size).save(path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def run_floor(args, weights: Path) -> dict:
+    """Time the floor in its own process; its JSON plus the process measurements."""
+    print("timing the floor ...", file=sys.stderr)
+    size = f"{args.size[0]}x{args.size[1]}"
+    command = [sys.executable, str(HERE / "floor.py"), "--weights", str(weights), "--size", size,
+               "--repeats", str(args.floor_repeats)]  # fmt: skip
+    measured = run_measured(command, args.workdir, "floor")
+    return {**measured, "result": last_json(measured["stdout"])}
+
+
+def run_reference(args, weights: Path, content: Path, style: Path) -> dict:
+    """The notebook re-implementation in its own process."""
+    command = [sys.executable, str(HERE / "reference.py"), "--weights", str(weights),
+               "--content", str(content), "--style", str(style),
+               "--iterations", str(args.iterations), "--seed", str(args.seed)]  # fmt: skip
+    measured = run_measured(command, args.workdir, "reference")
+    result = last_json(measured["stdout"])
+    history = result.pop("history") if result else []
+    return {**measured, "result": result, "history": history}
+
+
+def stylize_iterations(args) -> int:
+    return args.stylize_iterations or args.iterations
+
+
+def stylize_command() -> list[str]:
+    """The ``stylize`` console script next to this Python, else ``python -m stylize``."""
+    script = Path(sys.executable).with_name("stylize")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "stylize"]
+
+
+def run_stylize(args, mode: str, weights: Path, content: Path, style: Path) -> dict:
+    """``stylize run`` in one of STYLIZE_MODES, with --json and --history."""
+    history_path = args.workdir / f"history-{mode}.jsonl"
+    command = [*stylize_command(), "run", "--content", str(content), "--style", str(style),
+               "--weights", str(weights), "-o", str(args.workdir / f"output-{mode}.png"),
+               "--iterations", str(stylize_iterations(args)), "--seed", str(args.seed),
+               "--max-size", str(max(args.size)), "--device", "cpu",
+               *STYLIZE_MODES[mode], "--json", "--quiet", "--history", str(history_path),
+               "--overwrite"]  # fmt: skip
+    measured = run_measured(command, args.workdir, mode)
+    history = []
+    if measured["returncode"] == 0 and history_path.exists():
+        history = [json.loads(line) for line in history_path.read_text().splitlines() if line]
+    return {**measured, "result": last_json(measured["stdout"]), "history": history}
+
+
+def scale_sizes(size: tuple[int, int], scales: int) -> dict[int, tuple[int, int]]:
+    """Size of each 1-based scale as stylize makes them: halving from the full size."""
+    width, height = size
+    return {
+        scales - level: (round(width * 0.5**level), round(height * 0.5**level))
+        for level in range(scales)
+    }
+
+
+def iteration_deltas(history: list[dict]) -> list[float]:
+    """Seconds of each iteration from cumulative seconds."""
+    seconds = [0.0] + [record["seconds"] for record in history]
+    return [b - a for a, b in zip(seconds, seconds[1:], strict=False)]
+
+
+def to_target(history: list[dict], target: float | None, setup: float) -> dict | None:
+    """First iteration at the final scale whose J is at most ``target``, and the time to it."""
+    if target is None or not history:
+        return None
+    last_scale = max(record.get("scale", 1) for record in history)
+    for record in history:
+        if record.get("scale", 1) == last_scale and record["J"] <= target:
+            return {"reached": True, "iteration": record["iteration"],
+                    "loop_seconds": record["seconds"],
+                    "seconds": setup + record["seconds"]}  # fmt: skip
+    return {"reached": False, "iteration": None, "loop_seconds": None, "seconds": None}
+
+
+def process_fields(run: dict) -> dict:
+    """What every run reports about its process; stderr only when it failed."""
+    keys = ("returncode", "wall_seconds", "peak_rss_mib", "parent_peak_rss_mib", "command")
+    return {**{key: run[key] for key in keys},
+            "stderr_tail": run["stderr_tail"] if run["returncode"] else []}  # fmt: skip
+
+
+def run_summary(run: dict, layers, size, target: float | None, reference: bool) -> dict:
+    """The numbers the report shows for one optimizing run (reference or stylize).
+
+    The reference reaches its own final J after its last step, by definition.
+    """
+    result, history = run.get("result") or {}, run.get("history") or []
+    summary = process_fields(run)
+    if not history:
+        return summary
+    scales = max(record.get("scale", 1) for record in history)
+    sizes = scale_sizes(size, scales)
+    flops = sum(step_flops(layers, *sizes[record.get("scale", 1)]) for record in history)
+    loop = history[-1]["seconds"]
+    deltas = zip(iteration_deltas(history), history, strict=True)
+    last = [delta for delta, record in deltas if record.get("scale", 1) == scales]
+    setup = result.get("setup_seconds")
+    summary.update({
+        "iterations": len(history),
+        "loop_seconds": loop,
+        "seconds_per_iteration": loop / len(history),
+        "median_seconds_per_iteration": statistics.median(last) if last else None,
+        "min_seconds_per_iteration": min(last) if last else None,
+        "gflops": flops / loop / 1e9 if loop > 0 else None,
+        "setup_seconds": setup,
+        "J": result.get("J"),
+        "J_last_iterate": history[-1]["J"],
+        "to_reference_J": to_target(history, target, setup or 0.0),
+    })  # fmt: skip
+    if reference:
+        total = (setup or 0.0) + loop
+        summary["to_reference_J"] = {"reached": True, "iteration": len(history),
+                                     "loop_seconds": loop, "seconds": total}  # fmt: skip
+    return summary
+
+
+def floor_summary(run: dict) -> dict:
+    """Seconds and GFLOP/s of the floor's timings."""
+    result = run.get("result") or {}
+    summary = process_fields(run)
+    if not result:
+        return summary
+    flops = result["step_flops"]
+    for key in ("forward_seconds", "step_seconds", "j_gradient_seconds", "repeats"):
+        summary[key] = result[key]
+    for key in ("step", "j_gradient"):
+        samples = result[f"{key}_samples"]
+        summary[f"{key}_seconds_mean"] = statistics.mean(samples)
+        summary[f"{key}_seconds_min"] = min(samples)
+    summary["gflops"] = flops / result["step_seconds"] / 1e9
+    summary["j_gradient_gflops"] = flops / result["j_gradient_seconds"] / 1e9
+    summary["forward_gflops"] = flops / 2 / result["forward_seconds"] / 1e9
+    return summary
+
+
+IMPORT_PROBE = (
+    "import time; t = time.perf_counter(); import stylize._tf; print(time.perf_counter()-t)"
+)
+LOAD_PROBE = (
+    "import sys, time; from stylize.config import Settings; from stylize.weights import load_vgg19;"
+    " t = time.perf_counter(); load_vgg19(sys.argv[1], Settings().deepest_layer);"
+    " print(time.perf_counter() - t)"
+)
+
+
+def probe_seconds(args, code: str, *argv: str) -> float:
+    """The seconds a Python snippet prints about itself, run in a child process."""
+    command = [sys.executable, "-c", code, *argv]
+    return float(command_seconds(command, child_env(args.workdir), ROOT)[1])
+
+
+def startup_times(args, weights: Path) -> dict:
+    """TensorFlow's import, the weights' first (cold) and cached loads, and
+    ``stylize --help``'s wall time; medians of a few runs. Leaves the cache filled."""
+    shutil.rmtree(args.workdir / "stylize-cache", ignore_errors=True)
+    cold = probe_seconds(args, LOAD_PROBE, str(weights))
+    warm = probe_seconds(args, LOAD_PROBE, str(weights))
+    imports = [probe_seconds(args, IMPORT_PROBE) for _ in range(args.import_runs)]
+    env = child_env(args.workdir)
+    helps = [command_seconds([*stylize_command(), "--help"], env, ROOT)[0]
+             for _ in range(args.help_runs)]  # fmt: skip
+    return {
+        "weights_load_cold_seconds": cold,
+        "weights_load_cached_seconds": warm,
+        "tensorflow_import_seconds": statistics.median(imports) if imports else None,
+        "tensorflow_import_samples": imports,
+        "help_seconds": statistics.median(helps) if helps else None,
+        "help_samples": helps,
+        "help_command": [*stylize_command(), "--help"],
+    }
+
+
+def benchmark(args) -> dict:
+    """Every measurement, in order: start-up probes, floor, reference, stylize modes."""
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    weights, generated = prepare_weights(args)
+    content, style = prepare_images(args.size, args.workdir)
+    report = {
+        "size": {"width": args.size[0], "height": args.size[1]},
+        "iterations": args.iterations,
+        "stylize_iterations": stylize_iterations(args),
+        "seed": args.seed,
+        "machine": machine_info(),
+        "weights": {"path": str(weights), "generated_now": generated},
+        "images": {"content": str(content), "style": str(style)},
+        "startup": startup_times(args, weights),
+        "modes": {},
+    }
+    floor = run_floor(args, weights) if "floor" in args.modes else None
+    if floor:
+        report["modes"]["floor"] = floor_summary(floor)
+    runs = optimizer_runs(args, weights, content, style)
+    # Loading the weights here would raise this process's peak RSS, and with it every later
+    # child's reported peak: only after the runs, and only without the floor.
+    counts = (floor or {}).get("result") or layer_shapes_without_tf(weights, args.size)
+    layers = [tuple(layer) for layer in counts["layers"]]
+    report["flops"] = {key: counts[key] for key in ("step_flops", "gram_flops")}
+    report["reference_J"] = ((runs.get("reference") or {}).get("result") or {}).get("J")
+    for mode, run in runs.items():
+        report["modes"][mode] = run_summary(
+            run, layers, args.size, report["reference_J"], mode == "reference"
+        )
+    report["machine"]["load_average_end"] = list(os.getloadavg())
+    return report
+
+
+def optimizer_runs(args, weights: Path, content: Path, style: Path) -> dict[str, dict]:
+    """The reference and the stylize modes asked for, one after the other."""
+    runs = {}
+    for mode in args.modes:
+        if mode == "reference":
+            print("running the reference ...", file=sys.stderr)
+            runs[mode] = run_reference(args, weights, content, style)
+        elif mode in STYLIZE_MODES:
+            print(f"running stylize {mode} ...", file=sys.stderr)
+            runs[mode] = run_stylize(args, mode, weights, content, style)
+    return runs
+
+
+def layer_shapes_without_tf(weights: Path, size: tuple[int, int]) -> dict:
+    """The floor's layer shapes and FLOP counts, for a benchmark run without the floor."""
+    from floor import layer_shapes
+    from flops import gram_flops
+
+    from stylize.config import Settings
+    from stylize.weights import load_vgg19
+
+    settings = Settings()
+    layers = layer_shapes(load_vgg19(weights, settings.deepest_layer))
+    style = [name for name, _ in settings.style_layers]
+    return {"layers": layers, "step_flops": step_flops(layers, *size),
+            "gram_flops": gram_flops(layers, *size, style)}  # fmt: skip
+
+
+def write_report(report: dict, out: Path) -> tuple[Path, Path]:
+    """``bench-<W>x<H>.json`` and ``.md`` in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"bench-{report['size']['width']}x{report['size']['height']}"
+    json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    md_path.write_text(markdown_report(report))
+    return json_path, md_path
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    report = benchmark(args)
+    json_path, md_path = write_report(report, args.out or args.workdir)
+    print(md_path.read_text())
+    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    failed = [mode for mode, run in report["modes"].items() if run["returncode"]]
+    if failed:
+        print(f"failed: {', '.join(failed)} (see {args.workdir / 'logs'})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
