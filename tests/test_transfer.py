@@ -59,10 +59,15 @@ def test_scale_sizes_leave_out_scales_under_16_pixels():
     assert scale_sizes(64, 40, 3) == [(32, 20), (64, 40)]
 
 
-def test_split_iterations_sums_to_the_total():
-    assert split_iterations(200, 1) == [200]
-    assert split_iterations(200, 3) == [66, 66, 68]
-    assert sum(split_iterations(7, 2)) == 7
+def test_split_iterations_follows_the_pixel_counts():
+    assert split_iterations(200, [(400, 300)]) == [200]
+    assert split_iterations(200, [(200, 150), (400, 300)]) == [40, 160]
+    assert split_iterations(210, [(100, 75), (200, 150), (400, 300)]) == [10, 40, 160]
+    assert split_iterations(3, [(100, 75), (200, 150), (400, 300)]) == [1, 1, 1]
+    assert split_iterations(1, [(200, 150), (400, 300)]) == [0, 1]
+    for total in range(1, 50):
+        parts = split_iterations(total, [(20, 15), (40, 30), (80, 60)])
+        assert sum(parts) == total and parts[-1] >= 1 and min(parts) >= 0
 
 
 def test_result_has_the_costs_of_the_written_image(weights):
@@ -159,12 +164,19 @@ def test_histogram_preservation_recolours_the_style(weights):
 
 def test_scales_run_coarse_to_fine(weights):
     big = np.tile(CONTENT, (2, 2, 1))
-    stylizer = Stylizer(weights, Settings(iterations=6, scales=2), CPU)
+    stylizer = Stylizer(weights, Settings(iterations=10, scales=2), CPU)
     transfer = Transfer(stylizer, big, [STYLE_A], 0)
     progress = list(transfer.run())
-    assert [p.scale for p in progress] == [1, 1, 1, 2, 2, 2]
+    assert [p.scale for p in progress] == [1, 1] + [2] * 8
     assert progress[0].image.shape == (1, 24, 32, 3)
     assert progress[-1].image.shape == (1, 48, 64, 3)
+    assert transfer.finish().image.shape == (48, 64, 3)
+
+
+def test_a_budget_smaller_than_the_scales_skips_the_coarse_ones(weights):
+    big = np.tile(CONTENT, (2, 2, 1))
+    transfer = Transfer(Stylizer(weights, Settings(iterations=1, scales=2), CPU), big, [STYLE_A], 0)
+    assert [p.scale for p in transfer.run()] == [1]
     assert transfer.finish().image.shape == (48, 64, 3)
 
 
