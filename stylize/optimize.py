@@ -245,7 +245,7 @@ class _LbfgsRun:
         bounds = scipy.optimize.Bounds(low, low + 255.0)
         x0 = np.clip(self.start.ravel().astype(np.float64), bounds.lb, bounds.ub)
         options = {"maxfun": self.iterations + 1, "maxiter": self.iterations, "ftol": 0.0,
-                   "gtol": 0.0, "maxcor": 20}  # fmt: skip
+                   "gtol": 0.0, "maxcor": 10}  # fmt: skip
         try:
             scipy.optimize.minimize(self.objective, x0, jac=True, method="L-BFGS-B",
                                     bounds=bounds, options=options)  # fmt: skip

@@ -177,7 +177,8 @@ def _run(options: dict) -> tuple[dict, int, str | None]:
 
     settings = inputs.settings
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
-    stylizer = Stylizer(inputs.weights, settings, resolve_device(settings.device))
+    # One run never returns to an earlier size: keep only the current scale's graph.
+    stylizer = Stylizer(inputs.weights, settings, resolve_device(settings.device), max_graphs=1)
     transfer = Transfer(stylizer, inputs.content, inputs.styles, seed, inputs.init_image)
     recorder = Recorder(transfer, inputs, quiet=options["quiet"])
     stopped, error = recorder.optimize()
