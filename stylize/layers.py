@@ -14,7 +14,6 @@ def _vgg19_layer_names() -> tuple[str, ...]:
 
 
 VGG19_LAYERS: tuple[str, ...] = _vgg19_layer_names()
-CONV_LAYERS: tuple[str, ...] = tuple(n for n in VGG19_LAYERS if n.startswith("conv"))
 FEATURE_LAYERS: tuple[str, ...] = tuple(n for n in VGG19_LAYERS if n[:4] in ("conv", "relu"))
 
 
@@ -36,4 +35,4 @@ def activation_layer(name: str) -> str:
     return "relu" + name[4:] if name.startswith("conv") else name
 
 
-__all__ = ["CONV_LAYERS", "FEATURE_LAYERS", "VGG19_LAYERS", "activation_layer", "layer_kind"]
+__all__ = ["FEATURE_LAYERS", "VGG19_LAYERS", "activation_layer", "layer_kind"]
