@@ -88,7 +88,8 @@ class BatchWorker:
         # Jobs come grouped by size; graphs of sizes met long ago (each holding a copy of the
         # weights) are dropped.
         self.stylizer = Stylizer(setup.weights, setup.settings,
-                                 resolve_device(setup.settings.device),
+                                 resolve_device(setup.settings.device,
+                                                setup.settings.precision),
                                  max_graphs=MAX_GRAPH_SIZES)  # fmt: skip
         self.device = self.stylizer.device
 

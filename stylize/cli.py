@@ -13,6 +13,7 @@ from stylize.config import (
     DEVICE_CHOICES,
     OPTIMIZER_CHOICES,
     POOLING_CHOICES,
+    PRECISION_CHOICES,
     PRESERVE_COLORS_CHOICES,
     Settings,
 )
@@ -117,6 +118,10 @@ RUN_OPTIONS = [
                  help="Seed for the start noise.  [default: random, reported by --json]"),
     click.option("--device", type=click.Choice(DEVICE_CHOICES), default=_D.device,
                  show_default=True, help="auto takes a GPU when TensorFlow sees one."),
+    click.option("--precision", type=click.Choice(PRECISION_CHOICES), default=_D.precision,
+                 show_default=True,
+                 help="Arithmetic of the VGG layers. bfloat16 is about 1.8x faster on CPUs"
+                      " with AVX512_BF16 or AMX (costs stay float32; J differs by ~0.3%)."),
     click.option("--save-every", type=int, default=0, show_default=True,
                  help="Also write the image every N iterations, as <output>_<iteration>."),
     click.option("--history", type=_path(),

@@ -24,6 +24,7 @@ DEVICE_CHOICES = ("auto", "cpu", "gpu")
 OPTIMIZER_CHOICES = ("adam", "lbfgs")
 INIT_CHOICES = ("noise", "content", "style")  # or the path of an image
 PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
+PRECISION_CHOICES = ("float32", "bfloat16")
 DEFAULT_NOISE_RATIO = 0.6
 
 
@@ -53,6 +54,7 @@ class Settings:
     preserve_colors: str = "none"
     seed: int | None = None
     device: str = "auto"
+    precision: str = "float32"
     save_every: int = 0
     content_layers: LayerWeights = field(default=DEFAULT_CONTENT_LAYERS)
     style_layers: LayerWeights = field(default=DEFAULT_STYLE_LAYERS)
@@ -69,6 +71,7 @@ class Settings:
             raise ConfigError("--init must be noise, content, style or an image path")
         _check_choice("pooling", self.pooling, POOLING_CHOICES)
         _check_choice("device", self.device, DEVICE_CHOICES)
+        _check_choice("precision", self.precision, PRECISION_CHOICES)
         _check_choice("preserve-colors", self.preserve_colors, PRESERVE_COLORS_CHOICES)
         _check_int("max-size", self.max_size, low=16)
         _check_int("scales", self.scales, low=1, high=6)

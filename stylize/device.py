@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stylize._tf import tf
+from stylize.cpu import computes_bfloat16, cpu_flags
 from stylize.errors import DeviceError
 
 CPU = "/device:CPU:0"
@@ -14,12 +15,24 @@ def visible_gpus() -> list[str]:
     return [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
 
 
-def resolve_device(requested: str) -> str:
-    """Map ``auto``, ``cpu`` or ``gpu`` to a TensorFlow device string.
+# cuDNN computes bfloat16 convolutions from compute capability 8.0 (Ampere) on.
+BFLOAT16_GPU_CAPABILITY = (8, 0)
+
+
+def resolve_device(requested: str, precision: str = "float32") -> str:
+    """Map ``auto``, ``cpu`` or ``gpu`` to a TensorFlow device string that can compute in
+    ``precision``.
 
     ``auto`` takes the first GPU when TensorFlow sees one; ``gpu`` without one is an error
-    that says why (no GPU, or a TensorFlow build without CUDA).
+    that says why (no GPU, or a TensorFlow build without CUDA). So is ``bfloat16`` on a
+    device without native bfloat16 arithmetic (see ``check_precision``).
     """
+    device = _device(requested)
+    check_precision(precision, device)
+    return device
+
+
+def _device(requested: str) -> str:
     if requested == "cpu":
         return CPU
     gpus = visible_gpus()
@@ -32,6 +45,39 @@ def resolve_device(requested: str) -> str:
             " use --device cpu or --device auto"
         )
     return CPU
+
+
+def check_precision(precision: str, device: str, flags: frozenset[str] | None = None) -> None:
+    """Refuse ``bfloat16`` where it would be emulated: on a CPU whose feature flags (read
+    from /proc/cpuinfo unless given) show no native bfloat16, or a GPU below compute
+    capability 8.0. Where the flags cannot be read (not Linux), the run goes ahead."""
+    if precision == "float32":
+        return
+    if device == GPU:
+        capability = gpu_compute_capability()
+        if capability is not None and capability < BFLOAT16_GPU_CAPABILITY:
+            raise DeviceError(
+                f"--precision bfloat16: this GPU (compute capability {capability[0]}."
+                f"{capability[1]}) has no native bfloat16 convolutions, which need 8.0 or"
+                " newer; use --precision float32"
+            )
+        return
+    flags = cpu_flags() if flags is None else flags
+    if flags is not None and not computes_bfloat16(flags):
+        raise DeviceError(
+            "--precision bfloat16: this CPU has no native bfloat16 arithmetic (AVX512_BF16,"
+            " AMX or Arm BF16), so it would run slower than float32; use --precision float32"
+        )
+
+
+def gpu_compute_capability() -> tuple[int, int] | None:
+    """(major, minor) of the first visible GPU, or None when TensorFlow does not say."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    capability = details.get("compute_capability")
+    return tuple(capability) if capability else None
 
 
 def session_config(device: str, intra_threads: int = 0, inter_threads: int = 0):

@@ -67,15 +67,17 @@ class FeatureNet:
         self.image = tf.Variable(tf.zeros(shape), name="input", use_resource=True)
         self._feed = tf.placeholder(tf.float32, shape, name="image_feed")
         self._assign = self.image.assign(self._feed)
-        self.weights = WeightVariables(weights, settings.deepest_layer)
+        self.weights = WeightVariables(weights, settings.deepest_layer,
+                                       tf.as_dtype(settings.precision))  # fmt: skip
         net = build_vgg(weights, self.image, settings.pooling, settings.deepest_layer,
                         self.weights)  # fmt: skip
-        self.activations = {
-            name: net[activation_layer(name)] for name, _ in settings.content_layers
-        }
+
+        def activation(name):  # the costs and their targets are float32 at any precision
+            return tf.cast(net[activation_layer(name)], tf.float32)
+
+        self.activations = {name: activation(name) for name, _ in settings.content_layers}
         self.grams = {
-            name: costs.normalized_gram(net[activation_layer(name)])
-            for name, _ in settings.style_layers
+            name: costs.normalized_gram(activation(name)) for name, _ in settings.style_layers
         }
 
     def assign(self, session, image: np.ndarray) -> None:

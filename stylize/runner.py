@@ -49,6 +49,7 @@ def settings_from_options(options: dict) -> Settings:
         preserve_colors=options["preserve_colors"],
         seed=options["seed"],
         device=options["device"],
+        precision=options["precision"],
         save_every=options["save_every"],
         content_layers=parse_layer_weights("content-layers", options["content_layers"]),
         style_layers=parse_layer_weights("style-layers", options["style_layers"]),
@@ -177,8 +178,9 @@ def _run(options: dict) -> tuple[dict, int, str | None]:
 
     settings = inputs.settings
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+    device = resolve_device(settings.device, settings.precision)
     # One run never returns to an earlier size: keep only the current scale's graph.
-    stylizer = Stylizer(inputs.weights, settings, resolve_device(settings.device), max_graphs=1)
+    stylizer = Stylizer(inputs.weights, settings, device, max_graphs=1)
     transfer = Transfer(stylizer, inputs.content, inputs.styles, seed, inputs.init_image)
     recorder = Recorder(transfer, inputs, quiet=options["quiet"])
     stopped, error = recorder.optimize()

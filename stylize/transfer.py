@@ -316,7 +316,8 @@ def activation_bytes(weights: VggWeights, settings: Settings, width: int, height
     """Rough peak memory of one optimization step at (width, height), in bytes.
 
     Every layer's output up to the deepest used one is kept for the backward pass, and the
-    backward pass holds gradients of about the same size: 3 float32 values per activation.
+    backward pass holds gradients of about the same size: 3 values per activation, of
+    4 bytes (float32) or 2 (bfloat16).
     """
     total, w, h, channels = 0, width, height, 3
     for layer in weights.layers:
@@ -327,7 +328,7 @@ def activation_bytes(weights: VggWeights, settings: Settings, width: int, height
         total += w * h * channels
         if layer.name == settings.deepest_layer:
             break
-    return 3 * 4 * total
+    return 3 * (2 if settings.precision == "bfloat16" else 4) * total
 
 
 def available_memory() -> int | None:

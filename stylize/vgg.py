@@ -14,7 +14,8 @@ class WeightVariables:
     variables are stored once per session. Run ``initializer`` with ``feed``.
     """
 
-    def __init__(self, weights: VggWeights, deepest: str | None = None):
+    def __init__(self, weights: VggWeights, deepest: str | None = None, dtype=None):
+        self.dtype = dtype or tf.float32
         self.tensors: dict[str, tuple[object, object]] = {}
         self.feed: dict[object, object] = {}
         with tf.name_scope("vgg19_weights"):
@@ -33,7 +34,8 @@ class WeightVariables:
     def _variable(self, array, name: str):
         feed = tf.placeholder(tf.float32, array.shape, name=f"{name}_feed")
         self.feed[feed] = array
-        return tf.Variable(feed, trainable=False, name=name, use_resource=True)
+        initial = feed if self.dtype == tf.float32 else tf.cast(feed, self.dtype)
+        return tf.Variable(initial, trainable=False, name=name, use_resource=True)
 
 
 def _feature_layers(weights: VggWeights, deepest: str | None):
@@ -53,13 +55,16 @@ def build_vgg(weights: VggWeights, image, pooling: str = "avg", deepest: str | N
     The network stops at ``deepest`` (default: pool5). Kernels are used as stored in the
     file, as the classic notebook does; pooling is 2x2 with stride 2, average (the Gatys
     default) or max. Kernels come from ``variables`` when given, else from constants.
-    Returns a dict from MatConvNet layer name to tensor, plus ``"input"``.
+    The layers compute in the variables' dtype (float32 for constants): a bfloat16 net
+    casts ``image`` once on the way in. Returns a dict from MatConvNet layer name to
+    tensor in that dtype, plus ``"input"`` (``image`` as given).
     """
     if pooling not in ("avg", "max"):
         raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
     pool = tf.nn.avg_pool if pooling == "avg" else tf.nn.max_pool
     net = {"input": image}
-    current = image
+    dtype = variables.dtype if variables is not None else tf.float32
+    current = image if image.dtype == dtype else tf.cast(image, dtype)
     with tf.name_scope("vgg19"):
         for layer in _feature_layers(weights, deepest):
             if layer.kind == "conv":

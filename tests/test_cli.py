@@ -84,6 +84,20 @@ def _json_run(runner, vgg_file, image_files, output, *extra):
     return json.loads(result.stdout)
 
 
+def test_bfloat16_runs_end_to_end_and_is_reported(runner, vgg_file, image_files, tmp_path,
+                                                  monkeypatch):  # fmt: skip
+    from stylize import device
+
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    exact = _json_run(runner, vgg_file, image_files, tmp_path / "f.png", "--iterations", "8")
+    half = _json_run(runner, vgg_file, image_files, tmp_path / "b.png", "--iterations", "8",
+                     "--precision", "bfloat16")  # fmt: skip
+    assert exact["settings"]["precision"] == "float32"
+    assert half["settings"]["precision"] == "bfloat16"
+    assert half["J"] == pytest.approx(exact["J"], rel=0.05)
+    assert half["J"] != exact["J"]
+
+
 def test_progress_goes_to_stderr_and_quiet_silences_it(runner, vgg_file, image_files, tmp_path):
     args = _args(vgg_file, image_files, "-o", str(tmp_path / "a.png"), "--iterations", "4")
     loud = runner.invoke(main, args)

@@ -64,6 +64,7 @@ CASES = {
     "unknown layer": ({"--style-layers": "conv1_1,conv9_1"}, "--style-layers", 2),
     "weights count": ({"--style-weights": "0.5,0.3,0.2"}, "--style-weights", 2),
     "bad init path": ({"--init": "{bad}/absent.png"}, "absent.png", 2),
+    "emulated bfloat16": ({"--precision": "bfloat16"}, "--precision bfloat16: this CPU", 2),
 }
 
 
@@ -80,6 +81,10 @@ def _invoke(case, vgg_file, image_files, bad_files, out, monkeypatch):
         options[key] = value.format(bad=bad_files, out=out)
     if case == "decompression bomb":
         monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # 40,000 pixels > 2x the limit
+    if case == "emulated bfloat16":
+        from stylize import device
+
+        monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"sse2", "avx2"}))
     args = ["run", *[part for pair in options.items() for part in pair]]
     return CliRunner().invoke(main, args), needle, code  # fmt: skip
 

@@ -17,6 +17,7 @@ def test_defaults_are_the_classic_notebook():
     assert s.style_layers == DEFAULT_STYLE_LAYERS
     assert [w for _, w in s.style_layers] == [0.2] * 5
     assert s.pooling == "avg" and s.max_size == 512 and s.scales == 1
+    assert s.precision == "float32"
 
 
 def test_noise_ratio_defaults_to_zero_for_other_start_images():
@@ -53,6 +54,7 @@ def test_settings_are_frozen():
         ({"noise_ratio": -0.1}, "--noise-ratio"),
         ({"pooling": "median"}, "--pooling"),
         ({"device": "tpu"}, "--device"),
+        ({"precision": "float16"}, "--precision"),
         ({"preserve_colors": "all"}, "--preserve-colors"),
         ({"max_size": 8}, "--max-size"),
         ({"scales": 0}, "--scales"),
@@ -108,4 +110,4 @@ def test_with_changes_validates_again():
 
 def test_as_dict_has_every_setting():
     d = Settings(seed=4).as_dict()
-    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 19
+    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 20

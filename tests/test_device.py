@@ -32,3 +32,39 @@ def test_gpu_sessions_grow_memory_on_demand():
 
 def test_cpu_sessions_hide_gpus():
     assert device.session_config(device.CPU).device_count["GPU"] == 0
+
+
+def test_float32_needs_nothing_of_the_device():
+    device.check_precision("float32", device.CPU, flags=frozenset())
+
+
+@pytest.mark.parametrize("flag", ["avx512_bf16", "amx_bf16", "bf16"])
+def test_bfloat16_runs_on_cpus_that_compute_it(flag):
+    device.check_precision("bfloat16", device.CPU, flags=frozenset({"avx2", flag}))
+
+
+def test_bfloat16_is_refused_where_it_would_be_emulated():
+    with pytest.raises(DeviceError, match="--precision bfloat16: this CPU has no native"):
+        device.check_precision("bfloat16", device.CPU, flags=frozenset({"avx2", "avx512f"}))
+
+
+def test_bfloat16_goes_ahead_where_the_flags_are_unknown(monkeypatch):
+    monkeypatch.setattr(device, "cpu_flags", lambda: None)
+    device.check_precision("bfloat16", device.CPU)
+
+
+def test_resolving_the_cpu_checks_the_precision(monkeypatch):
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"sse2"}))
+    assert device.resolve_device("cpu") == device.CPU
+    with pytest.raises(DeviceError, match="--precision bfloat16"):
+        device.resolve_device("cpu", "bfloat16")
+
+
+@pytest.mark.parametrize("capability, refused", [((7, 5), True), ((8, 0), False), (None, False)])
+def test_bfloat16_on_a_gpu_needs_compute_capability_8(monkeypatch, capability, refused):
+    monkeypatch.setattr(device, "gpu_compute_capability", lambda: capability)
+    if refused:
+        with pytest.raises(DeviceError, match=r"compute capability 7\.5.*8\.0 or newer"):
+            device.check_precision("bfloat16", device.GPU)
+    else:
+        device.check_precision("bfloat16", device.GPU)

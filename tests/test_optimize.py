@@ -145,3 +145,26 @@ def test_weights_live_in_variables_not_graph_constants(graph):
     ]  # fmt: skip
     assert max(sizes) < 100
     assert graph.graph.as_graph_def().ByteSize() < 200_000
+
+
+def test_bfloat16_graph_approximates_the_float32_costs_and_gradient(weights, graph):
+    half = TransferGraph(weights, 24, 32, Settings(precision="bfloat16"), CPU)
+    try:
+        content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
+        features, grams = half.content_features(content), half.style_grams(style)
+        assert all(value.dtype == np.float32 for value in [*features.values(), *grams.values()])
+        half.set_targets(features, grams)
+        image = preprocess(_image(3), MEAN)
+        exact, exact_gradient = graph.value_and_gradient(image)
+        approx, approx_gradient = half.value_and_gradient(image)
+        assert approx_gradient.dtype == np.float32
+        assert approx.J == pytest.approx(exact.J, rel=0.02)
+        assert approx.J != exact.J
+        cosine = np.vdot(exact_gradient, approx_gradient) / (
+            np.linalg.norm(exact_gradient) * np.linalg.norm(approx_gradient)
+        )
+        assert cosine > 0.99
+        steps = list(half.adam(noise_image(content, 0.6, np.random.default_rng(0)), 20))
+        assert steps[-1].costs.J < 0.7 * steps[0].costs.J
+    finally:
+        half.close()

@@ -4,7 +4,7 @@ from scipy.signal import correlate
 
 from stylize._tf import tf
 from stylize.synthetic import REAL_CONV_WIDTHS, write_vgg19_mat
-from stylize.vgg import build_vgg
+from stylize.vgg import WeightVariables, build_vgg
 from stylize.weights import VGG19_LAYERS, load_vgg19
 
 
@@ -75,6 +75,31 @@ def test_pooling_choice(vgg_file, pooling):
 def test_unknown_pooling_is_refused(vgg_file):
     with pytest.raises(ValueError, match="pooling"):
         _build(load_vgg19(vgg_file, "pool1"), pooling="median")
+
+
+def _run_with_variables(weights, x, dtype):
+    with tf.Graph().as_default(), tf.Session() as session:
+        image = tf.constant(x)
+        variables = WeightVariables(weights, "relu5_1", dtype)
+        net = build_vgg(weights, image, deepest="relu5_1", variables=variables)
+        session.run(variables.initializer, variables.feed)
+        dtypes = {name: tensor.dtype for name, tensor in net.items()}
+        return dtypes, session.run(tf.cast(net["relu5_1"], tf.float32))
+
+
+def test_bfloat16_layers_compute_the_same_network_to_bfloat16_rounding(vgg_file):
+    weights = load_vgg19(vgg_file, "relu5_1")
+    x = np.random.default_rng(0).normal(0, 50, (1, 32, 40, 3)).astype(np.float32)
+    dtypes32, full = _run_with_variables(weights, x, tf.float32)
+    dtypes16, half = _run_with_variables(weights, x, tf.bfloat16)
+    assert set(dtypes32.values()) == {tf.float32}
+    assert dtypes16.pop("input") == tf.float32  # the image variable stays float32
+    assert set(dtypes16.values()) == {tf.bfloat16}
+    # bfloat16 keeps 8 significant bits (relative rounding 2^-9) through 13 layers
+    scale = np.abs(full).max()
+    assert scale > 0
+    assert np.abs(half - full).max() < 0.05 * scale
+    assert not np.array_equal(half, full)
 
 
 @pytest.mark.slow

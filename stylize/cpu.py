@@ -1,0 +1,26 @@
+"""What the CPU can compute natively, read from /proc/cpuinfo without importing TensorFlow."""
+
+from __future__ import annotations
+
+# Feature flags of CPUs that compute bfloat16 dot products natively: x86 (AVX512_BF16, AMX)
+# in /proc/cpuinfo's "flags", Arm (BF16) in its "Features". Elsewhere oneDNN emulates
+# bfloat16 and runs slower than float32.
+BFLOAT16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str] | None:
+    """The first CPU's feature flags, or None where /proc/cpuinfo cannot be read."""
+    try:
+        with open(path) as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() in ("flags", "Features"):
+                    return frozenset(value.split())
+    except OSError:
+        return None
+    return None
+
+
+def computes_bfloat16(flags: frozenset[str] | None) -> bool:
+    """Whether CPU feature ``flags`` include native bfloat16 arithmetic."""
+    return bool(flags and flags & BFLOAT16_CPU_FLAGS)

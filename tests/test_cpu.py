@@ -1,0 +1,42 @@
+import subprocess
+import sys
+
+import pytest
+
+from stylize import cpu
+
+
+def test_flags_are_read_from_x86_and_arm_cpuinfo(tmp_path):
+    x86 = tmp_path / "x86"
+    x86.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n\nflags\t: other\n")
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
+    assert cpu.cpu_flags(str(x86)) == frozenset({"fpu", "avx512f", "avx512_bf16"})
+    assert "bf16" in cpu.cpu_flags(str(arm))
+
+
+def test_unknown_flags_are_none(tmp_path):
+    assert cpu.cpu_flags(str(tmp_path / "missing")) is None
+    (tmp_path / "none").write_text("processor\t: 0\n")
+    assert cpu.cpu_flags(str(tmp_path / "none")) is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"),
+    [
+        (frozenset({"avx512f", "avx512_bf16"}), True),
+        (frozenset({"amx_bf16"}), True),
+        (frozenset({"asimd", "bf16"}), True),
+        (frozenset({"avx2", "avx512f"}), False),
+        (frozenset(), False),
+        (None, False),
+    ],
+)
+def test_native_bfloat16(flags, native):
+    assert cpu.computes_bfloat16(flags) is native
+
+
+def test_reading_the_cpu_does_not_import_tensorflow():
+    code = "import sys, stylize.cpu; print('tensorflow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
