@@ -36,6 +36,8 @@ from flops import step_flops  # benchmarks/ is on sys.path when run as a script
 from machine import command_seconds, machine_info
 from tables import markdown_report
 
+from stylize.cpu import computes_bfloat16, cpu_flags
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WEIGHTS_NAME = "vgg19-random-real-shapes.mat"
@@ -43,8 +45,19 @@ STYLIZE_MODES = {
     "adam": ["--optimizer", "adam"],
     "lbfgs": ["--optimizer", "lbfgs"],
     "lbfgs-scales2": ["--optimizer", "lbfgs", "--scales", "2"],
+    "adam-bf16": ["--optimizer", "adam", "--precision", "bfloat16"],
+    "lbfgs-bf16": ["--optimizer", "lbfgs", "--precision", "bfloat16"],
+    "lbfgs-scales2-bf16": ["--optimizer", "lbfgs", "--scales", "2", "--precision", "bfloat16"],
 }
+BFLOAT16_MODES = tuple(mode for mode in STYLIZE_MODES if mode.endswith("-bf16"))
 ALL_MODES = ("floor", "reference", *STYLIZE_MODES)
+
+
+def default_modes() -> list[str]:
+    """Every mode this machine can run: the bfloat16 ones need a CPU that computes it."""
+    if computes_bfloat16(cpu_flags()):
+        return list(ALL_MODES)
+    return [mode for mode in ALL_MODES if mode not in BFLOAT16_MODES]
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -81,8 +94,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=HERE / "results",
                         help="weights, images, outputs and logs")  # fmt: skip
     parser.add_argument("--out", type=Path, help="report folder  [default: --workdir]")
-    parser.add_argument("--modes", type=parse_modes, default=list(ALL_MODES),
-                        help=f"comma-separated subset of {','.join(ALL_MODES)}")  # fmt: skip
+    parser.add_argument("--modes", type=parse_modes, default=default_modes(),
+                        help=f"comma-separated subset of {','.join(ALL_MODES)}  [default: all;"
+                             " the -bf16 ones only on a CPU with native bfloat16]")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--floor-repeats", type=int, default=10)
     parser.add_argument("--import-runs", type=int, default=3, help="TensorFlow import timings")
@@ -372,10 +386,14 @@ def benchmark(args) -> dict:
     layers = [tuple(layer) for layer in counts["layers"]]
     report["flops"] = {key: counts[key] for key in ("step_flops", "gram_flops")}
     report["reference_J"] = ((runs.get("reference") or {}).get("result") or {}).get("J")
+    rescored = rescore_outputs(args, weights, content, style, runs)
+    report["rescore"] = {key: value for key, value in rescored.items() if key != "scores"}
     for mode, run in runs.items():
         report["modes"][mode] = run_summary(
             run, layers, args.size, report["reference_J"], mode == "reference"
         )
+        if mode in rescored["scores"]:
+            report["modes"][mode]["J_float32"] = rescored["scores"][mode]["J"]
     report["machine"]["load_average_end"] = list(os.getloadavg())
     return report
 
@@ -391,6 +409,23 @@ def optimizer_runs(args, weights: Path, content: Path, style: Path) -> dict[str,
             print(f"running stylize {mode} ...", file=sys.stderr)
             runs[mode] = run_stylize(args, mode, weights, content, style)
     return runs
+
+
+def rescore_outputs(args, weights: Path, content: Path, style: Path, runs: dict) -> dict:
+    """Every stylize output's J in the float32 graph (benchmarks/rescore.py, its own process):
+    a bfloat16 run's J is its own graph's, ~0.3 % off; a float32 run's must rescore to itself.
+    Returns {"scores": {mode: {J, ...}}} plus the process measurements."""
+    outputs = {mode: str(args.workdir / f"output-{mode}.png") for mode, run in runs.items()
+               if mode in STYLIZE_MODES and run["returncode"] == 0}  # fmt: skip
+    if not outputs:
+        return {"scores": {}}
+    print("rescoring the outputs in float32 ...", file=sys.stderr)
+    command = [sys.executable, str(HERE / "rescore.py"), "--weights", str(weights),
+               "--content", str(content), "--style", str(style), *outputs.values()]  # fmt: skip
+    measured = run_measured(command, args.workdir, "rescore")
+    scores = last_json(measured["stdout"]) or {}
+    return {"scores": {mode: scores[path] for mode, path in outputs.items() if path in scores},
+            **process_fields(measured)}  # fmt: skip
 
 
 def layer_shapes_without_tf(weights: Path, size: tuple[int, int]) -> dict:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 HEADER = (
     "| run | s/iter | median s/iter | best s/iter | GFLOP/s | start-up s | peak RSS MiB | final J"
-    " | reaches reference J at | loop s to it | start-up + loop s to it |"
+    " | final J in float32 | reaches reference J at | loop s to it | start-up + loop s to it |"
 )
+COLUMNS = HEADER.count("|") - 1
 LABELS = {
     "reference": "reference (notebook, Adam 2.0)",
     "adam": "stylize adam",
     "lbfgs": "stylize lbfgs",
     "lbfgs-scales2": "stylize lbfgs --scales 2",
+    "adam-bf16": "stylize adam --precision bfloat16",
+    "lbfgs-bf16": "stylize lbfgs --precision bfloat16",
+    "lbfgs-scales2-bf16": "stylize lbfgs --scales 2 --precision bfloat16",
 }
 
 
@@ -26,9 +30,9 @@ def cost(value) -> str:
 def floor_rows(floor: dict) -> list[str]:
     """Two rows for the floor: the bare pass, and stylize's J with its gradient."""
     if "step_seconds" not in floor:
-        return [f"| floor | failed (exit {floor['returncode']}) |" + " |" * 9]
+        return [f"| floor | failed (exit {floor['returncode']}) |" + " |" * (COLUMNS - 2)]
     rss = number(floor["peak_rss_mib"], 0)
-    rest = "| — | — | — | — |"
+    rest = "| — | — | — | — | — |"
     return [
         f"| floor: forward + backward, {floor['repeats']} repeats"
         f" | {number(floor['step_seconds_mean'])} | {number(floor['step_seconds'])}"
@@ -45,7 +49,7 @@ def run_row(mode: str, run: dict) -> str:
     """One row for the reference or a stylize mode."""
     label = LABELS.get(mode, mode)
     if run["returncode"] or "iterations" not in run:
-        return f"| {label} | failed (exit {run['returncode']}) |" + " |" * 9
+        return f"| {label} | failed (exit {run['returncode']}) |" + " |" * (COLUMNS - 2)
     target = run.get("to_reference_J")
     if target is None:
         reach = loop = total = "—"
@@ -59,7 +63,7 @@ def run_row(mode: str, run: dict) -> str:
         f" | {number(run['median_seconds_per_iteration'])}"
         f" | {number(run['min_seconds_per_iteration'])} | {number(run['gflops'], 1)}"
         f" | {number(run['setup_seconds'], 2)} | {number(run['peak_rss_mib'], 0)}"
-        f" | {cost(run['J'])} | {reach} | {loop} | {total} |"
+        f" | {cost(run['J'])} | {cost(run.get('J_float32'))} | {reach} | {loop} | {total} |"
     )
 
 
@@ -113,7 +117,7 @@ def markdown_report(report: dict) -> str:
         f"# stylize benchmark: {size['width']}x{size['height']}, {iterations(report)}",
         "",
         HEADER,
-        "| --- |" + " ---: |" * 7 + " --- | ---: | ---: |",
+        "| --- |" + " ---: |" * 8 + " --- | ---: | ---: |",
     ]
     modes = report["modes"]
     if "floor" in modes:

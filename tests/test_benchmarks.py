@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from stylize.cpu import computes_bfloat16, cpu_flags
 from stylize.synthetic import write_vgg19_mat
 
 pytestmark = pytest.mark.slow
@@ -43,18 +44,38 @@ def _positive(value) -> bool:
     return isinstance(value, (int, float)) and value > 0
 
 
+FLOAT32_MODES = ("adam", "lbfgs", "lbfgs-scales2")
+# The bfloat16 modes run by default only where the CPU computes bfloat16 natively.
+BFLOAT16_MODES = (
+    ("adam-bf16", "lbfgs-bf16", "lbfgs-scales2-bf16") if computes_bfloat16(cpu_flags()) else ()
+)
+
+
 def test_every_mode_is_measured(report):
     data, _ = report
-    assert set(data["modes"]) == {"floor", "reference", "adam", "lbfgs", "lbfgs-scales2"}
+    assert set(data["modes"]) == {"floor", "reference", *FLOAT32_MODES, *BFLOAT16_MODES}
     for key in FLOOR_KEYS:
         assert _positive(data["modes"]["floor"][key]), key
-    for mode in ("reference", "adam", "lbfgs", "lbfgs-scales2"):
+    for mode in ("reference", *FLOAT32_MODES, *BFLOAT16_MODES):
         run = data["modes"][mode]
         assert run["returncode"] == 0
         for key in OPTIMIZER_KEYS:
             assert _positive(run[key]), (mode, key)
         assert run["iterations"] == (3 if mode == "reference" else 4)
         assert set(run["to_reference_J"]) == {"reached", "iteration", "loop_seconds", "seconds"}
+
+
+def test_outputs_are_rescored_in_float32(report):
+    data, _ = report
+    assert data["rescore"]["returncode"] == 0
+    assert "J_float32" not in data["modes"]["reference"]
+    for mode in FLOAT32_MODES:  # the same graph in another process: the same J
+        run = data["modes"][mode]
+        assert run["J_float32"] == pytest.approx(run["J"], rel=1e-5), mode
+    for mode in BFLOAT16_MODES:
+        run = data["modes"][mode]
+        assert run["J_float32"] == pytest.approx(run["J"], rel=0.05), mode
+        assert run["J_float32"] != run["J"]
 
 
 def test_reference_target_and_context(report):
@@ -72,8 +93,10 @@ def test_markdown_table(report):
     assert markdown.startswith("# stylize benchmark: 48x32, 3 iterations (stylize: 4)")
     assert (
         "| run | s/iter | median s/iter | best s/iter | GFLOP/s | start-up s | peak RSS MiB |"
-        in markdown
+        " final J | final J in float32 |" in markdown
     )
+    rows = [line for line in markdown.splitlines() if line.startswith("|")]
+    assert {row.count("|") for row in rows} == {13}
     for label in ("floor: forward + backward", "reference (notebook", "stylize adam",
                   "stylize lbfgs |", "stylize lbfgs --scales 2"):  # fmt: skip
         assert label in markdown
