@@ -23,6 +23,24 @@ def weights_cache_in_tmp(tmp_path_factory):
         os.environ["STYLIZE_CACHE_DIR"] = previous
 
 
+def _resident_kb(path) -> int:
+    total, inside = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            if "-" in line.split(" ", 1)[0]:  # a mapping's first line
+                inside = line.rstrip().endswith(str(path))
+            elif inside and line.startswith("Rss:"):
+                total += int(line.split()[1])
+    return total
+
+
+@pytest.fixture
+def resident_kb():
+    """A function: resident KB of this process's mappings of a file, from /proc/self/smaps
+    (Linux only)."""
+    return _resident_kb
+
+
 @pytest.fixture(scope="session")
 def vgg_files(tmp_path_factory) -> dict[str, object]:
     """One tiny weights file per MatConvNet layout: {"new": path, "old": path}."""

@@ -1,9 +1,10 @@
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
 
-from stylize import colors
+from stylize import colors, memory
 from stylize.config import Settings
 from stylize.device import CPU
 from stylize.errors import DivergedError, ResourceError
@@ -187,6 +188,42 @@ def test_graphs_are_reused_per_size(weights):
     assert stylizer.graph(24, 32) is not first
 
 
+def _mapped_weights(vgg_file, tmp_path, monkeypatch):
+    """Weights read back from a fresh cache, as views of a memory map of the cache file."""
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path))
+    load_vgg19(vgg_file, "relu5_1")  # parses the file and fills the cache
+    weights = load_vgg19(vgg_file, "relu5_1")
+    assert memory.mapped_file(weights.layers[0].kernel) is not None
+    return weights
+
+
+def test_weights_read_from_the_cache_give_the_same_results_after_their_release(
+    vgg_file, tmp_path, monkeypatch
+):
+    mapped = _mapped_weights(vgg_file, tmp_path, monkeypatch)
+    monkeypatch.setenv("STYLIZE_CACHE", "off")
+    weights = load_vgg19(vgg_file, "relu5_1")  # parsed from the .mat: ordinary memory
+    assert memory.mapped_file(weights.layers[0].kernel) is None
+    # Two scales: the second graph reads the weights again after the first released them.
+    ordinary, released = (
+        _result(_transfer(w, iterations=4, scales=2))[1] for w in (weights, mapped)
+    )
+    np.testing.assert_array_equal(ordinary.image, released.image)
+    assert ordinary.costs == released.costs
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_a_built_graph_leaves_no_weights_page_resident(
+    vgg_file, tmp_path, monkeypatch, resident_kb
+):
+    mapped = _mapped_weights(vgg_file, tmp_path, monkeypatch)
+    (cache_file,) = tmp_path.iterdir()
+    assert sum(float(layer.kernel.sum()) for layer in mapped.layers if layer.kernel is not None)
+    assert resident_kb(cache_file) > 0
+    Stylizer(mapped, Settings(iterations=2), CPU).graph(32, 24)
+    assert resident_kb(cache_file) == 0
+
+
 def test_content_targets_are_cached_by_key(weights, monkeypatch):
     stylizer = Stylizer(weights, Settings(iterations=2), CPU)
     calls = []
@@ -230,6 +267,11 @@ def test_activation_estimate_grows_with_the_pixels(weights):
     assert activation_bytes(weights, Settings(), 200, 200) == pytest.approx(4 * small, rel=0.05)
 
 
+def test_bfloat16_activations_take_half_the_bytes(weights):
+    full = activation_bytes(weights, Settings(), 100, 100)
+    assert activation_bytes(weights, Settings(precision="bfloat16"), 100, 100) * 2 == full
+
+
 def test_at_most_max_graphs_are_kept_least_recently_used_first(weights):
     stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=2)
     a, b = stylizer.graph(32, 24), stylizer.graph(24, 32)
@@ -238,6 +280,16 @@ def test_at_most_max_graphs_are_kept_least_recently_used_first(weights):
     assert stylizer.graph(32, 24) is a
     assert stylizer.graph(24, 32) is not b
     assert b.session._closed
+
+
+def test_evicting_a_graph_trims_the_c_heap(weights, monkeypatch):
+    trims = []
+    monkeypatch.setattr(memory, "release_free_memory", lambda: trims.append(1))
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=1)
+    stylizer.graph(32, 24)
+    assert trims == []
+    stylizer.graph(24, 32)
+    assert trims == [1]
 
 
 def test_style_targets_are_cached_by_key_unless_colours_are_preserved(weights, monkeypatch):

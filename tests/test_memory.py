@@ -1,0 +1,141 @@
+import mmap
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from stylize import memory, weights_cache
+
+ARRAYS = {
+    "layout": np.array("new"),
+    "mean_pixel": np.array([123.68, 116.779, 103.939], np.float32),
+    "conv1_1/kernel": np.arange(3 * 3 * 3 * 64, dtype=np.float32).reshape(3, 3, 3, 64),
+    "conv1_1/bias": np.linspace(-1, 1, 64, dtype=np.float32),
+    "fortran": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+    "big": np.ones(4 * 2**20, np.float32),  # 16 MB, to see its pages come and go
+}
+
+
+@pytest.fixture
+def cached(tmp_path, monkeypatch):
+    """ARRAYS written to and read back from the weights cache of a dummy weights file."""
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    weights_file = tmp_path / "weights.mat"
+    weights_file.write_bytes(b"not parsed here")
+    weights_cache.write(weights_file, ARRAYS)
+    return weights_cache.read(weights_file)
+
+
+def test_the_cache_reads_identical_read_only_arrays_mapped_from_its_file(cached):
+    assert cached.keys() == ARRAYS.keys()
+    for name, array in ARRAYS.items():
+        assert cached[name].dtype == array.dtype and cached[name].shape == array.shape, name
+        np.testing.assert_array_equal(cached[name], array, err_msg=name)
+        assert not cached[name].flags.writeable
+        assert memory.mapped_file(cached[name]) is not None
+    assert str(cached["layout"]) == "new"
+
+
+def test_a_compressed_or_truncated_cache_is_a_miss(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    weights_file = tmp_path / "weights.mat"
+    weights_file.write_bytes(b"x")
+    target = weights_cache.cache_path(weights_file)
+    target.parent.mkdir()
+    np.savez_compressed(target, a=np.zeros(10))
+    assert weights_cache.read(weights_file) is None
+    np.savez(target, a=np.zeros(1000))
+    target.write_bytes(target.read_bytes()[:2000] + target.read_bytes()[-200:])
+    assert weights_cache.read(weights_file) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_release_pages_drops_the_resident_pages_and_the_arrays_stay_valid(
+    cached, tmp_path, resident_kb
+):
+    (path,) = (tmp_path / "cache").iterdir()
+    assert cached["big"].sum() == 4 * 2**20  # reads every page
+    assert resident_kb(path) >= 16 * 1024
+    assert memory.release_pages(cached.values()) == 1  # one map behind all the arrays
+    assert resident_kb(path) < 1024
+    assert cached["big"].sum() == 4 * 2**20
+    np.testing.assert_array_equal(cached["conv1_1/kernel"], ARRAYS["conv1_1/kernel"])
+
+
+def test_release_pages_leaves_ordinary_arrays_alone():
+    assert memory.mapped_file(np.zeros(3)) is None
+    assert memory.mapped_file(np.frombuffer(bytearray(16), np.float32)) is None
+    assert memory.release_pages([np.zeros(3), None]) == 0
+
+
+def test_release_pages_is_a_no_op_without_madvise(cached, monkeypatch):
+    monkeypatch.delattr(mmap, "MADV_DONTNEED", raising=False)
+    assert memory.release_pages(cached.values()) == 0
+    np.testing.assert_array_equal(cached["conv1_1/bias"], ARRAYS["conv1_1/bias"])
+
+
+class _FakeLibc:
+    """A C library whose ``mallopt`` records its calls (a plain object, as ctypes functions
+    take ``argtypes``)."""
+
+    def __init__(self, result=1):
+        self.calls = []
+        self.mallopt = _Recorder(self.calls, result)
+
+
+class _Recorder:
+    def __init__(self, calls, result):
+        self.calls, self.result = calls, result
+
+    def __call__(self, *arguments):
+        self.calls.append(arguments)
+        return self.result
+
+
+def test_limit_malloc_arenas_sets_glibcs_arena_max(monkeypatch):
+    libc = _FakeLibc()
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    monkeypatch.setattr(memory, "_is_glibc", lambda: True)
+    monkeypatch.setattr(memory.ctypes, "CDLL", lambda name: libc)
+    assert memory.limit_malloc_arenas() is True
+    assert libc.calls == [(-8, 2)]  # M_ARENA_MAX in malloc.h
+
+
+def test_limit_malloc_arenas_leaves_a_users_setting_alone(monkeypatch):
+    libc = _FakeLibc()
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    monkeypatch.setattr(memory, "_is_glibc", lambda: True)
+    monkeypatch.setattr(memory.ctypes, "CDLL", lambda name: libc)
+    assert memory.limit_malloc_arenas() is False and libc.calls == []
+
+
+@pytest.mark.parametrize("failure", ["not glibc", "no libc", "no mallopt", "refused"])
+def test_limit_malloc_arenas_is_a_silent_no_op_elsewhere(monkeypatch, failure):
+    def cdll(name):
+        if failure == "no libc":
+            raise OSError("no such library")
+        return object() if failure == "no mallopt" else _FakeLibc(result=0)
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    monkeypatch.setattr(memory, "_is_glibc", lambda: failure != "not glibc")
+    monkeypatch.setattr(memory.ctypes, "CDLL", cdll)
+    assert memory.limit_malloc_arenas() is False
+
+
+def test_is_glibc_is_false_without_confstr_names(monkeypatch):
+    def confstr(name):
+        raise ValueError("unrecognized configuration name")
+
+    monkeypatch.setattr(memory.os, "confstr", confstr, raising=False)
+    assert memory._is_glibc() is False
+
+
+def test_release_free_memory_trims_with_glibc_and_is_a_no_op_without(monkeypatch):
+    calls = []
+    libc = types.SimpleNamespace(malloc_trim=_Recorder(calls, 1))
+    monkeypatch.setattr(memory.ctypes, "CDLL", lambda name: libc)
+    monkeypatch.setattr(memory, "_is_glibc", lambda: True)
+    assert memory.release_free_memory() is True and calls == [(0,)]
+    monkeypatch.setattr(memory, "_is_glibc", lambda: False)
+    assert memory.release_free_memory() is False and calls == [(0,)]

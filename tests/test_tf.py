@@ -1,0 +1,21 @@
+import os
+import subprocess
+import sys
+
+# Run in a fresh interpreter: this test session has imported TensorFlow long ago.
+PROBE = """
+import sys
+from stylize import memory
+seen = []
+memory.limit_malloc_arenas = lambda: seen.append("tensorflow" in sys.modules) or True
+import stylize._tf
+print(seen)
+"""
+
+
+def test_malloc_arenas_are_limited_before_tensorflow_starts_its_threads():
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("MALLOC_ARENA_MAX", None)
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                          env=env, timeout=120, check=True)  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "[False]"  # once, with TF not yet imported
