@@ -49,8 +49,9 @@ STYLIZE_MODES = {
     "lbfgs-bf16": ["--optimizer", "lbfgs", "--precision", "bfloat16"],
     "lbfgs-scales2-bf16": ["--optimizer", "lbfgs", "--scales", "2", "--precision", "bfloat16"],
 }
-BFLOAT16_MODES = tuple(mode for mode in STYLIZE_MODES if mode.endswith("-bf16"))
-ALL_MODES = ("floor", "reference", *STYLIZE_MODES)
+FLOOR_MODES = {"floor": "float32", "floor-bf16": "bfloat16"}
+ALL_MODES = (*FLOOR_MODES, "reference", *STYLIZE_MODES)
+BFLOAT16_MODES = tuple(mode for mode in ALL_MODES if mode.endswith("-bf16"))
 
 
 def default_modes() -> list[str]:
@@ -187,13 +188,14 @@ def prepare_images(size: tuple[int, int], workdir: Path) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def run_floor(args, weights: Path) -> dict:
-    """Time the floor in its own process; its JSON plus the process measurements."""
-    print("timing the floor ...", file=sys.stderr)
+def run_floor(args, weights: Path, mode: str = "floor") -> dict:
+    """Time the floor (in FLOOR_MODES' precision) in its own process; its JSON plus the
+    process measurements."""
+    print(f"timing the {mode} ...", file=sys.stderr)
     size = f"{args.size[0]}x{args.size[1]}"
     command = [sys.executable, str(HERE / "floor.py"), "--weights", str(weights), "--size", size,
-               "--repeats", str(args.floor_repeats)]  # fmt: skip
-    measured = run_measured(command, args.workdir, "floor")
+               "--repeats", str(args.floor_repeats), "--precision", FLOOR_MODES[mode]]  # fmt: skip
+    measured = run_measured(command, args.workdir, mode)
     return {**measured, "result": last_json(measured["stdout"])}
 
 
@@ -376,9 +378,10 @@ def benchmark(args) -> dict:
         "startup": startup_times(args, weights),
         "modes": {},
     }
-    floor = run_floor(args, weights) if "floor" in args.modes else None
-    if floor:
-        report["modes"]["floor"] = floor_summary(floor)
+    floors = {mode: run_floor(args, weights, mode) for mode in FLOOR_MODES if mode in args.modes}
+    for mode, floor in floors.items():
+        report["modes"][mode] = floor_summary(floor)
+    floor = floors.get("floor") or next(iter(floors.values()), None)
     runs = optimizer_runs(args, weights, content, style)
     # Loading the weights here would raise this process's peak RSS, and with it every later
     # child's reported peak: only after the runs, and only without the floor.

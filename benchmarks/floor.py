@@ -60,10 +60,11 @@ def time_plain_pass(weights, settings, shape, repeats: int, warmup: int) -> dict
     with tf.Graph().as_default() as graph:
         image = tf.Variable(np.random.default_rng(0).normal(0, 50, shape).astype(np.float32),
                             use_resource=True)  # fmt: skip
-        variables = WeightVariables(weights, settings.deepest_layer)
+        variables = WeightVariables(weights, settings.deepest_layer,
+                                    tf.as_dtype(settings.precision))  # fmt: skip
         net = build_vgg(weights, image, settings.pooling, settings.deepest_layer, variables)
         layers = [activation_layer(name) for name in settings.layers_used]
-        loss = tf.add_n([tf.reduce_sum(net[name]) for name in layers])
+        loss = tf.add_n([tf.reduce_sum(tf.cast(net[name], tf.float32)) for name in layers])
         (gradient,) = tf.gradients(loss, [image])
     with tf.Session(graph=graph, config=session_config(CPU)) as session:
         session.run(image.initializer)
@@ -97,13 +98,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--size", default="400x300", help="WIDTHxHEIGHT")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"),
+                        help="of the VGG layers, as stylize run --precision")  # fmt: skip
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
-    settings = Settings()  # stylize's defaults: the notebook's layers and weights
+    # stylize's defaults, the notebook's layers and weights, at the precision asked for
+    settings = Settings(precision=args.precision)
     weights = load_vgg19(args.weights, settings.deepest_layer)
     shapes = layer_shapes(weights)
     shape = (1, height, width, 3)
@@ -114,6 +118,7 @@ def main(argv=None) -> int:
         "step_flops": step_flops(shapes, width, height),
         "gram_flops": gram_flops(shapes, width, height, (n for n, _ in settings.style_layers)),
         "repeats": args.repeats,
+        "precision": args.precision,
         **time_plain_pass(weights, settings, shape, args.repeats, args.warmup),
         **time_j_gradient(weights, settings, shape, args.repeats, args.warmup),
     }

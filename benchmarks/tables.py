@@ -18,6 +18,9 @@ LABELS = {
 }
 
 
+FLOOR_LABELS = {"floor": "floor", "floor-bf16": "floor in bfloat16"}
+
+
 def number(value, digits: int = 3) -> str:
     """A float with ``digits`` decimals, or a dash for None."""
     return "—" if value is None else f"{value:.{digits}f}"
@@ -27,18 +30,18 @@ def cost(value) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
-def floor_rows(floor: dict) -> list[str]:
-    """Two rows for the floor: the bare pass, and stylize's J with its gradient."""
+def floor_rows(floor: dict, label: str = "floor") -> list[str]:
+    """Two rows for a floor: the bare pass, and stylize's J with its gradient."""
     if "step_seconds" not in floor:
-        return [f"| floor | failed (exit {floor['returncode']}) |" + " |" * (COLUMNS - 2)]
+        return [f"| {label} | failed (exit {floor['returncode']}) |" + " |" * (COLUMNS - 2)]
     rss = number(floor["peak_rss_mib"], 0)
     rest = "| — | — | — | — | — |"
     return [
-        f"| floor: forward + backward, {floor['repeats']} repeats"
+        f"| {label}: forward + backward, {floor['repeats']} repeats"
         f" | {number(floor['step_seconds_mean'])} | {number(floor['step_seconds'])}"
         f" | {number(floor['step_seconds_min'])}"
         f" | {number(floor['gflops'], 1)} | — | {rss} {rest}",
-        f"| floor: stylize J + gradient (one L-BFGS evaluation)"
+        f"| {label}: stylize J + gradient (one L-BFGS evaluation)"
         f" | {number(floor['j_gradient_seconds_mean'])} | {number(floor['j_gradient_seconds'])}"
         f" | {number(floor['j_gradient_seconds_min'])}"
         f" | {number(floor['j_gradient_gflops'], 1)} | — | {rss} {rest}",
@@ -120,7 +123,8 @@ def markdown_report(report: dict) -> str:
         "| --- |" + " ---: |" * 8 + " --- | ---: | ---: |",
     ]
     modes = report["modes"]
-    if "floor" in modes:
-        lines += floor_rows(modes["floor"])
-    lines += [run_row(mode, run) for mode, run in modes.items() if mode != "floor"]
+    for mode, label in FLOOR_LABELS.items():
+        if mode in modes:
+            lines += floor_rows(modes[mode], label)
+    lines += [run_row(mode, run) for mode, run in modes.items() if mode not in FLOOR_LABELS]
     return "\n".join([*lines, "", *context_lines(report)]) + "\n"

@@ -49,13 +49,15 @@ FLOAT32_MODES = ("adam", "lbfgs", "lbfgs-scales2")
 BFLOAT16_MODES = (
     ("adam-bf16", "lbfgs-bf16", "lbfgs-scales2-bf16") if computes_bfloat16(cpu_flags()) else ()
 )
+FLOORS = ("floor", "floor-bf16") if BFLOAT16_MODES else ("floor",)
 
 
 def test_every_mode_is_measured(report):
     data, _ = report
-    assert set(data["modes"]) == {"floor", "reference", *FLOAT32_MODES, *BFLOAT16_MODES}
-    for key in FLOOR_KEYS:
-        assert _positive(data["modes"]["floor"][key]), key
+    assert set(data["modes"]) == {*FLOORS, "reference", *FLOAT32_MODES, *BFLOAT16_MODES}
+    for floor in FLOORS:
+        for key in FLOOR_KEYS:
+            assert _positive(data["modes"][floor][key]), (floor, key)
     for mode in ("reference", *FLOAT32_MODES, *BFLOAT16_MODES):
         run = data["modes"][mode]
         assert run["returncode"] == 0
