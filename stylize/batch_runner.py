@@ -97,11 +97,24 @@ def _early_checks(options: dict, settings: Settings):
         from stylize.ray_executor import import_ray
 
         import_ray()
+    elif settings.precision == "bfloat16":
+        _check_local_bfloat16(settings)
     if settings.init in INIT_CHOICES:
         return None
     from stylize import images
 
     return images.load_image(settings.init, role="--init image")
+
+
+def _check_local_bfloat16(settings: Settings) -> None:
+    """Refuse bfloat16 on this machine's CPU before the output folder is touched. Workers
+    that will have a GPU check theirs with TensorFlow; Ray's run on other machines."""
+    from stylize.batch_workers import gpu_ids
+    from stylize.cpu import cpu_flags, require_bfloat16
+
+    if settings.device == "gpu" or (settings.device == "auto" and gpu_ids("auto")):
+        return
+    require_bfloat16(cpu_flags())
 
 
 def _pairs(options: dict):

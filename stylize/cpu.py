@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stylize.errors import DeviceError
+
 # Feature flags of CPUs that compute bfloat16 dot products natively: x86 (AVX512_BF16, AMX)
 # in /proc/cpuinfo's "flags", Arm (BF16) in its "Features". Elsewhere oneDNN emulates
 # bfloat16 and runs slower than float32.
@@ -24,3 +26,13 @@ def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str] | None:
 def computes_bfloat16(flags: frozenset[str] | None) -> bool:
     """Whether CPU feature ``flags`` include native bfloat16 arithmetic."""
     return bool(flags and flags & BFLOAT16_CPU_FLAGS)
+
+
+def require_bfloat16(flags: frozenset[str] | None) -> None:
+    """Raise DeviceError for ``--precision bfloat16`` on a CPU whose ``flags`` lack native
+    bfloat16; unknown flags (None: not Linux) let the run go ahead."""
+    if flags is not None and not computes_bfloat16(flags):
+        raise DeviceError(
+            "--precision bfloat16: this CPU has no native bfloat16 arithmetic (AVX512_BF16,"
+            " AMX or Arm BF16), so it would run slower than float32; use --precision float32"
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stylize._tf import tf
-from stylize.cpu import computes_bfloat16, cpu_flags
+from stylize.cpu import cpu_flags, require_bfloat16
 from stylize.errors import DeviceError
 
 CPU = "/device:CPU:0"
@@ -62,12 +62,7 @@ def check_precision(precision: str, device: str, flags: frozenset[str] | None = 
                 " newer; use --precision float32"
             )
         return
-    flags = cpu_flags() if flags is None else flags
-    if flags is not None and not computes_bfloat16(flags):
-        raise DeviceError(
-            "--precision bfloat16: this CPU has no native bfloat16 arithmetic (AVX512_BF16,"
-            " AMX or Arm BF16), so it would run slower than float32; use --precision float32"
-        )
+    require_bfloat16(cpu_flags() if flags is None else flags)
 
 
 def gpu_compute_capability() -> tuple[int, int] | None:

@@ -195,6 +195,28 @@ def test_bad_usage_exits_2_with_one_line(vgg_file, inputs, tmp_path, args, messa
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("flags, refused", [({"avx2"}, True), ({"avx2", "avx512_bf16"}, False)])
+def test_bfloat16_on_a_cpu_without_it_is_refused_before_the_out_folder(
+    vgg_file, inputs, tmp_path, monkeypatch, flags, refused
+):
+    from stylize import cpu
+
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset(flags))
+    out = tmp_path / "out"
+    result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style", inputs / "s",
+                    "--out", out, "--device", "cpu", "--precision", "bfloat16")  # fmt: skip
+    if refused:
+        assert result.exit_code == 2
+        assert result.stderr.strip().splitlines() == [
+            "Error: --precision bfloat16: this CPU has no native bfloat16 arithmetic (AVX512_BF16,"
+            " AMX or Arm BF16), so it would run slower than float32; use --precision float32"
+        ]
+        assert not out.exists()
+    else:
+        assert result.exit_code == 0, result.output
+        assert [job["settings"]["precision"] for job in _manifest(out)] == ["bfloat16"] * 2
+
+
 def test_a_bad_weights_file_stops_before_any_job(inputs, tmp_path):
     weights = tmp_path / "broken.mat"
     weights.write_bytes(b"MATLAB 5.0 MAT-file, but cut short")

@@ -4,6 +4,7 @@ import sys
 import pytest
 
 from stylize import cpu
+from stylize.errors import DeviceError
 
 
 def test_flags_are_read_from_x86_and_arm_cpuinfo(tmp_path):
@@ -34,6 +35,13 @@ def test_unknown_flags_are_none(tmp_path):
 )
 def test_native_bfloat16(flags, native):
     assert cpu.computes_bfloat16(flags) is native
+
+
+def test_require_bfloat16_names_the_option_and_lets_unknown_cpus_go():
+    cpu.require_bfloat16(frozenset({"avx512_bf16"}))
+    cpu.require_bfloat16(None)
+    with pytest.raises(DeviceError, match="^--precision bfloat16: this CPU has no native"):
+        cpu.require_bfloat16(frozenset({"avx2"}))
 
 
 def test_reading_the_cpu_does_not_import_tensorflow():
