@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.optimize
 
-from stylize import costs
+from stylize import costs, memory
 from stylize._tf import tf
 from stylize.config import Settings
 from stylize.device import session_config
@@ -95,6 +95,14 @@ class FeatureNet:
         return session.run(self.grams)
 
 
+def initialize(session, init, weights: WeightVariables) -> None:
+    """Run ``init``, which copies the weights into the session's variables, then hand back
+    the pages of weights mapped from the cache (see stylize.memory): the session holds its
+    own copy, and the page cache keeps them for the next graph."""
+    session.run(init, weights.feed)
+    memory.release_pages(weights.feed.values())
+
+
 def style_grams_at_size(weights: VggWeights, image: np.ndarray, settings: Settings,
                         device: str) -> dict[str, np.ndarray]:  # fmt: skip
     """Normalized style Grams of a preprocessed image of any size, in a graph of its own."""
@@ -102,7 +110,7 @@ def style_grams_at_size(weights: VggWeights, image: np.ndarray, settings: Settin
         net = FeatureNet(weights, image.shape, settings)
         init = tf.global_variables_initializer()
     with tf.Session(graph=graph, config=session_config(device)) as session:
-        session.run(init, net.weights.feed)
+        initialize(session, init, net.weights)
         return net.style_grams(session, image)
 
 
@@ -125,7 +133,7 @@ class TransferGraph:
             init = tf.global_variables_initializer()
         self.graph.finalize()  # no op can be created inside the loops
         self.session = tf.Session(graph=self.graph, config=session_config(device))
-        self.session.run(init, self.net.weights.feed)
+        initialize(self.session, init, self.net.weights)
 
     def _build_targets(self) -> None:
         self._target_feeds, self._targets, assigns = {}, {}, []

@@ -75,16 +75,8 @@ class Stylizer:
                 memory.release_free_memory()
             self._graphs[key] = TransferGraph(self.weights, height, width, self.settings,
                                               self.device)  # fmt: skip
-            self.release_weights()
         self._graphs[key] = self._graphs.pop(key)  # most recently used last
         return self._graphs[key]
-
-    def release_weights(self) -> None:
-        """Drop the resident pages of the weights once a graph holds its own copy of them
-        (weights read from the cache only; see stylize.memory), so that they do not count
-        towards the optimization's peak memory."""
-        layers = self.weights.layers
-        memory.release_pages(array for layer in layers for array in (layer.kernel, layer.bias))
 
     def content_features(self, graph: TransferGraph, content: np.ndarray,
                          key: object = None) -> dict[str, np.ndarray]:  # fmt: skip
@@ -266,9 +258,7 @@ class Transfer:
         if same_size:
             return self.graph.style_grams(image)
         s = self.stylizer
-        grams = style_grams_at_size(s.weights, image, s.settings, s.device)
-        s.release_weights()
-        return grams
+        return style_grams_at_size(s.weights, image, s.settings, s.device)
 
     def _initial(self, content: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         init = self.settings.init

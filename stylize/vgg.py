@@ -64,7 +64,7 @@ def build_vgg(weights: VggWeights, image, pooling: str = "avg", deepest: str | N
     pool = tf.nn.avg_pool if pooling == "avg" else tf.nn.max_pool
     net = {"input": image}
     dtype = variables.dtype if variables is not None else tf.float32
-    current = image if image.dtype == dtype else tf.cast(image, dtype)
+    current = tf.cast(image, dtype)  # the image itself when it already has the dtype
     with tf.name_scope("vgg19"):
         for layer in _feature_layers(weights, deepest):
             if layer.kind == "conv":
