@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from stylize import images
-from stylize.batch_manifest import Manifest, clean_json
+from stylize.batch_manifest import MANIFEST_NAME, Manifest, clean_json
 from stylize.batch_workers import Outcome, Task, describe
 from stylize.config import Settings
 from stylize.errors import ImageError, InputError, StylizeError
@@ -46,10 +46,6 @@ class Job:
     style: Path
     output: str
     size: tuple[int, int] | None
-
-    @property
-    def label(self) -> str:
-        return f"{self.content} + {self.style}"
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -339,19 +335,23 @@ class JobQueue:
 
 class ImageCache:
     """Decoded images of the last few files, for a content meeting several
-    styles (and the styles, which come back for every content)."""
+    styles (and the styles, which come back for every content); contents are kept already
+    fitted to their output size, so that each is resized once."""
 
     def __init__(self, capacity: int = 8):
         self.capacity = capacity
         self.items: OrderedDict[tuple[Path, str], np.ndarray] = OrderedDict()
 
-    def load(self, path: Path, role: str) -> np.ndarray:
-        """The decoded image (ImageError as load_image raises it)."""
+    def load(self, path: Path, role: str, fit: Callable | None = None) -> np.ndarray:
+        """The decoded image, passed through ``fit`` when given (ImageError as load_image
+        or ``fit`` raise it)."""
         key = (path, role)
         if key in self.items:
             self.items.move_to_end(key)
             return self.items[key]
         loaded = images.load_image(path, role=role)
+        if fit is not None:
+            loaded = fit(loaded)
         self.items[key] = loaded
         if len(self.items) > self.capacity:
             self.items.popitem(last=False)
@@ -397,15 +397,17 @@ class Batch:
         those without an ``ok`` record for the same output, inputs (SHA-256) and settings,
         or whose output file is gone."""
         latest = self.manifest.latest()
+        seed_given = self.settings.seed is not None
+        wanted = comparable(settings_record(self.settings, self.settings.seed or 0), seed_given)
         todo = []
         for job in self.jobs:
-            if not self.force and self._finished(job, latest.get(job.output)):
+            if not self.force and self._finished(job, latest.get(job.output), wanted):
                 self.counts.skipped += 1
             else:
                 todo.append(job)
         return todo
 
-    def _finished(self, job: Job, record: dict | None) -> bool:
+    def _finished(self, job: Job, record: dict | None, wanted: dict) -> bool:
         if (
             not record
             or record.get("status") != "ok"
@@ -414,9 +416,7 @@ class Batch:
             return False
         if not (self.out_dir / job.output).is_file():
             return False
-        seed_given = self.settings.seed is not None
-        wanted = comparable(settings_record(self.settings, self.settings.seed or 0), seed_given)
-        if comparable(record["settings"], seed_given) != wanted:
+        if comparable(record["settings"], self.settings.seed is not None) != wanted:
             return False
         return (record.get("content_sha256") == self.sha(job.content)
                 and record.get("style_sha256") == self.sha(job.style))  # fmt: skip
@@ -461,12 +461,13 @@ class Batch:
         """Decode the job's images for a worker, or record the job failed and return None."""
         began = time.perf_counter()
         try:
-            content = self.images.load(job.content, "content image")
+            max_size = self.settings.max_size
+            content = self.images.load(
+                job.content,
+                "content image",
+                lambda image: fit_content(image, job.content, max_size),
+            )
             style = self.images.load(job.style, "style image")
-            content = fit_content(content, job.content, self.settings.max_size)
-        except StylizeError as error:
-            self._record(_Running(job, self.settings.seed, began), Outcome(job.index), str(error))
-            return None
         except Exception as error:  # an odd file must not end the batch
             self._record(_Running(job, self.settings.seed, began), Outcome(job.index),
                          describe(error))  # fmt: skip
@@ -530,7 +531,7 @@ def summary(counts: Counts, out_dir: Path, seconds: float, executor: str, worker
     ran = counts.done + counts.failed
     return {
         "out": str(out_dir),
-        "manifest": str(out_dir / "manifest.jsonl"),
+        "manifest": str(out_dir / MANIFEST_NAME),
         "jobs": counts.total,
         "done": counts.done,
         "skipped": counts.skipped,

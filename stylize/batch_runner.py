@@ -25,8 +25,7 @@ from stylize.batch_manifest import MANIFEST_NAME, Manifest
 from stylize.config import INIT_CHOICES, Settings
 from stylize.errors import InputError, StylizeError
 from stylize.progress import ProgressDisplay
-
-SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+from stylize.runner import SIGNAL_EXIT_CODES
 
 
 class BatchInterrupted(StylizeError):

@@ -15,6 +15,7 @@ TensorFlow at import time.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -72,7 +73,10 @@ class Outcome:
 
 
 def describe(error: BaseException) -> str:
-    """One line for an unexpected exception: its type and the first line of its message."""
+    """One line for a failure: a StylizeError's own message, else (an unexpected exception)
+    its type and the first line of its message."""
+    if isinstance(error, StylizeError):
+        return str(error)
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
@@ -105,8 +109,6 @@ class BatchWorker:
             for _ in transfer.run():
                 pass
             result = transfer.finish()
-        except StylizeError as error:
-            return self._failed(task, str(error), began)
         except Exception as error:  # a job's failure must not end the batch
             return self._failed(task, describe(error), began)
         costs = (result.costs.J, result.costs.J_content, result.costs.J_style)
@@ -167,13 +169,7 @@ def worker_setups(setup: WorkerSetup, count: int, gpus: list[str]) -> list[Worke
     enough), CPU threads split evenly so the workers do not fight over the cores."""
     threads = max(1, available_cpus() // count)
     return [
-        WorkerSetup(
-            setup.weights,
-            setup.settings,
-            setup.init_image,
-            threads,
-            gpus[slot % len(gpus)] if gpus else None,
-        )  # fmt: skip
+        dataclasses.replace(setup, threads=threads, gpu=gpus[slot % len(gpus)] if gpus else None)
         for slot in range(count)
     ]
 

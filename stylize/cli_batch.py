@@ -8,11 +8,10 @@ and Ray only once jobs are about to.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from stylize.cli import RUN_OPTIONS, ReportedError, run, with_options
+from stylize.cli import RUN_OPTIONS, ReportedError, _path, run, with_options
 from stylize.errors import StylizeError
 
 DEFAULT_TEMPLATE = "{content}_{style}.png"
@@ -43,10 +42,6 @@ def _option_name(decorator) -> str:
 
     decorator(probe)
     return probe.__click_params__[0].name
-
-
-def _path(**kwargs):
-    return click.Path(path_type=Path, **kwargs)
 
 
 BATCH_OPTIONS = [
