@@ -37,6 +37,7 @@ from machine import command_seconds, machine_info
 from tables import markdown_report
 
 from stylize.cpu import computes_bfloat16, cpu_flags
+from stylize.images import scale_sizes
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -236,15 +237,6 @@ def run_stylize(args, mode: str, weights: Path, content: Path, style: Path) -> d
     return {**measured, "result": last_json(measured["stdout"]), "history": history}
 
 
-def scale_sizes(size: tuple[int, int], scales: int) -> dict[int, tuple[int, int]]:
-    """Size of each 1-based scale as stylize makes them: halving from the full size."""
-    width, height = size
-    return {
-        scales - level: (round(width * 0.5**level), round(height * 0.5**level))
-        for level in range(scales)
-    }
-
-
 def iteration_deltas(history: list[dict]) -> list[float]:
     """Seconds of each iteration from cumulative seconds."""
     seconds = [0.0] + [record["seconds"] for record in history]
@@ -281,7 +273,7 @@ def run_summary(run: dict, layers, size, target: float | None, reference: bool) 
     if not history:
         return summary
     scales = max(record.get("scale", 1) for record in history)
-    sizes = scale_sizes(size, scales)
+    sizes = dict(enumerate(scale_sizes(*size, scales), start=1))  # as the runs number them
     flops = sum(step_flops(layers, *sizes[record.get("scale", 1)]) for record in history)
     loop = history[-1]["seconds"]
     deltas = zip(iteration_deltas(history), history, strict=True)

@@ -119,6 +119,20 @@ def _to_rgb(picture: Image.Image, label: str) -> np.ndarray:
         ) from exc
 
 
+def scale_sizes(width: int, height: int, scales: int) -> list[tuple[int, int]]:
+    """Sizes for coarse-to-fine optimization, each twice the one before, ending at full size.
+
+    Scales whose shorter side would fall under MIN_SIDE pixels are left out.
+    """
+    sizes = []
+    for level in range(scales - 1, -1, -1):
+        factor = 0.5**level
+        size = (round(width * factor), round(height * factor))
+        if level == 0 or min(size) >= MIN_SIDE:
+            sizes.append(size)
+    return sizes
+
+
 def fit_within(width: int, height: int, max_size: int) -> tuple[int, int]:
     """Return (width, height) scaled down so the longest side is at most ``max_size`` pixels.
 

@@ -109,20 +109,6 @@ def _remember(cache: dict, key: tuple, compute, limit: int = 8):
     return cache[key]
 
 
-def scale_sizes(width: int, height: int, scales: int) -> list[tuple[int, int]]:
-    """Sizes for coarse-to-fine optimization, each twice the one before, ending at full size.
-
-    Scales whose shorter side would fall under images.MIN_SIDE pixels are left out.
-    """
-    sizes = []
-    for level in range(scales - 1, -1, -1):
-        factor = 0.5**level
-        size = (round(width * factor), round(height * factor))
-        if level == 0 or min(size) >= images.MIN_SIDE:
-            sizes.append(size)
-    return sizes
-
-
 def split_iterations(total: int, sizes: Sequence[tuple[int, int]]) -> list[int]:
     """Share ``total`` iterations among scales in proportion to their pixel counts (2 scales:
     20 % and 80 %), at least one each while the total allows, the rest to the last scale.
@@ -160,7 +146,7 @@ class Transfer:
         self.blend = self.settings.blend_weights(len(self.styles))
         self.init_image = init_image
         height, width, _ = content.shape
-        sizes = scale_sizes(width, height, self.settings.scales)
+        sizes = images.scale_sizes(width, height, self.settings.scales)
         shares = split_iterations(self.settings.iterations, sizes)
         # A scale left without iterations (a budget smaller than the number of scales) is
         # skipped rather than run empty.

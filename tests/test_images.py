@@ -694,3 +694,13 @@ def test_intermediate_path(output, iteration, expected):
 def test_intermediate_path_rejects_negative_iteration():
     with pytest.raises(ValueError, match="non-negative"):
         images.intermediate_path("result.png", -1)
+
+
+def test_scale_sizes_double_up_to_full_size():
+    assert images.scale_sizes(400, 300, 1) == [(400, 300)]
+    assert images.scale_sizes(400, 300, 3) == [(100, 75), (200, 150), (400, 300)]
+
+
+def test_scale_sizes_leave_out_scales_under_16_pixels():
+    assert images.scale_sizes(40, 30, 3) == [(40, 30)]
+    assert images.scale_sizes(64, 40, 3) == [(32, 20), (64, 40)]

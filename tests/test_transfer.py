@@ -13,7 +13,6 @@ from stylize.transfer import (
     Stylizer,
     Transfer,
     activation_bytes,
-    scale_sizes,
     split_iterations,
 )
 from stylize.weights import load_vgg19
@@ -47,17 +46,6 @@ def _result(transfer):
 def _total_variation(image):
     image = image.astype(np.float64)
     return np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()
-
-
-def test_scale_sizes_double_up_to_full_size():
-    assert scale_sizes(400, 300, 1) == [(400, 300)]
-    assert scale_sizes(400, 300, 3) == [(100, 75), (200, 150), (400, 300)]
-    assert scale_sizes(40, 30, 3) == [(20, 15)[:0] or (20, 15), (40, 30)][1:] or True
-
-
-def test_scale_sizes_leave_out_scales_under_16_pixels():
-    assert scale_sizes(40, 30, 3) == [(40, 30)]
-    assert scale_sizes(64, 40, 3) == [(32, 20), (64, 40)]
 
 
 def test_split_iterations_follows_the_pixel_counts():
