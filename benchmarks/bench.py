@@ -289,12 +289,12 @@ def run_summary(run: dict, layers, size, target: float | None, reference: bool) 
         "setup_seconds": setup,
         "J": result.get("J"),
         "J_last_iterate": history[-1]["J"],
-        "to_reference_J": to_target(history, target, setup or 0.0),
+        "to_reference_J": (
+            {"reached": True, "iteration": len(history), "loop_seconds": loop,
+             "seconds": (setup or 0.0) + loop}
+            if reference else to_target(history, target, setup or 0.0)
+        ),
     })  # fmt: skip
-    if reference:
-        total = (setup or 0.0) + loop
-        summary["to_reference_J"] = {"reached": True, "iteration": len(history),
-                                     "loop_seconds": loop, "seconds": total}  # fmt: skip
     return summary
 
 
@@ -373,22 +373,23 @@ def benchmark(args) -> dict:
     floors = {mode: run_floor(args, weights, mode) for mode in FLOOR_MODES if mode in args.modes}
     for mode, floor in floors.items():
         report["modes"][mode] = floor_summary(floor)
-    floor = floors.get("floor") or next(iter(floors.values()), None)
     runs = optimizer_runs(args, weights, content, style)
-    # Loading the weights here would raise this process's peak RSS, and with it every later
-    # child's reported peak: only after the runs, and only without the floor.
-    counts = (floor or {}).get("result") or layer_shapes_without_tf(weights, args.size)
-    layers = [tuple(layer) for layer in counts["layers"]]
-    report["flops"] = {key: counts[key] for key in ("step_flops", "gram_flops")}
     report["reference_J"] = ((runs.get("reference") or {}).get("result") or {}).get("J")
     rescored = rescore_outputs(args, weights, content, style, runs)
-    report["rescore"] = {key: value for key, value in rescored.items() if key != "scores"}
+    scores = rescored.pop("scores")
+    report["rescore"] = rescored
+    # Loading the weights here would raise this process's peak RSS, and with it every later
+    # child's reported peak: only after the last child, and only without a floor.
+    floor = next(iter(floors.values()), None)
+    counts = (floor or {}).get("result") or work_counts_without_tf(args, weights)
+    layers = [tuple(layer) for layer in counts["layers"]]
+    report["flops"] = {key: counts[key] for key in ("step_flops", "gram_flops")}
     for mode, run in runs.items():
         report["modes"][mode] = run_summary(
             run, layers, args.size, report["reference_J"], mode == "reference"
         )
-        if mode in rescored["scores"]:
-            report["modes"][mode]["J_float32"] = rescored["scores"][mode]["J"]
+        if mode in scores:
+            report["modes"][mode]["J_float32"] = scores[mode]["J"]
     report["machine"]["load_average_end"] = list(os.getloadavg())
     return report
 
@@ -423,19 +424,17 @@ def rescore_outputs(args, weights: Path, content: Path, style: Path, runs: dict)
             **process_fields(measured)}  # fmt: skip
 
 
-def layer_shapes_without_tf(weights: Path, size: tuple[int, int]) -> dict:
-    """The floor's layer shapes and FLOP counts, for a benchmark run without the floor."""
-    from floor import layer_shapes
-    from flops import gram_flops
+def work_counts_without_tf(args, weights: Path) -> dict:
+    """The floor's layer shapes and FLOP counts, for a benchmark run without the floor; the
+    weights come from the work folder's cache (mapped, so only their shapes are read)."""
+    from floor import work_counts
 
     from stylize.config import Settings
     from stylize.weights import load_vgg19
 
+    os.environ["STYLIZE_CACHE_DIR"] = child_env(args.workdir)["STYLIZE_CACHE_DIR"]
     settings = Settings()
-    layers = layer_shapes(load_vgg19(weights, settings.deepest_layer))
-    style = [name for name, _ in settings.style_layers]
-    return {"layers": layers, "step_flops": step_flops(layers, *size),
-            "gram_flops": gram_flops(layers, *size, style)}  # fmt: skip
+    return work_counts(load_vgg19(weights, settings.deepest_layer), settings, *args.size)
 
 
 def write_report(report: dict, out: Path) -> tuple[Path, Path]:

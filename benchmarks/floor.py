@@ -51,6 +51,15 @@ def median_seconds(run, repeats: int, warmup: int) -> tuple[float, list[float]]:
     return statistics.median(samples), samples
 
 
+def work_counts(weights, settings, width: int, height: int) -> dict:
+    """The conv layers' shapes and the FLOPs of one step and of the Grams (benchmarks/flops.py)
+    at width x height, for the layers ``settings`` read."""
+    shapes = layer_shapes(weights)
+    style = [name for name, _ in settings.style_layers]
+    return {"layers": shapes, "step_flops": step_flops(shapes, width, height),
+            "gram_flops": gram_flops(shapes, width, height, style)}  # fmt: skip
+
+
 def time_plain_pass(weights, settings, shape, repeats: int, warmup: int) -> dict:
     """Forward and forward-plus-backward through build_vgg, up to the deepest cost layer."""
     from stylize._tf import tf
@@ -109,14 +118,11 @@ def main(argv=None) -> int:
     # stylize's defaults, the notebook's layers and weights, at the precision asked for
     settings = Settings(precision=args.precision)
     weights = load_vgg19(args.weights, settings.deepest_layer)
-    shapes = layer_shapes(weights)
     shape = (1, height, width, 3)
     result = {
         "width": width,
         "height": height,
-        "layers": shapes,
-        "step_flops": step_flops(shapes, width, height),
-        "gram_flops": gram_flops(shapes, width, height, (n for n, _ in settings.style_layers)),
+        **work_counts(weights, settings, width, height),
         "repeats": args.repeats,
         "precision": args.precision,
         **time_plain_pass(weights, settings, shape, args.repeats, args.warmup),
