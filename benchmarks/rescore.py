@@ -16,8 +16,8 @@ import sys
 
 from stylize.config import Settings
 from stylize.device import CPU
-from stylize.images import load_image
-from stylize.optimize import TransferGraph, preprocess
+from stylize.images import load_image, preprocess
+from stylize.optimize import TransferGraph
 from stylize.weights import load_vgg19
 
 

@@ -43,3 +43,34 @@ class DivergedError(RunError):
 
 class ResourceError(RunError):
     """The requested size does not fit in memory."""
+
+
+class CodedError(StylizeError):
+    """An error whose exit code is known only where it is raised."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Interrupted(CodedError):
+    """A signal arrived before there was anything to keep; the exit code is the signal's."""
+
+
+class WorkerStartError(CodedError):
+    """A batch worker could not start (a device error, say), with the exit code its error
+    has in the worker."""
+
+
+def one_line(error: BaseException, *, with_type: bool = False) -> str:
+    """``error`` as one line for a message: a StylizeError's own text; for any other
+    exception its text with line breaks folded into spaces and no final full stop (its type
+    name when it has no text), prefixed with the type name when ``with_type`` is set (for
+    exceptions nobody expected, where the type is the clue)."""
+    if isinstance(error, StylizeError):
+        return str(error)
+    text = " ".join(str(error).split()).rstrip(".")
+    name = type(error).__name__
+    if not text:
+        return name
+    return f"{name}: {text}" if with_type else text

@@ -16,7 +16,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from stylize.errors import ImageError
+from stylize.errors import ImageError, one_line
 from stylize.files import atomic_writer
 
 READ_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -81,7 +81,7 @@ def _decode(path: Path, label: str) -> Image.Image:
                 picture.load()
                 return ImageOps.exif_transpose(picture)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{label}: too large to decode safely: {_one_line(exc)}") from exc
+        raise ImageError(f"{label}: too large to decode safely: {one_line(exc)}") from exc
     except UnidentifiedImageError as exc:
         raise ImageError(f"{label}: not a readable image ({_EXPECTED})") from exc
     except OSError as exc:
@@ -93,11 +93,7 @@ def _decode(path: Path, label: str) -> Image.Image:
 
 
 def _corrupt_message(label: str, exc: BaseException) -> str:
-    return f"{label}: truncated or corrupt image data ({_one_line(exc)}; {_EXPECTED})"
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+    return f"{label}: truncated or corrupt image data ({one_line(exc)}; {_EXPECTED})"
 
 
 def _to_rgb(picture: Image.Image, label: str) -> np.ndarray:
@@ -164,6 +160,16 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return image
     picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
     return np.array(picture.resize((width, height), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def preprocess(image: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (1, H, W, 3) float32 network input, the mean pixel subtracted."""
+    return (image.astype(np.float32) - mean_pixel)[np.newaxis]
+
+
+def postprocess(generated: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
+    """(1, H, W, 3) float32 network input -> (H, W, 3) uint8 RGB, clipped and rounded."""
+    return np.clip(np.rint(generated[0] + mean_pixel), 0, 255).astype(np.uint8)
 
 
 def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:

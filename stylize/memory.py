@@ -24,11 +24,19 @@ TensorFlow's threads share the arenas.
 from __future__ import annotations
 
 import ctypes
+import math
 import mmap
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from stylize.errors import ResourceError
+
+if TYPE_CHECKING:  # _tf imports this module first thing: keep it light
+    from stylize.config import Settings
+    from stylize.weights import VggWeights
 
 M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
 ARENAS = 2
@@ -104,3 +112,49 @@ def release_pages(arrays: Iterable[np.ndarray | None]) -> int:
             continue
         released += 1
     return released
+
+
+# --- the memory a size needs -------------------------------------------------------------
+
+
+def activation_bytes(weights: VggWeights, settings: Settings, width: int, height: int) -> int:
+    """Rough peak memory of one optimization step at (width, height), in bytes.
+
+    Every layer's output up to the deepest used one is kept for the backward pass, and the
+    backward pass holds gradients of about the same size: 3 values per activation, of
+    4 bytes (float32) or 2 (bfloat16).
+    """
+    total, w, h, channels = 0, width, height, 3
+    for layer in weights.layers:
+        if layer.kind == "conv" and layer.kernel is not None and layer.name.startswith("conv"):
+            channels = layer.kernel.shape[3]
+        elif layer.kind == "pool":
+            w, h = math.ceil(w / 2), math.ceil(h / 2)
+        total += w * h * channels
+        if layer.name == settings.deepest_layer:
+            break
+    return 3 * (2 if settings.precision == "bfloat16" else 4) * total
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo in bytes, or None where that is unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(weights: VggWeights, settings: Settings, width: int, height: int) -> None:
+    """Refuse up front a size whose activations would not fit in the memory available."""
+    need = activation_bytes(weights, settings, width, height)
+    have = available_memory()
+    if have is not None and need > 0.8 * have:
+        raise ResourceError(
+            f"a {width}x{height} image needs about {need / 2**30:.1f} GiB for the network's"
+            f" activations but {have / 2**30:.1f} GiB is available; lower --max-size"
+            " or use --scales"
+        )

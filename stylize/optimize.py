@@ -39,16 +39,6 @@ class Step:
     image: np.ndarray = field(repr=False)
 
 
-def preprocess(image: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (1, H, W, 3) float32 with the mean pixel subtracted."""
-    return (image.astype(np.float32) - mean_pixel)[np.newaxis]
-
-
-def postprocess(generated: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
-    """(1, H, W, 3) float32 network input -> (H, W, 3) uint8 RGB, clipped and rounded."""
-    return np.clip(np.rint(generated[0] + mean_pixel), 0, 255).astype(np.uint8)
-
-
 def noise_image(base: np.ndarray, noise_ratio: float, rng: np.random.Generator) -> np.ndarray:
     """The classic start image: noise_ratio * uniform(-20, 20) + (1 - noise_ratio) * base.
 

@@ -12,7 +12,6 @@ build the graph do.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -24,15 +23,15 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
+from stylize import files
 from stylize.errors import WeightsError
-from stylize.images import resize
-from stylize.weights import VggWeights
+from stylize.images import preprocess, resize
+from stylize.weights import VggWeights, default_weights_path, load_class_names, load_vgg19
 
 INPUT_SIZE = 224  # pixels; VGG-19 was trained on 224x224 crops, so pool5 is 7x7
 TOP = 5
 PHOTO_NAME = "cat.jpg"
 FC_LAYERS = ("fc6", "fc7", "fc8")
-_CHUNK = 1 << 20  # bytes read at a time while hashing
 
 
 @dataclass(frozen=True)
@@ -87,17 +86,12 @@ def file_report(path: str | os.PathLike) -> dict:
 
 
 def file_digests(path: Path) -> tuple[str, str]:
-    """MD5 and SHA-256 of a file as hex strings, read in 1 MiB chunks (535 MB takes seconds)."""
-    md5 = hashlib.md5(usedforsecurity=False)
-    sha256 = hashlib.sha256()
+    """MD5 and SHA-256 of a file as hex strings (WeightsError when it cannot be read)."""
     try:
-        with open(path, "rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                md5.update(chunk)
-                sha256.update(chunk)
+        md5, sha256 = files.file_digests(path, "md5", "sha256")
     except OSError as exc:
         raise WeightsError(f"weights file '{path}': cannot read ({exc.strerror or exc})") from None
-    return md5.hexdigest(), sha256.hexdigest()
+    return md5, sha256
 
 
 def detect_layout(path: Path) -> str | None:
@@ -131,6 +125,38 @@ def checksum_verdict(known: str | None) -> str:
     return "unknown checksum (not the published file; may still work)"
 
 
+# --- the whole check, as ``stylize weights`` runs it ----------------------------------------
+
+
+def check_weights(path: Path | None, self_test: bool = True) -> dict:
+    """The report of ``file_report`` after a full load of the file, plus
+    ``checksum`` (a phrase) and ``self_test`` (see ``_self_test``; None when skipped).
+
+    Every layer is validated either way; without the self-test the fully connected weights
+    are not kept and TensorFlow is not imported. Raises WeightsError for a bad file.
+    """
+    path = path if path is not None else default_weights_path()
+    report = file_report(path)
+    vgg = load_vgg19(path, deepest=None if self_test else "conv1_1")
+    report["layout"] = vgg.layout
+    report["checksum"] = checksum_verdict(report["known"])
+    report["self_test"] = _self_test(vgg) if self_test else None
+    return report
+
+
+def _self_test(vgg) -> dict:
+    """Classify the bundled photo: ``photo``, ``classes`` (how many the file names),
+    ``top5`` (label, probability; most probable first) and ``cat_in_top5``."""
+    names = load_class_names(vgg.path)
+    top = classify(vgg, names, bundled_photo())
+    return {
+        "photo": PHOTO_NAME,
+        "classes": len(names),
+        "top5": [{"label": label, "probability": p} for label, p in top],
+        "cat_in_top5": names_a_cat(top),
+    }
+
+
 # --- the self-test: classifying the bundled photo --------------------------------------------
 
 
@@ -152,9 +178,9 @@ def centre_square(image: np.ndarray, side: int = INPUT_SIZE) -> np.ndarray:
     return scaled[top : top + side, left : left + side]
 
 
-def preprocess(image: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
+def classifier_input(image: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (1, 224, 224, 3) float32 centre crop minus the mean pixel."""
-    return (centre_square(image).astype(np.float32) - mean_pixel)[np.newaxis]
+    return preprocess(centre_square(image), mean_pixel)
 
 
 def classify(
@@ -186,7 +212,7 @@ def predict(weights: VggWeights, image_uint8: np.ndarray) -> np.ndarray:
     from stylize._tf import tf
     from stylize.device import CPU, session_config
 
-    batch = preprocess(image_uint8, weights.mean_pixel)
+    batch = classifier_input(image_uint8, weights.mean_pixel)
     with tf.Graph().as_default() as graph, tf.device(CPU):
         image = tf.placeholder(tf.float32, batch.shape, name="photo")
         probabilities, feeds = classifier_graph(weights, image)

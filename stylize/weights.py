@@ -23,7 +23,7 @@ import scipy.io
 from scipy.io.matlab import MatReadError
 
 from stylize import weights_cache
-from stylize.errors import WeightsError
+from stylize.errors import WeightsError, one_line
 from stylize.layers import FEATURE_LAYERS, VGG19_LAYERS, layer_kind
 
 WEIGHTS_FILENAME = "imagenet-vgg-verydeep-19.mat"
@@ -154,7 +154,7 @@ def _read_mat(path: Path, variables: tuple[str, ...] = ("layers", "meta", "norma
     except (MatReadError, ValueError, TypeError, OSError, EOFError, zlib.error, IndexError) as exc:
         raise WeightsError(
             f"weights file '{path}' is not a readable MATLAB file (truncated or another format):"
-            f" {_first_line(exc)}; expected MatConvNet's {WEIGHTS_FILENAME}"
+            f" {one_line(exc)}; expected MatConvNet's {WEIGHTS_FILENAME}"
         ) from None
 
 
@@ -163,11 +163,6 @@ def _check_exists(path: Path) -> None:
         raise WeightsError(f"weights file '{path}' does not exist; {DOWNLOAD_HINT}")
     if not path.is_file():
         raise WeightsError(f"weights file '{path}' is not a file; expected {WEIGHTS_FILENAME}")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _detect_layout(path: Path, data: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,3 +69,31 @@ def image_files(tmp_path_factory) -> dict[str, object]:
     Image.fromarray(_pattern(32, 24, 1)).save(content)
     Image.fromarray(_pattern(40, 40, 2)[:, ::-1]).save(style)
     return {"content": content, "style": style}
+
+
+def _gradient(width: int, height: int, seed: int) -> np.ndarray:
+    """A smooth gradient with noise, (height, width, 3) uint8."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255 / width, y * 255 / height, (x * y) % 97 * 2.5], axis=-1)
+    return np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def gradient():
+    """A function (width, height, seed) -> a smooth (height, width, 3) uint8 gradient with
+    noise, for images of any size."""
+    return _gradient
+
+
+@pytest.fixture
+def batch_folder(tmp_path) -> Path:
+    """c/ with two PNGs (32x24 and 20x40), a text file and a hidden PNG; s/ with one PNG."""
+    (tmp_path / "c").mkdir()
+    (tmp_path / "s").mkdir()
+    Image.fromarray(_gradient(32, 24, 1)).save(tmp_path / "c" / "b.png")
+    Image.fromarray(_gradient(20, 40, 2)).save(tmp_path / "c" / "a.PNG")
+    Image.fromarray(_gradient(20, 20, 3)).save(tmp_path / "c" / ".hidden.png")
+    (tmp_path / "c" / "notes.txt").write_text("not an image")
+    Image.fromarray(_gradient(40, 40, 4)).save(tmp_path / "s" / "x.png")
+    return tmp_path

@@ -11,38 +11,29 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from stylize.batch import sha256_of
+from stylize.batch.driver import sha256_of
 from stylize.cli import main
 
 ITERATIONS = "3"
 
 
-def _pattern(width: int, height: int, seed: int) -> np.ndarray:
-    """A smooth gradient with noise, (height, width, 3) uint8."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x * 255 / width, y * 255 / height, (x * y) % 97 * 2.5], axis=-1)
-    return np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> Path:
+def inputs(tmp_path_factory, gradient) -> Path:
     """c/: three 32x24 contents; s/: two styles; bad/: a corrupt and a too-small image."""
     root = tmp_path_factory.mktemp("batch_inputs")
     for name in ("c", "s", "bad"):
         (root / name).mkdir()
     for i in range(3):
-        Image.fromarray(_pattern(32, 24, i)).save(root / "c" / f"c{i}.png")
+        Image.fromarray(gradient(32, 24, i)).save(root / "c" / f"c{i}.png")
     for i in range(2):
-        Image.fromarray(_pattern(40, 40, 10 + i)[:, ::-1]).save(root / "s" / f"s{i}.png")
+        Image.fromarray(gradient(40, 40, 10 + i)[:, ::-1]).save(root / "s" / f"s{i}.png")
     data = (root / "c" / "c0.png").read_bytes()
     (root / "bad" / "cut.png").write_bytes(data[: len(data) // 3])
-    Image.fromarray(_pattern(12, 10, 5)).save(root / "bad" / "tiny.png")
+    Image.fromarray(gradient(12, 10, 5)).save(root / "bad" / "tiny.png")
     return root
 
 
@@ -289,14 +280,14 @@ def test_killed_runs_resume_to_a_complete_folder(vgg_file, inputs, tmp_path):
             image.load()  # complete, not truncated
 
 
-def test_many_output_sizes_in_one_worker(vgg_file, tmp_path):
+def test_many_output_sizes_in_one_worker(vgg_file, tmp_path, gradient):
     """More sizes than a worker keeps graphs for: it drops them and goes on."""
     folder = tmp_path / "sizes"
     folder.mkdir()
     for width in range(20, 40, 4):
-        Image.fromarray(_pattern(width, 18, width)).save(folder / f"w{width}.png")
+        Image.fromarray(gradient(width, 18, width)).save(folder / f"w{width}.png")
     style = tmp_path / "style.png"
-    Image.fromarray(_pattern(30, 30, 1)).save(style)
+    Image.fromarray(gradient(30, 30, 1)).save(style)
     result = _batch(vgg_file, "--content", folder, "--style", style, "--out", tmp_path / "out",
                     "--json", iterations="2")  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -124,7 +124,7 @@ def test_unwritable_output_folder(vgg_file, image_files, tmp_path, monkeypatch):
 
 
 def test_out_of_memory_is_refused_before_building(vgg_file, image_files, tmp_path, monkeypatch):
-    monkeypatch.setattr("stylize.transfer.available_memory", lambda: 1024)
+    monkeypatch.setattr("stylize.memory.available_memory", lambda: 1024)
     args = ["run", "--content", str(image_files["content"]), "--style",
             str(image_files["style"]), "--weights", str(vgg_file),
             "-o", str(tmp_path / "r.png")]  # fmt: skip

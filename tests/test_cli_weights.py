@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from stylize import selftest
 from stylize.cli import main
-from stylize.cli_weights import weights_command
+from stylize.cli.weights import weights_command
 from stylize.selftest import KnownFile
 from stylize.weights import load_class_names
 

@@ -704,3 +704,21 @@ def test_scale_sizes_double_up_to_full_size():
 def test_scale_sizes_leave_out_scales_under_16_pixels():
     assert images.scale_sizes(40, 30, 3) == [(40, 30)]
     assert images.scale_sizes(64, 40, 3) == [(32, 20), (64, 40)]
+
+
+# --- network input ---------------------------------------------------------------------------
+
+_MEAN = np.array([123.68, 116.779, 103.939], np.float32)
+
+
+def test_pre_and_postprocess_round_trip():
+    image = np.random.default_rng(2).integers(0, 256, (5, 4, 3), dtype=np.uint8)
+    pre = images.preprocess(image, _MEAN)
+    assert pre.shape == (1, 5, 4, 3) and pre.dtype == np.float32
+    np.testing.assert_allclose(pre[0].mean(axis=(0, 1)) + _MEAN, image.mean(axis=(0, 1)), rtol=1e-5)
+    np.testing.assert_array_equal(images.postprocess(pre, _MEAN), image)
+
+
+def test_postprocess_clips_to_8_bits():
+    assert images.postprocess(np.full((1, 2, 2, 3), 500.0, np.float32), _MEAN).max() == 255
+    assert images.postprocess(np.full((1, 2, 2, 3), -500.0, np.float32), _MEAN).min() == 0

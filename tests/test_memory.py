@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from stylize import memory, weights_cache
+from stylize.config import Settings
+from stylize.weights import load_vgg19
 
 ARRAYS = {
     "layout": np.array("new"),
@@ -139,3 +141,23 @@ def test_release_free_memory_trims_with_glibc_and_is_a_no_op_without(monkeypatch
     assert memory.release_free_memory() is True and calls == [(0,)]
     monkeypatch.setattr(memory, "_is_glibc", lambda: False)
     assert memory.release_free_memory() is False and calls == [(0,)]
+
+
+# --- the memory a size needs -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def weights(vgg_file):
+    return load_vgg19(vgg_file, "relu5_1")
+
+
+def test_activation_estimate_grows_with_the_pixels(weights):
+    small = memory.activation_bytes(weights, Settings(), 100, 100)
+    assert memory.activation_bytes(weights, Settings(), 200, 200) == pytest.approx(
+        4 * small, rel=0.05
+    )
+
+
+def test_bfloat16_activations_take_half_the_bytes(weights):
+    full = memory.activation_bytes(weights, Settings(), 100, 100)
+    assert memory.activation_bytes(weights, Settings(precision="bfloat16"), 100, 100) * 2 == full

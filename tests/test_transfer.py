@@ -12,7 +12,6 @@ from stylize.optimize import Costs, TransferGraph
 from stylize.transfer import (
     Stylizer,
     Transfer,
-    activation_bytes,
     split_iterations,
 )
 from stylize.weights import load_vgg19
@@ -244,20 +243,10 @@ def test_divergence_keeps_the_last_finite_image(weights, monkeypatch):
 
 
 def test_sizes_that_cannot_fit_are_refused_up_front(weights, monkeypatch):
-    monkeypatch.setattr("stylize.transfer.available_memory", lambda: 10 * 2**20)
+    monkeypatch.setattr("stylize.memory.available_memory", lambda: 10 * 2**20)
     stylizer = Stylizer(weights, Settings(), CPU)
     with pytest.raises(ResourceError, match="--max-size"):
         stylizer.graph(4000, 3000)
-
-
-def test_activation_estimate_grows_with_the_pixels(weights):
-    small = activation_bytes(weights, Settings(), 100, 100)
-    assert activation_bytes(weights, Settings(), 200, 200) == pytest.approx(4 * small, rel=0.05)
-
-
-def test_bfloat16_activations_take_half_the_bytes(weights):
-    full = activation_bytes(weights, Settings(), 100, 100)
-    assert activation_bytes(weights, Settings(precision="bfloat16"), 100, 100) * 2 == full
 
 
 def test_at_most_max_graphs_are_kept_least_recently_used_first(weights):

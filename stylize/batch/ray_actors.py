@@ -1,6 +1,6 @@
 """``stylize batch --executor ray``: the batch's workers as Ray actors.
 
-Each actor holds one :class:`~stylize.batch_workers.BatchWorker` (weights loaded once, graphs
+Each actor holds one :class:`~stylize.batch.worker.BatchWorker` (weights loaded once, graphs
 reused per size). The driver puts the weights in Ray's object store once, sends each actor
 decoded images and gets the stylized image and its costs back, so the cluster's machines
 need neither the weights file nor the images, only ``stylize[ray]`` installed. The driver
@@ -13,17 +13,15 @@ import contextlib
 import dataclasses
 import logging
 
-from stylize.batch_workers import (
+from stylize.batch.worker import (
     BatchWorker,
     Outcome,
     Task,
     WorkerSetup,
-    WorkerStartError,
-    apply_environment,
     available_cpus,
-    describe,
+    start_worker,
 )
-from stylize.errors import InputError, RunError, StylizeError
+from stylize.errors import InputError, RunError, WorkerStartError, one_line
 
 RAY_HINT = "pip install 'stylize[ray]'"
 START_TIMEOUT = 600.0  # seconds for every actor to be placed and to load TensorFlow
@@ -46,15 +44,12 @@ class BatchActor:
         self.setup = setup
         self.worker: BatchWorker | None = None
 
-    def start(self) -> tuple[int, str] | None:
-        """Load TensorFlow and build the worker; an error comes back as (exit code, text)."""
-        apply_environment(self.setup)
+    def start(self) -> tuple[str, int] | None:
+        """Load TensorFlow and build the worker; an error comes back as (text, exit code)."""
         try:
-            self.worker = BatchWorker(self.setup)
-        except StylizeError as error:
-            return error.exit_code, str(error)
-        except Exception as error:
-            return 1, f"Ray worker failed to start: {describe(error)}"
+            self.worker = start_worker(self.setup, "Ray worker")
+        except WorkerStartError as error:
+            return str(error), error.exit_code
         return None
 
     def run(self, task: Task) -> Outcome:
@@ -120,7 +115,9 @@ class RayExecutor:
                               include_dashboard=False, **quiet)  # fmt: skip
         except (ConnectionError, ValueError, RuntimeError) as error:
             where = f"--address {self.address}" if self.address else "a local Ray instance"
-            raise InputError(f"{where}: cannot start Ray ({describe(error)})") from None
+            raise InputError(
+                f"{where}: cannot start Ray ({one_line(error, with_type=True)})"
+            ) from None
 
     def _await_started(self, actors: list) -> None:
         refs = [actor.start.remote() for actor in actors]
@@ -146,9 +143,11 @@ class RayExecutor:
             return slot, self.ray.get(ready[0])
         except self.ray.exceptions.RayActorError as error:
             self._replace(slot)
-            return slot, Outcome(task.index, error=f"Ray worker died: {describe(error)}")
+            return slot, Outcome(
+                task.index, error=f"Ray worker died: {one_line(error, with_type=True)}"
+            )
         except self.ray.exceptions.RayError as error:
-            return slot, Outcome(task.index, error=describe(error))
+            return slot, Outcome(task.index, error=one_line(error, with_type=True))
 
     def _replace(self, slot: int) -> None:
         with contextlib.suppress(Exception):

@@ -1,16 +1,6 @@
-"""Workers that run batch jobs, and the local executors that drive them.
-
-A worker holds the loaded weights and one :class:`~stylize.transfer.Stylizer`, so graphs
-(one per output size) and content targets are built once and reused from job to job. The
-driver hands it :class:`Task` objects (decoded images, a seed) and gets :class:`Outcome`
-objects back (the image and its costs, or an error message); only the driver touches the
-output folder and the manifest.
-
-Executors share one small interface: ``start()`` returns the number of worker slots,
-``submit(slot, task)`` gives an idle slot a task, ``wait()`` returns ``(slot, outcome)`` for
-the next task to end, ``close(abort)`` stops the workers. This module never imports
-TensorFlow at import time.
-"""
+"""Running batch workers on this machine: in this process (the default), or in worker
+processes for ``--jobs N``, each pinned to a GPU when there are some and given its share of
+the CPU cores. The executors follow ``stylize.batch.worker.Executor``."""
 
 from __future__ import annotations
 
@@ -21,106 +11,17 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from multiprocessing import connection
 
-import numpy as np
-
-from stylize.config import Settings
-from stylize.errors import RunError, StylizeError
-from stylize.weights import VggWeights
-
-MAX_GRAPH_SIZES = 4  # output sizes whose graphs a worker keeps before starting afresh
-
-
-@dataclass(frozen=True)
-class WorkerSetup:
-    """What every worker needs once: weights, settings, the ``--init`` image if any, the
-    TensorFlow thread count (0: TensorFlow's default) and the GPU to pin (None: leave)."""
-
-    weights: VggWeights
-    settings: Settings
-    init_image: np.ndarray | None = None
-    threads: int = 0
-    gpu: str | None = None
-
-
-@dataclass(frozen=True)
-class Task:
-    """One job as a worker sees it: the content at the output size, the style, the seed and
-    the content's checksum (the key under which its targets are reused)."""
-
-    index: int
-    content: np.ndarray
-    style: np.ndarray
-    seed: int
-    content_key: str | None = None
-    style_key: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The end of one task: the image (uint8) with J, J_content, J_style, or an error."""
-
-    index: int
-    image: np.ndarray | None = None
-    costs: tuple[float, float, float] | None = None
-    iterations: int = 0
-    seconds: float = 0.0
-    setup_seconds: float = 0.0
-    device: str | None = None
-    error: str | None = None
-
-
-def describe(error: BaseException) -> str:
-    """One line for a failure: a StylizeError's own message, else (an unexpected exception)
-    its type and the first line of its message."""
-    if isinstance(error, StylizeError):
-        return str(error)
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-
-
-class BatchWorker:
-    """Runs tasks one after another on one Stylizer (TensorFlow is imported here)."""
-
-    def __init__(self, setup: WorkerSetup):
-        from stylize.device import resolve_device
-        from stylize.transfer import Stylizer
-
-        self.setup = setup
-        # Jobs come grouped by size; graphs of sizes met long ago (each holding a copy of the
-        # weights) are dropped.
-        self.stylizer = Stylizer(setup.weights, setup.settings,
-                                 resolve_device(setup.settings.device,
-                                                setup.settings.precision),
-                                 max_graphs=MAX_GRAPH_SIZES)  # fmt: skip
-        self.device = self.stylizer.device
-
-    def run(self, task: Task) -> Outcome:
-        """Stylize one task. Errors become a failed Outcome; signals propagate."""
-        from stylize.transfer import Transfer
-
-        began = time.perf_counter()
-        try:
-            transfer = Transfer(self.stylizer, task.content, [task.style], task.seed,
-                                self.setup.init_image, content_key=task.content_key,
-                                style_keys=[task.style_key])  # fmt: skip
-            for _ in transfer.run():
-                pass
-            result = transfer.finish()
-        except Exception as error:  # a job's failure must not end the batch
-            return self._failed(task, describe(error), began)
-        costs = (result.costs.J, result.costs.J_content, result.costs.J_style)
-        return Outcome(task.index, result.image, costs, result.iterations, result.seconds,
-                       result.setup_seconds, self.device)  # fmt: skip
-
-    def _failed(self, task: Task, message: str, began: float) -> Outcome:
-        seconds = time.perf_counter() - began
-        return Outcome(task.index, seconds=seconds, device=self.device, error=message)
-
-    def close(self) -> None:
-        self.stylizer.close()
+from stylize.batch.worker import (
+    BatchWorker,
+    Outcome,
+    Task,
+    WorkerSetup,
+    available_cpus,
+    start_worker,
+)
+from stylize.errors import RunError, WorkerStartError
 
 
 class InProcessExecutor:
@@ -132,7 +33,7 @@ class InProcessExecutor:
         self._task: Task | None = None
 
     def start(self) -> int:
-        self.worker = BatchWorker(self.setup)
+        self.worker = start_worker(self.setup, "batch worker")
         return 1
 
     def submit(self, slot: int, task: Task) -> None:
@@ -145,23 +46,6 @@ class InProcessExecutor:
     def close(self, abort: bool = False) -> None:
         if self.worker is not None:
             self.worker.close()
-
-
-def apply_environment(setup: WorkerSetup) -> None:
-    """Thread count and GPU pinning, through the environment TensorFlow reads at import."""
-    if setup.threads:
-        for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
-            os.environ[name] = str(setup.threads)
-    if setup.gpu is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = setup.gpu
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def worker_setups(setup: WorkerSetup, count: int, gpus: list[str]) -> list[WorkerSetup]:
@@ -280,27 +164,15 @@ class ProcessExecutor:
                 process.join()
 
 
-class WorkerStartError(StylizeError):
-    """A worker's start-up failure (a device error, say), with the worker's exit code."""
-
-    def __init__(self, exit_code: int, message: str):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 def worker_main(conn, parent_pid: int) -> None:
     """A worker process: receive the setup, report ready, then run tasks until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     _exit_with_parent(parent_pid)
     setup = conn.recv()
-    apply_environment(setup)
     try:
-        worker = BatchWorker(setup)
-    except StylizeError as error:
-        conn.send(("error", error.exit_code, str(error)))
-        return
-    except Exception as error:
-        conn.send(("error", 1, f"batch worker failed to start: {describe(error)}"))
+        worker = start_worker(setup, "batch worker")
+    except WorkerStartError as error:
+        conn.send(("error", str(error), error.exit_code))
         return
     conn.send(("ready", worker.device))
     while True:

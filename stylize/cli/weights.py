@@ -1,7 +1,7 @@
 """``stylize weights``: report on a VGG-19 weights file and test it on a photo of a cat.
 
-Registered on the ``stylize`` group in ``stylize.cli``. TensorFlow is imported only when the
-self-test runs, so ``stylize --help`` and ``--no-self-test`` stay fast.
+The checks are ``stylize.selftest``'s; TensorFlow is imported only when the self-test runs, so
+``stylize --help`` and ``--no-self-test`` stay fast.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from stylize.errors import StylizeError
+from stylize.cli.errors import reports_errors
 
 _LAYOUTS = {
     "new": "new (MatConvNet beta16 and later: layers, meta)",
@@ -30,6 +30,7 @@ _INDENT = " " * 11  # width of the label column
     help="Report and check the file only; do not classify the photo.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@reports_errors
 def weights_command(path: Path | None, no_self_test: bool, as_json: bool) -> None:
     """Check a VGG-19 weights file: size, layout, checksum and a self-test.
 
@@ -46,46 +47,10 @@ def weights_command(path: Path | None, no_self_test: bool, as_json: bool) -> Non
       stylize weights
       stylize weights path/to/imagenet-vgg-verydeep-19.mat --json
     """
-    try:
-        result = check_weights(path, self_test=not no_self_test)
-    except StylizeError as error:  # one "Error: ..." line and the error's exit code, as in cli
-        reported = click.ClickException(str(error))
-        reported.exit_code = error.exit_code
-        raise reported from None
+    from stylize.selftest import check_weights
+
+    result = check_weights(path, self_test=not no_self_test)
     click.echo(json.dumps(result) if as_json else format_report(result))
-
-
-def check_weights(path: Path | None, self_test: bool = True) -> dict:
-    """The file report of ``selftest.file_report`` after a full load of the file, plus
-    ``checksum`` (a phrase) and ``self_test`` (see ``_self_test``; None when skipped).
-
-    Every layer is validated either way; without the self-test the fully connected weights
-    are not kept and TensorFlow is not imported. Raises WeightsError for a bad file.
-    """
-    from stylize import selftest, weights
-
-    path = path if path is not None else weights.default_weights_path()
-    report = selftest.file_report(path)
-    vgg = weights.load_vgg19(path, deepest=None if self_test else "conv1_1")
-    report["layout"] = vgg.layout
-    report["checksum"] = selftest.checksum_verdict(report["known"])
-    report["self_test"] = _self_test(vgg) if self_test else None
-    return report
-
-
-def _self_test(vgg) -> dict:
-    """Classify the bundled photo: ``photo``, ``classes`` (how many the file names),
-    ``top5`` (label, probability; most probable first) and ``cat_in_top5``."""
-    from stylize import selftest, weights
-
-    names = weights.load_class_names(vgg.path)
-    top = selftest.classify(vgg, names, selftest.bundled_photo())
-    return {
-        "photo": selftest.PHOTO_NAME,
-        "classes": len(names),
-        "top5": [{"label": label, "probability": p} for label, p in top],
-        "cat_in_top5": selftest.names_a_cat(top),
-    }
 
 
 def format_report(result: dict) -> str:

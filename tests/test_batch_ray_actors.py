@@ -7,14 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from stylize.batch.ray_actors import ActorPlan, import_ray, plan_actors
 from stylize.cli import main
 from stylize.errors import InputError
-from stylize.ray_executor import ActorPlan, import_ray, plan_actors
 
 
 def _node(cpus: int, alive: bool = True) -> dict:
@@ -47,11 +46,6 @@ def test_without_ray_installed_the_error_says_how_to_get_it(monkeypatch, tmp_pat
     assert result.exit_code == 2 and "stylize[ray]" in result.stderr
 
 
-def _pattern(width: int, height: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-
-
 def _run(vgg_file, folder: Path, out: Path, *extra: str):
     argv = ["batch", "--weights", str(vgg_file), "--content", str(folder / "c"), "--style",
             str(folder / "s"), "--out", str(out), "--iterations", "3", "--seed", "5",
@@ -67,16 +61,16 @@ def _entries(out: Path) -> dict[str, dict]:
 
 
 @pytest.mark.slow
-def test_ray_with_two_actors_matches_the_local_executor(vgg_file, tmp_path):
+def test_ray_with_two_actors_matches_the_local_executor(vgg_file, tmp_path, gradient):
     pytest.importorskip("ray")
     (tmp_path / "c").mkdir()
     (tmp_path / "s").mkdir()
     for i in range(3):
-        Image.fromarray(_pattern(32, 24, i)).save(tmp_path / "c" / f"c{i}.png")
-    Image.fromarray(_pattern(24, 32, 3)).save(tmp_path / "c" / "tall.png")
+        Image.fromarray(gradient(32, 24, i)).save(tmp_path / "c" / f"c{i}.png")
+    Image.fromarray(gradient(24, 32, 3)).save(tmp_path / "c" / "tall.png")
     (tmp_path / "c" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     for i in range(2):
-        Image.fromarray(_pattern(40, 40, 10 + i)).save(tmp_path / "s" / f"s{i}.png")
+        Image.fromarray(gradient(40, 40, 10 + i)).save(tmp_path / "s" / f"s{i}.png")
     local = _run(vgg_file, tmp_path, tmp_path / "local")
     ray = _run(vgg_file, tmp_path, tmp_path / "ray", "--executor", "ray", "--jobs", "2")
     assert (local.exit_code, ray.exit_code) == (1, 1), ray.output

@@ -1,0 +1,187 @@
+"""``stylize batch`` from a request to a finished folder: plan the jobs, open the manifest,
+skip what is finished, run the rest on the executor asked for, and sum up. TensorFlow and
+Ray are imported only once jobs are about to run."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stylize import prepare
+from stylize.batch.driver import Batch, Counts, Reporter
+from stylize.batch.manifest import MANIFEST_NAME, Manifest, clean_json
+from stylize.batch.plan import (
+    Job,
+    Pair,
+    all_pairs,
+    collect_images,
+    plan_jobs,
+    prepare_out_dir,
+    read_pairs,
+    remove_stale_temporaries,
+)
+from stylize.batch.worker import Executor, WorkerSetup
+from stylize.config import Settings
+from stylize.errors import InputError, Interrupted
+from stylize.signals import Stop, stoppable
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One ``stylize batch``: settings for every job (one style each, no snapshots), the
+    ``--content``/``--style`` values as given (files, folders, ``-``), ``pairs`` ("all" or
+    a CSV path), the output folder and names, and how to run the jobs."""
+
+    settings: Settings
+    weights: Path
+    out: Path
+    template: str
+    contents: tuple[Path, ...] = ()
+    styles: tuple[Path, ...] = ()
+    pairs: str = "all"
+    force: bool = False
+    executor: str = "local"
+    jobs: int | None = None
+    address: str | None = None
+
+
+def run_batch(request: BatchRequest, reporter: Reporter) -> dict:
+    """Plan, skip what is finished, run the rest; return the summary. A signal while jobs
+    run ends the batch cleanly (summary with ``signal`` set); one before raises."""
+    with stoppable() as stop:
+        return _run_batch(request, reporter)
+    message = (f"interrupted by {stop.signal}; finished jobs stay recorded in the manifest,"
+               " run the same command again to finish")  # fmt: skip
+    raise Interrupted(message, stop.exit_code)
+
+
+def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
+    init_image = _early_checks(request)
+    out = request.out
+    jobs = plan_jobs(_pairs(request), request.template, out, request.settings.max_size)
+    out_dir = prepare_out_dir(out, [*request.contents, *request.styles])
+    with Manifest(out_dir / MANIFEST_NAME) as manifest:
+        _report_manifest_repairs(manifest, reporter)
+        remove_stale_temporaries(out_dir, jobs)
+        batch = Batch(jobs, out_dir, request.settings, manifest, request.force, reporter)
+        pending = batch.pending()
+        began, stop = time.perf_counter(), Stop()
+        if pending:
+            _run_jobs(batch, pending, lambda: make_executor(request, init_image), stop)
+        else:
+            reporter.started(0, batch.counts)
+    seconds = time.perf_counter() - began
+    return summary(batch.counts, out_dir, seconds, request.executor, batch.slots, stop.signal)
+
+
+def _run_jobs(batch: Batch, pending: list[Job], make: Callable[[], Executor], stop: Stop) -> None:
+    """Run the jobs until done or a signal (recorded in ``stop``); the executor is closed
+    whatever happens, at once after a signal."""
+    try:
+        with stop.catching():
+            batch.run(make, pending)
+    finally:
+        if batch.executor is not None:
+            batch.executor.close(abort=stop.signal is not None)
+
+
+def _early_checks(request: BatchRequest) -> np.ndarray | None:
+    """Refuse what would fail only once jobs start; return the --init image (or None)."""
+    if request.address and request.executor != "ray":
+        raise InputError("--address is for --executor ray")
+    if request.executor == "ray":
+        from stylize.batch.ray_actors import import_ray
+
+        import_ray()
+    elif request.settings.precision == "bfloat16":
+        _check_local_bfloat16(request.settings)
+    return prepare.load_init_image(request.settings)
+
+
+def _check_local_bfloat16(settings: Settings) -> None:
+    """Refuse bfloat16 on this machine's CPU before the output folder is touched. Workers
+    that will have a GPU check theirs with TensorFlow; Ray's run on other machines."""
+    from stylize.batch.local import gpu_ids
+    from stylize.cpu import cpu_flags, require_bfloat16
+
+    if settings.device == "gpu" or (settings.device == "auto" and gpu_ids("auto")):
+        return
+    require_bfloat16(cpu_flags())
+
+
+def _pairs(request: BatchRequest) -> list[Pair]:
+    """The (content, style, output) triples the request names."""
+    if request.pairs != "all":
+        if request.contents or request.styles:
+            raise InputError("--pairs FILE.csv names the images itself: drop --content/--style")
+        return read_pairs(Path(request.pairs))
+    contents = collect_images(request.contents, "content", lambda: sys.stdin)
+    styles = collect_images(request.styles, "style")
+    return all_pairs(contents, styles)
+
+
+def _report_manifest_repairs(manifest: Manifest, reporter: Reporter) -> None:
+    if manifest.dropped_tail:
+        reporter.message(f"note: {manifest.path}: dropped an incomplete last line (a job that"
+                         " was being recorded when the batch stopped; it runs again)")  # fmt: skip
+    if manifest.bad_lines:
+        reporter.message(f"warning: {manifest.path}: skipped {manifest.bad_lines} line(s) that"
+                         " are not JSON objects")  # fmt: skip
+
+
+def make_executor(request: BatchRequest, init_image: np.ndarray | None) -> Executor:
+    """The executor the request asks for, with the weights loaded."""
+    from stylize.batch.local import InProcessExecutor, ProcessExecutor, gpu_ids, worker_setups
+
+    settings = request.settings
+    weights, _ = prepare.load_weights(request.weights, settings)
+    setup = WorkerSetup(weights, settings, init_image)
+    if request.executor == "ray":
+        from stylize.batch.ray_actors import RayExecutor
+
+        return RayExecutor(setup, request.jobs, request.address)
+    jobs = request.jobs or 1
+    if jobs == 1:
+        return InProcessExecutor(setup)
+    return ProcessExecutor(worker_setups(setup, jobs, gpu_ids(settings.device)))
+
+
+def summary(counts: Counts, out_dir: Path, seconds: float, executor: str, workers: int,
+            stopped: str | None = None) -> dict:  # fmt: skip
+    """The ``--json`` object of a batch."""
+    ran = counts.done + counts.failed
+    return {
+        "out": str(out_dir),
+        "manifest": str(out_dir / MANIFEST_NAME),
+        "jobs": counts.total,
+        "done": counts.done,
+        "skipped": counts.skipped,
+        "failed": counts.failed,
+        "remaining": counts.total - counts.skipped - ran,
+        "seconds": round(seconds, 3),
+        "seconds_per_job": round(seconds / ran, 3) if ran else None,
+        "executor": executor,
+        "workers": workers,
+        "interrupted": bool(stopped),
+        "signal": stopped,
+        "failures": counts.failures,
+    }
+
+
+def summary_line(result: dict) -> str:
+    """The one line on stderr at the end of a batch."""
+    line = (f"{result['jobs']} jobs: {result['done']} done, {result['skipped']} skipped,"
+            f" {result['failed']} failed")  # fmt: skip
+    if result["remaining"]:
+        line += f", {result['remaining']} not run"
+    return f"batch: {line} (manifest: {result['manifest']})"
+
+
+def dumps(result: dict) -> str:
+    return json.dumps(clean_json(result))

@@ -1,0 +1,245 @@
+"""The jobs of a batch: content and style images from folders, stdin or a CSV file, paired,
+named by the template, checked for collisions and ordered by output size.
+
+Planning reads only image headers (for the output size, by which jobs are grouped so that a
+worker reuses its graph); the driver (``stylize.batch.driver``) decodes the images later.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+import string
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from PIL import Image
+
+from stylize import images
+from stylize.errors import InputError
+
+TEMPLATE_FIELDS = ("content", "style", "content_dir", "style_dir")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One content with one style, written to ``output`` (relative to the output folder,
+    POSIX separators); ``size`` is the output size from the content's header, None when the
+    header cannot be read (the job then fails when its images are loaded)."""
+
+    index: int
+    content: Path
+    style: Path
+    output: str
+    size: tuple[int, int] | None
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+def collect_images(
+    values: Iterable[str | Path], role: str, stdin_lines: Callable[[], Iterable[str]] | None = None
+) -> list[Path]:
+    """Expand ``--content`` or ``--style`` values: a folder gives its image files (by
+    extension, sorted by name, not recursive, hidden files left out), a file itself, and
+    ``-`` the paths read from stdin, one per line. A value given on the command line must
+    exist; a path read from stdin that does not fails its jobs only."""
+    found: list[Path] = []
+    for value in values:
+        if str(value) == "-":
+            if stdin_lines is None:
+                raise InputError(f"--{role}: '-' (read paths from stdin) is for --content only")
+            found += _from_stdin(stdin_lines())
+            continue
+        path = Path(value)
+        if path.is_dir():
+            found += scan_folder(path)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InputError(f"--{role} '{path}': no such file or folder")
+    return found
+
+
+def _from_stdin(lines: Iterable[str]) -> list[Path]:
+    found = []
+    for line in lines:
+        text = line.rstrip("\r\n")
+        if text.strip():
+            path = Path(text)
+            found += scan_folder(path) if path.is_dir() else [path]
+    return found
+
+
+def scan_folder(folder: Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name."""
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        raise InputError(f"folder '{folder}': cannot list ({exc.strerror})") from exc
+    return [p for p in entries if not p.name.startswith(".") and p.is_file()
+            and p.suffix.lower() in images.READ_EXTENSIONS]  # fmt: skip
+
+
+Pair = tuple[Path, Path, str | None]
+
+
+def all_pairs(contents: list[Path], styles: list[Path]) -> list[Pair]:
+    """Every content with every style."""
+    if not contents:
+        raise InputError("no content images: --content names no image file")
+    if not styles:
+        raise InputError("no style images: --style names no image file")
+    return [(content, style, None) for content in contents for style in styles]
+
+
+def read_pairs(path: Path) -> list[Pair]:
+    """Rows ``content,style[,output]`` of a CSV file; an optional header row
+    ``content,style[,output]``, blank lines and lines starting with # are ignored. Paths are
+    taken as given (relative ones from the current folder); ``output`` is relative to --out."""
+    try:
+        with open(path, newline="", encoding="utf-8") as stream:
+            rows = list(csv.reader(stream))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"--pairs '{path}': cannot read ({exc})") from exc
+    pairs = []
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if number == 1 and [c.lower() for c in cells[:2]] == ["content", "style"]:
+            continue
+        if len(cells) not in (2, 3) or not cells[0] or not cells[1]:
+            raise InputError(f"--pairs '{path}' line {number}: expected content,style[,output]"
+                             f" and got {len(cells)} fields")  # fmt: skip
+        output = cells[2] if len(cells) == 3 and cells[2] else None
+        pairs.append((Path(cells[0]), Path(cells[1]), output))
+    if not pairs:
+        raise InputError(f"--pairs '{path}': no content,style rows")
+    return pairs
+
+
+# --- output names --------------------------------------------------------------------------
+
+
+def check_template(template: str) -> None:
+    """Refuse a template with unknown fields or an extension that cannot be written."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise InputError(f"--template {template!r}: {exc}") from None
+    unknown = names - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise InputError(f"--template {template!r}: unknown field {{{sorted(unknown)[0]}}};"
+                         f" use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")  # fmt: skip
+    output_name(template, Path("c.png"), Path("s.png"))
+
+
+def output_name(template: str, content: Path, style: Path, given: str | None = None) -> str:
+    """The output path relative to --out: ``given`` (a CSV's third column) or the template
+    filled in. It must stay inside --out and end in a writable image extension."""
+    name = given if given is not None else template.format(
+        content=content.stem, style=style.stem,
+        content_dir=content.resolve().parent.name, style_dir=style.resolve().parent.name,
+    )  # fmt: skip
+    relative = PurePosixPath(name.replace("\\", "/"))
+    if relative.is_absolute() or ".." in relative.parts or not relative.name:
+        raise InputError(f"output name '{name}': must be a file name inside --out")
+    if relative.suffix.lower() not in images.WRITE_EXTENSIONS:
+        known = ", ".join(sorted(images.WRITE_EXTENSIONS))
+        raise InputError(f"output name '{name}': expected one of {known}")
+    return str(relative)
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def plan_jobs(pairs: list[Pair], template: str, out_dir: Path, max_size: int) -> list[Job]:
+    """Name each pair's output, drop exact repeats, refuse two different pairs writing one
+    file (or an output that is an input), then order the jobs by output size and content so
+    that graphs and content targets are reused."""
+    check_template(template)
+    named: dict[str, tuple[Path, Path]] = {}
+    resolved: dict[str, tuple[Path, Path]] = {}
+    for content, style, given in pairs:
+        output = output_name(template, content, style, given)
+        key = (content.resolve(), style.resolve())
+        if output in resolved and resolved[output] != key:
+            first = named[output]
+            raise InputError(
+                f"two jobs write '{output}': {first[0]} + {first[1]} and {content} + {style};"
+                " change --template (fields {content_dir}, {style_dir}) or the CSV's output"
+            )
+        named.setdefault(output, (content, style))
+        resolved.setdefault(output, key)
+    _refuse_overwriting_inputs(resolved, out_dir)
+    sizes: dict[Path, tuple[int, int] | None] = {}
+    for content, _ in named.values():
+        if content not in sizes:
+            sizes[content] = probe_size(content, max_size)
+    order = sorted(named.items(), key=lambda item: _order(item[1], sizes[item[1][0]]))
+    return [Job(i, c, s, output, sizes[c]) for i, (output, (c, s)) in enumerate(order)]
+
+
+def _order(pair: tuple[Path, Path], size: tuple[int, int] | None) -> tuple:
+    return (size is None, size or (0, 0), str(pair[0]), str(pair[1]))
+
+
+def _refuse_overwriting_inputs(resolved: dict[str, tuple[Path, Path]], out_dir: Path) -> None:
+    inputs = {path for pair in resolved.values() for path in pair}
+    for output in resolved:
+        if (out_dir / output).resolve() in inputs:
+            raise InputError(f"output '{out_dir / output}' is also an input image;"
+                             " choose another --out or --template")  # fmt: skip
+
+
+def probe_size(path: Path, max_size: int) -> tuple[int, int] | None:
+    """The output size for a content image, read from its header (EXIF rotation included)
+    without decoding it; None if the header cannot be read."""
+    try:
+        with Image.open(path) as picture:
+            width, height = picture.size
+            if picture.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
+                width, height = height, width
+        return images.fit_within(width, height, max_size)
+    except Exception:  # any unreadable header: the job fails later with a precise message
+        return None
+
+
+def prepare_out_dir(path: Path, input_values: Iterable[str | Path]) -> Path:
+    """Create --out if needed; refuse a folder that is not writable or is an input folder."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out '{path}': cannot create folder ({exc.strerror})") from exc
+    if not path.is_dir():
+        raise InputError(f"--out '{path}': not a folder")
+    probe = path / f".stylize-write-test-{secrets.token_hex(4)}"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"--out '{path}': folder is not writable ({exc.strerror})") from exc
+    for value in input_values:
+        if str(value) != "-" and Path(value).is_dir() and Path(value).resolve() == path.resolve():
+            raise InputError(f"--out '{path}' is also an input folder; its outputs would be"
+                             " read as inputs next time")  # fmt: skip
+    return path
+
+
+def remove_stale_temporaries(out_dir: Path, jobs: Iterable[Job]) -> int:
+    """Remove the temporary files a killed run left beside planned outputs (named
+    ``.NAME.RANDOM.tmp`` by files.atomic_writer); call it holding the manifest's lock, so no
+    other batch is writing them. Returns how many were removed."""
+    names_by_folder: dict[Path, set[str]] = {}
+    for job in jobs:
+        path = out_dir / job.output
+        names_by_folder.setdefault(path.parent, set()).add(path.name)
+    removed = 0
+    for folder, names in names_by_folder.items():
+        for candidate in folder.glob(".*.tmp") if folder.is_dir() else ():
+            if candidate.name[1:].rsplit(".", 2)[0] in names:
+                candidate.unlink(missing_ok=True)
+                removed += 1
+    return removed

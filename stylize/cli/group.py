@@ -1,0 +1,53 @@
+"""The ``stylize`` group: every error, click's and stylize's, as one ``Error: ...`` line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stylize import __version__
+from stylize.cli.batch import batch_command
+from stylize.cli.run import run_command
+from stylize.cli.weights import weights_command
+
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+class OneLineErrors(click.Group):
+    """Reports every click error (bad option value, unknown option, missing argument, and
+    the commands' own errors, see ``cli.errors``) as a single ``Error: ...`` line on stderr,
+    with its exit code, instead of usage text."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except NO_ARGS_IS_HELP as error:  # plain ``stylize``: the help text, as click shows it
+            click.echo(error.format_message(), err=True)
+            sys.exit(error.exit_code)
+        except click.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            click.echo(f"Error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(
+    cls=OneLineErrors,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="stylize")
+def main() -> None:
+    """Neural style transfer (Gatys et al.) on MatConvNet's VGG-19, in TensorFlow."""
+
+
+main.add_command(run_command, "run")
+main.add_command(batch_command, "batch")
+main.add_command(weights_command, "weights")

@@ -1,0 +1,147 @@
+"""The options the commands share, keyed by their parameter names, and the one conversion
+from parsed option values to :class:`~stylize.config.Settings` and resolved paths.
+
+A command lists the options it takes by name (``with_options("iterations", ...)``), mixed
+with options of its own, so ``stylize run`` and ``stylize batch`` show the same text, type
+and default for every setting of a job. Only light modules are imported here, so that
+``stylize --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from pathlib import Path
+
+import click
+
+from stylize.config import (
+    DEVICE_CHOICES,
+    OPTIMIZER_CHOICES,
+    POOLING_CHOICES,
+    PRECISION_CHOICES,
+    PRESERVE_COLORS_CHOICES,
+    Settings,
+    parse_layer_weights,
+)
+from stylize.errors import ConfigError
+
+
+def path(**kwargs) -> click.Path:
+    """A click path parameter type that gives a ``pathlib.Path``."""
+    return click.Path(path_type=Path, **kwargs)
+
+
+_D = Settings()
+OPTIONS: dict[str, Callable] = {
+    "weights": click.option("--weights", type=path(),
+                            help="VGG-19 .mat file.  [default: $STYLIZE_WEIGHTS, else"
+                                 " weights/imagenet-vgg-verydeep-19.mat]"),
+    "iterations": click.option("--iterations", type=int, default=_D.iterations,
+                               show_default=True,
+                               help="Optimizer iterations (L-BFGS: cost evaluations), over all"
+                                    " scales."),
+    "optimizer": click.option("--optimizer", type=click.Choice(OPTIMIZER_CHOICES),
+                              default=_D.optimizer, show_default=True,
+                              help="adam (classic) or lbfgs (fewer iterations needed)."),
+    "learning_rate": click.option("--learning-rate", type=float, default=_D.learning_rate,
+                                  show_default=True, help="Adam step size, in pixel values."),
+    "alpha": click.option("--alpha", type=float, default=_D.alpha, show_default=True,
+                          help="Weight of the content cost in J."),
+    "beta": click.option("--beta", type=float, default=_D.beta, show_default=True,
+                         help="Weight of the style cost in J."),
+    "tv_weight": click.option("--tv-weight", type=float, default=_D.tv_weight,
+                              show_default=True,
+                              help="Weight of the total-variation (smoothness) term in J."),
+    "content_layers": click.option("--content-layers", default="conv4_2", show_default=True,
+                                   help="Content layers, NAME[:WEIGHT],..."),
+    "style_layers": click.option("--style-layers",
+                                 default=",".join(f"{n}:{w:g}" for n, w in _D.style_layers),
+                                 show_default=True, help="Style layers, NAME[:WEIGHT],..."),
+    "style_weights": click.option("--style-weights", default=None,
+                                  help="Blend weights of the --style images, e.g. 0.7,0.3."
+                                       "  [default: equal]"),
+    "style_scale": click.option("--style-scale", type=float, default=_D.style_scale,
+                                show_default=True,
+                                help="Size of the style image relative to the output before"
+                                     " its Grams are taken."),
+    "init": click.option("--init", default=_D.init, show_default=True,
+                         help="Start image: noise, content, style or an image PATH."),
+    "noise_ratio": click.option("--noise-ratio", type=float, default=None,
+                                help="Share of uniform(-20, 20) noise in the start image, 0 to"
+                                     " 1.  [default: 0.6 with --init noise, else 0]"),
+    "preserve_colors": click.option("--preserve-colors",
+                                    type=click.Choice(PRESERVE_COLORS_CHOICES),
+                                    default=_D.preserve_colors, show_default=True,
+                                    help="Keep the content's colours: luminance-only transfer,"
+                                         " or the style recoloured to the content's colour"
+                                         " histogram."),
+    "pooling": click.option("--pooling", type=click.Choice(POOLING_CHOICES), default=_D.pooling,
+                            show_default=True, help="Pooling between VGG blocks."),
+    "max_size": click.option("--max-size", type=int, default=_D.max_size, show_default=True,
+                             help="Longest side of the output in pixels (the content is scaled"
+                                  " down)."),
+    "scales": click.option("--scales", type=int, default=_D.scales, show_default=True,
+                           help="Coarse-to-fine: optimize at 1/2^(N-1) of the size first,"
+                                " doubling up."),
+    "device": click.option("--device", type=click.Choice(DEVICE_CHOICES), default=_D.device,
+                           show_default=True, help="auto takes a GPU when TensorFlow sees one."),
+    "precision": click.option("--precision", type=click.Choice(PRECISION_CHOICES),
+                              default=_D.precision, show_default=True,
+                              help="Arithmetic of the VGG layers. bfloat16 is about 1.8x faster"
+                                   " on CPUs with AVX512_BF16 or AMX (costs stay float32; J"
+                                   " differs by ~0.3%)."),
+    "quiet": click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
+    "as_json": click.option("--json", "as_json", is_flag=True,
+                            help="Print a JSON summary on stdout at the end."),
+}  # fmt: skip
+
+# The settings of one job that every stylizing command takes, in --help order.
+JOB_SETTINGS = ("weights", "iterations", "optimizer", "learning_rate", "alpha", "beta",
+                "tv_weight", "content_layers", "style_layers", "style_scale", "init",
+                "noise_ratio", "preserve_colors", "pooling", "max_size", "scales", "device",
+                "precision")  # fmt: skip
+
+_SETTINGS_FIELDS = tuple(field.name for field in fields(Settings))
+
+
+def with_options(*names: str, own: Mapping[str, Callable] | None = None) -> Callable:
+    """Apply the named options to a command, first one first in --help: each from the
+    command's ``own`` options if it has one of that name, else from OPTIONS."""
+    table = {**OPTIONS, **(own or {})}
+
+    def decorate(function):
+        for name in reversed(names):
+            function = table[name](function)
+        return function
+
+    return decorate
+
+
+def settings_from_options(options: Mapping[str, object]) -> Settings:
+    """Settings from parsed option values; a setting the command has no option for keeps
+    its default. Raises ConfigError naming the option."""
+    values = {name: options[name] for name in _SETTINGS_FIELDS if name in options}
+    if "style_weights" in values:
+        values["style_weights"] = _parse_weights(values["style_weights"])
+    for name in ("content_layers", "style_layers"):
+        if name in values:
+            values[name] = parse_layer_weights(name.replace("_", "-"), values[name])
+    return Settings(**values)
+
+
+def weights_path(options: Mapping[str, object]) -> Path:
+    """``--weights``, else the default file (``$STYLIZE_WEIGHTS`` or weights/...)."""
+    from stylize.weights import default_weights_path
+
+    return options.get("weights") or default_weights_path()
+
+
+def _parse_weights(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        message = f"--style-weights must be numbers separated by commas, got {text!r}"
+        raise ConfigError(message) from None

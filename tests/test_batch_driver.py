@@ -1,0 +1,65 @@
+"""The batch driver: the job queue, and which jobs count as finished already."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stylize.batch.driver import Batch, JobQueue, comparable, settings_record, sha256_of
+from stylize.batch.manifest import Manifest
+from stylize.batch.plan import Job, all_pairs, collect_images, plan_jobs
+from stylize.config import Settings
+
+
+def test_queue_prefers_the_size_a_worker_ran_last():
+    jobs = [Job(i, Path("c"), Path("s"), f"{i}.png", size) for i, size in
+            enumerate([(10, 10), (10, 10), (20, 20), (20, 20), None])]  # fmt: skip
+    queue = JobQueue(jobs)
+    assert queue.take().index == 0
+    assert queue.take((20, 20)).index == 2
+    assert queue.take((30, 30)).index == 1
+    assert [queue.take((10, 10)).index, queue.take(None).index] == [3, 4]
+    assert not queue
+
+
+def test_seed_counts_in_the_comparison_only_when_given():
+    one = settings_record(Settings(iterations=3), 5)
+    two = settings_record(Settings(iterations=3, device="cpu"), 9)
+    assert comparable(one, seed_given=False) == comparable(two, seed_given=False)
+    assert comparable(one, seed_given=True) != comparable(two, seed_given=True)
+    other = settings_record(Settings(iterations=4), 5)
+    assert comparable(one, seed_given=False) != comparable(other, seed_given=False)
+
+
+def _finished_record(job: Job, settings: Settings, **changes) -> dict:
+    record = {
+        "output": job.output,
+        "status": "ok",
+        "content_sha256": sha256_of(job.content),
+        "style_sha256": sha256_of(job.style),
+        "settings": settings_record(settings, 1),
+    }
+    return {**record, **changes}
+
+
+def test_pending_skips_only_jobs_finished_with_the_same_inputs_and_settings(batch_folder):
+    settings = Settings(iterations=3)
+    out = batch_folder / "out"
+    pairs = all_pairs(
+        collect_images([batch_folder / "c"], "content"), [batch_folder / "s" / "x.png"]
+    )
+    first, second = plan_jobs(pairs, "{content}_{style}.png", out, 512)
+    out.mkdir()
+    (out / first.output).write_bytes(b"done")
+    (out / second.output).write_bytes(b"done")
+    with Manifest(out / "manifest.jsonl") as manifest:
+        manifest.append(_finished_record(first, settings))
+        manifest.append(_finished_record(second, settings, style_sha256="0" * 64))
+        assert Batch([first, second], out, settings, manifest).pending() == [second]
+        assert Batch([first, second], out, settings, manifest, force=True).pending() == [
+            first,
+            second,
+        ]
+        longer = Settings(iterations=4)
+        assert len(Batch([first, second], out, longer, manifest).pending()) == 2
+        (out / first.output).unlink()
+        assert len(Batch([first, second], out, settings, manifest).pending()) == 2

@@ -1,0 +1,111 @@
+"""Batch planning: inputs from folders and stdin, CSV pairs, output names, order by size."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from stylize.batch.plan import (
+    all_pairs,
+    collect_images,
+    output_name,
+    plan_jobs,
+    prepare_out_dir,
+    probe_size,
+    read_pairs,
+)
+from stylize.errors import InputError
+
+
+def test_folders_give_their_image_files_sorted_and_files_themselves(batch_folder):
+    found = collect_images([batch_folder / "c", batch_folder / "s" / "x.png"], "content")
+    assert [p.name for p in found] == ["a.PNG", "b.png", "x.png"]
+
+
+def test_a_missing_path_on_the_command_line_is_an_input_error(batch_folder):
+    with pytest.raises(InputError, match="absent.png"):
+        collect_images([batch_folder / "absent.png"], "style")
+
+
+def test_dash_reads_paths_from_stdin_and_only_for_content(batch_folder):
+    lines = io.StringIO(
+        f"{batch_folder / 'c' / 'b.png'}\n\n{batch_folder / 'gone.png'}\r\n{batch_folder / 's'}\n"
+    )
+    found = collect_images(["-"], "content", lambda: lines)
+    assert [p.name for p in found] == ["b.png", "gone.png", "x.png"]
+    with pytest.raises(InputError, match="stdin"):
+        collect_images(["-"], "style")
+
+
+def test_all_pairs_needs_both_sides(batch_folder):
+    assert len(all_pairs([Path("a"), Path("b")], [Path("x"), Path("y"), Path("z")])) == 6
+    with pytest.raises(InputError, match="no style images"):
+        all_pairs([Path("a")], [])
+
+
+def test_csv_pairs_with_header_comments_and_optional_output(tmp_path):
+    csv_file = tmp_path / "pairs.csv"
+    csv_file.write_text("content,style,output\n# a comment\na.png,x.png\n\nb.png, y.png ,o/b.jpg\n")
+    assert read_pairs(csv_file) == [
+        (Path("a.png"), Path("x.png"), None),
+        (Path("b.png"), Path("y.png"), "o/b.jpg"),
+    ]
+    csv_file.write_text("a.png\n")
+    with pytest.raises(InputError, match="line 1"):
+        read_pairs(csv_file)
+
+
+def test_output_names_from_the_template_stay_inside_out(tmp_path):
+    content, style = tmp_path / "photos" / "cat.jpg", Path("styles/monet.png")
+    assert output_name("{content}_{style}.png", content, style) == "cat_monet.png"
+    assert output_name("{style}/{content_dir}-{content}.jpg", content, style) == (
+        "monet/photos-cat.jpg"
+    )
+    for bad in ("../{content}.png", "/tmp/{content}.png", "{content}.gif"):
+        with pytest.raises(InputError):
+            output_name(bad, content, style)
+
+
+def test_plan_orders_by_output_size_and_refuses_two_pairs_on_one_output(batch_folder):
+    contents = collect_images([batch_folder / "c"], "content")
+    styles = [batch_folder / "s" / "x.png"]
+    pairs = all_pairs(contents, styles) + [(batch_folder / "missing.png", styles[0], None)]
+    jobs = plan_jobs(pairs, "{content}_{style}.png", batch_folder / "out", max_size=30)
+    assert [(j.output, j.size) for j in jobs] == [
+        ("a_x.png", (15, 30)),
+        ("b_x.png", (30, 23)),
+        ("missing_x.png", None),
+    ]
+    assert [j.index for j in jobs] == [0, 1, 2]
+    duplicate = pairs + [(contents[0], styles[0], None)]  # the same job twice: kept once
+    assert len(plan_jobs(duplicate, "{content}_{style}.png", batch_folder, 30)) == 3
+    with pytest.raises(InputError, match="two jobs write 'same.png'"):
+        plan_jobs(pairs, "same.png", batch_folder / "out", 30)
+    with pytest.raises(InputError, match="unknown field"):
+        plan_jobs(pairs, "{name}.png", batch_folder / "out", 30)
+
+
+def test_an_output_may_not_replace_an_input(batch_folder):
+    pairs = [(batch_folder / "c" / "b.png", batch_folder / "s" / "x.png", None)]
+    with pytest.raises(InputError, match="also an input"):
+        plan_jobs(pairs, "{content}.png", batch_folder / "c", 512)
+
+
+def test_probe_size_reads_the_header_with_exif_rotation(tmp_path, gradient):
+    picture = Image.fromarray(gradient(40, 20, 5))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: shown as 20x40
+    picture.save(tmp_path / "turned.jpg", exif=exif)
+    assert probe_size(tmp_path / "turned.jpg", 512) == (20, 40)
+    assert probe_size(tmp_path / "turned.jpg", 20) == (10, 20)
+    (tmp_path / "bad.png").write_text("x")
+    assert probe_size(tmp_path / "bad.png", 512) is None
+
+
+def test_out_folder_is_created_and_may_not_be_an_input_folder(batch_folder):
+    assert prepare_out_dir(batch_folder / "new" / "out", []).is_dir()
+    with pytest.raises(InputError, match="also an input folder"):
+        prepare_out_dir(batch_folder / "c", [batch_folder / "c"])

@@ -1,0 +1,40 @@
+"""Atomic writes and streamed file digests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from stylize import files
+
+
+def test_digests_are_streamed_in_chunks(vgg_file, monkeypatch):
+    monkeypatch.setattr(files, "_CHUNK", 7)  # many chunks, the last one partial
+    data = vgg_file.read_bytes()
+    md5, sha256 = files.file_digests(vgg_file, "md5", "sha256")
+    assert (md5, sha256) == (hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest())
+
+
+def test_digests_of_an_unreadable_path_raise_oserror(tmp_path):
+    with pytest.raises(OSError):
+        files.file_digests(tmp_path / "absent", "sha256")
+
+
+def test_atomic_write_replaces_the_file_whole_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    files.atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_a_failed_atomic_write_keeps_the_old_file(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), files.atomic_writer(target) as stream:
+        stream.write(b"half")
+        raise RuntimeError("fault while writing")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.txt"]
