@@ -117,13 +117,20 @@ def release_pages(arrays: Iterable[np.ndarray | None]) -> int:
 # --- the memory a size needs -------------------------------------------------------------
 
 
-def activation_bytes(weights: VggWeights, settings: Settings, width: int, height: int) -> int:
-    """Rough peak memory of one optimization step at (width, height), in bytes.
+# Peak RSS of `stylize run` measured with /usr/bin/time at 320x240 ... 1280x960 (3
+# iterations, real-shaped VGG-19, TensorFlow 2.21, 2 cores; benchmarks/README.md, "Memory"):
+# peak = 719-742 MiB + 3.6 bytes per float32 activation (Adam), 4.75 with L-BFGS. The model
+# below rounds each part up, so it predicts 11-23 % above every measured peak.
+RUNTIME_BYTES = 800 * 2**20  # TensorFlow, the weights, the graph: the measured intercept
+ACTIVATION_COPIES = 1.1  # activations alive at the peak, in copies of every layer's output
+ADAM_BYTES_PER_VALUE = 4 * 4  # the image, its gradient and Adam's two moments, float32
+# SciPy's L-BFGS-B keeps 2 x 10 correction vectors and about 10 work vectors in float64.
+LBFGS_BYTES_PER_VALUE = (2 * 10 + 10) * 8
 
-    Every layer's output up to the deepest used one is kept for the backward pass, and the
-    backward pass holds gradients of about the same size: 3 values per activation, of
-    4 bytes (float32) or 2 (bfloat16).
-    """
+
+def activation_bytes(weights: VggWeights, settings: Settings, width: int, height: int) -> int:
+    """Bytes of one copy of every layer's output up to the deepest layer used, at
+    (width, height): 4 bytes a value in float32, 2 in bfloat16."""
     total, w, h, channels = 0, width, height, 3
     for layer in weights.layers:
         if layer.kind == "conv" and layer.kernel is not None and layer.name.startswith("conv"):
@@ -133,13 +140,28 @@ def activation_bytes(weights: VggWeights, settings: Settings, width: int, height
         total += w * h * channels
         if layer.name == settings.deepest_layer:
             break
-    return 3 * (2 if settings.precision == "bfloat16" else 4) * total
+    return (2 if settings.precision == "bfloat16" else 4) * total
 
 
-def available_memory() -> int | None:
-    """MemAvailable from /proc/meminfo in bytes, or None where that is unknown."""
+def step_bytes(weights: VggWeights, settings: Settings, width: int, height: int) -> int:
+    """The peak memory of optimizing a (width, height) image, in bytes: the runtime, the
+    activations and the optimizer's state, calibrated on measured peaks (see above)."""
+    per_value = LBFGS_BYTES_PER_VALUE if settings.optimizer == "lbfgs" else ADAM_BYTES_PER_VALUE
+    activations = ACTIVATION_COPIES * activation_bytes(weights, settings, width, height)
+    return int(RUNTIME_BYTES + activations + per_value * 3 * width * height)
+
+
+def available_memory(root: str = "/") -> int | None:
+    """Bytes this process can still allocate: the smaller of the machine's MemAvailable
+    and the headroom of its memory cgroup (a container's limit), or None where neither is
+    known. ``root`` is where /proc and /sys are looked for (tests point it elsewhere)."""
+    known = [n for n in (_meminfo_available(root), cgroup_headroom(root)) if n is not None]
+    return min(known) if known else None
+
+
+def _meminfo_available(root: str) -> int | None:
     try:
-        with open("/proc/meminfo") as meminfo:
+        with open(os.path.join(root, "proc/meminfo")) as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
@@ -148,13 +170,97 @@ def available_memory() -> int | None:
     return None
 
 
+def cgroup_headroom(root: str = "/") -> int | None:
+    """The limit minus the usage of the tightest memory cgroup this process is in (its own
+    and every parent's: cgroup v2's memory.max and memory.current, v1's
+    memory.limit_in_bytes and memory.usage_in_bytes), counting inactive file pages as free,
+    since the kernel reclaims them before it kills; None without a limit."""
+    room = [_headroom(folder, *files) for folder, files in _cgroup_folders(root)]
+    room = [n for n in room if n is not None]
+    return min(room) if room else None
+
+
+_V2_FILES = ("memory.max", "memory.current", "inactive_file")
+_V1_FILES = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+_UNLIMITED = 2**60  # v1 writes "no limit" as a number near 2**63
+
+
+def _cgroup_folders(root: str):
+    """(folder, file names) of each memory cgroup level to look at, innermost first."""
+    mount = os.path.join(root, "sys/fs/cgroup")
+    try:
+        with open(os.path.join(root, "proc/self/cgroup")) as table:
+            lines = [line.rstrip("\n").split(":", 2) for line in table]
+    except OSError:
+        return []
+    found = []
+    for fields in lines:
+        if len(fields) != 3:
+            continue
+        _, controllers, path = fields
+        if controllers == "" and os.path.isfile(os.path.join(mount, "cgroup.controllers")):
+            found += [(folder, _V2_FILES) for folder in _levels(mount, path)]
+        elif "memory" in controllers.split(","):
+            v1_mount = os.path.join(mount, "memory")
+            found += [(folder, _V1_FILES) for folder in _levels(v1_mount, path)]
+    return found
+
+
+def _levels(mount: str, path: str) -> list[str]:
+    """The cgroup's folder and its parents' up to the mount (in a container the path named
+    in /proc is often not visible, and the mount itself is the container's cgroup)."""
+    parts = [part for part in path.split("/") if part]
+    levels = [os.path.join(mount, *parts[:depth]) for depth in range(len(parts), -1, -1)]
+    return [level for level in levels if os.path.isdir(level)]
+
+
+def _headroom(folder: str, limit_name: str, usage_name: str, inactive_name: str) -> int | None:
+    try:
+        with open(os.path.join(folder, limit_name)) as stream:
+            text = stream.read().strip()
+        if text == "max" or int(text) >= _UNLIMITED:
+            return None
+        with open(os.path.join(folder, usage_name)) as stream:
+            usage = int(stream.read())
+    except (OSError, ValueError):
+        return None
+    return max(0, int(text) - usage + _stat_value(folder, inactive_name))
+
+
+def _stat_value(folder: str, name: str) -> int:
+    try:
+        with open(os.path.join(folder, "memory.stat")) as stream:
+            for line in stream:
+                key, _, value = line.partition(" ")
+                if key == name:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def resident_bytes() -> int:
+    """This process's resident set in bytes (0 where /proc/self/statm is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def check_memory(weights: VggWeights, settings: Settings, width: int, height: int) -> None:
-    """Refuse up front a size whose activations would not fit in the memory available."""
-    need = activation_bytes(weights, settings, width, height)
+    """Refuse up front a size whose optimization would not fit in the memory this process
+    may still use (the machine's, or its container's when that is smaller)."""
+    need = step_bytes(weights, settings, width, height)
     have = available_memory()
-    if have is not None and need > 0.8 * have:
+    if have is None:
+        return
+    # The peak counts the runtime, most of which this process holds already.
+    more = need - resident_bytes()
+    if more > have:
         raise ResourceError(
-            f"a {width}x{height} image needs about {need / 2**30:.1f} GiB for the network's"
-            f" activations but {have / 2**30:.1f} GiB is available; lower --max-size"
-            " or use --scales"
+            f"a {width}x{height} image needs about {need / 2**30:.1f} GiB at its peak,"
+            f" {more / 2**30:.1f} GiB more than this process holds now, but"
+            f" {have / 2**30:.1f} GiB is free (in memory, or under this process's memory"
+            " limit when that is less); lower --max-size"
         )

@@ -67,17 +67,20 @@ def default_weights_path() -> Path:
     return checkout if not local.exists() and checkout.exists() else local
 
 
-def load_vgg19(path: str | os.PathLike, deepest: str | None = None) -> VggWeights:
+def load_vgg19(
+    path: str | os.PathLike, deepest: str | None = None, cache: bool = True
+) -> VggWeights:
     """Read and validate the weights file, keeping layers up to ``deepest`` (all if None).
 
     Every layer's name and type is checked against VGG-19, and every conv layer's kernel and
     bias shapes against its neighbours; any problem raises WeightsError naming the file, the
     layer and what was expected. Layers after ``deepest`` are dropped so that the fully
     connected weights (about 480 MB in the real file) are not kept in memory. When
-    ``deepest`` is a feature layer, the validated conv layers are cached (weights_cache).
+    ``deepest`` is a feature layer, the validated conv layers are cached (weights_cache);
+    ``cache=False`` reads the file itself, as a check of the file must.
     """
     path = Path(path)
-    if deepest is None or deepest not in FEATURE_LAYERS:
+    if not cache or deepest is None or deepest not in FEATURE_LAYERS:
         return _parse(path, deepest)
     _check_exists(path)
     cached = weights_cache.read(path)
@@ -151,6 +154,12 @@ def _read_mat(path: Path, variables: tuple[str, ...] = ("layers", "meta", "norma
     _check_exists(path)
     try:
         return scipy.io.loadmat(str(path), variable_names=list(variables))
+    except NotImplementedError:  # SciPy's answer to a v7.3 file, which is HDF5 inside
+        raise WeightsError(
+            f"weights file '{path}' is a MATLAB v7.3 (HDF5) file; expected MatConvNet's"
+            f" {WEIGHTS_FILENAME}, which is a MATLAB v5 file (re-save it in MATLAB with"
+            " save(..., '-v7'))"
+        ) from None
     except (MatReadError, ValueError, TypeError, OSError, EOFError, zlib.error, IndexError) as exc:
         raise WeightsError(
             f"weights file '{path}' is not a readable MATLAB file (truncated or another format):"
@@ -186,13 +195,27 @@ def _mean_pixel(path: Path, data: dict, layout: str) -> np.ndarray:
         where = "meta.normalization"
     else:
         normalization, where = data["normalization"], "normalization"
-    average = np.asarray(_field(path, normalization, "averageImage", where), dtype=np.float64)
+    average = _numbers(path, _field(path, normalization, "averageImage", where),
+                       f"{where}.averageImage")  # fmt: skip
     if average.ndim == 0 or average.shape[-1] != 3 or average.size % 3:
         raise WeightsError(
             f"weights file '{path}': {where}.averageImage has shape {average.shape};"
             " expected 1x1x3 or HxWx3"
         )
-    return average.reshape(-1, 3).mean(axis=0).astype(np.float32)
+    return average.reshape(-1, 3).astype(np.float64).mean(axis=0).astype(np.float32)
+
+
+def _numbers(path: Path, value, what: str) -> np.ndarray:
+    """``value`` as a real-number array whose every entry is finite: text, booleans, NaN or
+    infinities make a bad weights file, never a NaN that silently empties the costs."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise WeightsError(f"weights file '{path}': {what} holds {array.dtype} data; expected"
+                           " real numbers")  # fmt: skip
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise WeightsError(f"weights file '{path}': {what} contains NaN or infinite values;"
+                           " expected finite numbers (the file is damaged)")  # fmt: skip
+    return array
 
 
 def _unwrap(value):
@@ -259,7 +282,8 @@ def _conv_arrays(path: Path, cell, name: str) -> tuple[np.ndarray, np.ndarray]:
             f"weights file '{path}': layer {name!r} kernel has shape {kernel.shape} and type"
             f" {kernel.dtype}; expected a 4-D float array (height, width, in, out)"
         )
-    return kernel, bias.reshape(-1)
+    kernel = _numbers(path, kernel, f"layer {name!r} kernel")
+    return kernel, _numbers(path, bias, f"layer {name!r} bias").reshape(-1)
 
 
 def _check_conv(path: Path, layer: Layer, in_channels: int, cell, index: int) -> int:

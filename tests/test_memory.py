@@ -7,6 +7,7 @@ import pytest
 
 from stylize import memory, weights_cache
 from stylize.config import Settings
+from stylize.errors import ResourceError
 from stylize.weights import load_vgg19
 
 ARRAYS = {
@@ -161,3 +162,69 @@ def test_activation_estimate_grows_with_the_pixels(weights):
 def test_bfloat16_activations_take_half_the_bytes(weights):
     full = memory.activation_bytes(weights, Settings(), 100, 100)
     assert memory.activation_bytes(weights, Settings(precision="bfloat16"), 100, 100) * 2 == full
+
+
+def test_the_step_estimate_is_calibrated_on_measured_peaks(weights):
+    # tiny weights here; the constants were fitted on the real shapes (see memory.py)
+    adam = memory.step_bytes(weights, Settings(), 400, 300)
+    lbfgs = memory.step_bytes(weights, Settings(optimizer="lbfgs"), 400, 300)
+    activations = memory.activation_bytes(weights, Settings(), 400, 300)
+    assert adam == int(memory.RUNTIME_BYTES + 1.1 * activations + 16 * 3 * 400 * 300)
+    assert lbfgs - adam == (240 - 16) * 3 * 400 * 300
+
+
+def _tree(root, files: dict[str, str]):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(root)
+
+
+MEMINFO = "MemTotal: 25000000 kB\nMemAvailable:   20000000 kB\n"
+
+
+def test_a_cgroup_v2_limit_below_free_memory_wins(tmp_path):
+    root = _tree(tmp_path, {
+        "proc/meminfo": MEMINFO,
+        "proc/self/cgroup": "0::/docker/abc\n",
+        "sys/fs/cgroup/cgroup.controllers": "cpu memory\n",
+        "sys/fs/cgroup/docker/abc/memory.max": f"{700 * 2**20}\n",
+        "sys/fs/cgroup/docker/abc/memory.current": f"{200 * 2**20}\n",
+        "sys/fs/cgroup/docker/abc/memory.stat": f"anon 1\ninactive_file {50 * 2**20}\n",
+        "sys/fs/cgroup/docker/memory.max": "max\n",
+    })  # fmt: skip
+    assert memory.cgroup_headroom(root) == 550 * 2**20
+    assert memory.available_memory(root) == 550 * 2**20
+
+
+def test_a_cgroup_v1_limit_seen_from_inside_a_container(tmp_path):
+    # /proc names the host's path, which the container's mount does not show
+    root = _tree(tmp_path, {
+        "proc/meminfo": MEMINFO,
+        "proc/self/cgroup": "5:memory:/kubepods/pod1\n3:cpu:/kubepods/pod1\n",
+        "sys/fs/cgroup/memory/memory.limit_in_bytes": f"{2**30}\n",
+        "sys/fs/cgroup/memory/memory.usage_in_bytes": f"{2**28}\n",
+    })  # fmt: skip
+    assert memory.available_memory(root) == 3 * 2**28
+
+
+def test_no_limit_leaves_memavailable(tmp_path):
+    root = _tree(tmp_path, {
+        "proc/meminfo": MEMINFO,
+        "proc/self/cgroup": "4:memory:/\n",
+        "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
+        "sys/fs/cgroup/memory/memory.usage_in_bytes": "1000\n",
+    })  # fmt: skip
+    assert memory.available_memory(root) == 20000000 * 1024
+    assert memory.available_memory(str(tmp_path / "nothing")) is None
+
+
+def test_the_check_counts_what_the_process_holds_already(weights, monkeypatch):
+    need = memory.step_bytes(weights, Settings(), 64, 48)
+    monkeypatch.setattr(memory, "resident_bytes", lambda: need - 100)
+    monkeypatch.setattr(memory, "available_memory", lambda: 100)
+    memory.check_memory(weights, Settings(), 64, 48)  # fits exactly
+    monkeypatch.setattr(memory, "available_memory", lambda: 99)
+    with pytest.raises(ResourceError, match="64x48 image needs about .* GiB at its peak"):
+        memory.check_memory(weights, Settings(), 64, 48)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 from importlib import resources
 
 import numpy as np
 import pytest
 import scipy.io
 
-from stylize import selftest
+from stylize import selftest, weights_cache
 from stylize.errors import WeightsError
 from stylize.selftest import KnownFile
 from stylize.synthetic import write_vgg19_mat
@@ -209,3 +210,17 @@ def test_names_a_cat():
     assert selftest.names_a_cat([("dog", 0.5), ("tabby, tabby cat", 0.2)])
     assert selftest.names_a_cat([("Egyptian cat", 0.9)])
     assert not selftest.names_a_cat([("lynx, catamount", 0.9), ("synthetic class 1", 0.1)])
+
+
+def test_the_structural_check_reads_the_file_not_the_cache(vgg_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "w.mat"
+    shutil.copyfile(vgg_file, path)
+    load_vgg19(path, "relu5_1")  # now cached
+    cached = next((tmp_path / "cache").glob("*.npz"))
+    monkeypatch.setattr(weights_cache, "cache_path", lambda weights_file: cached)  # a hit
+    data = bytearray(path.read_bytes())
+    data[3000:6000] = bytes(3000)  # damaged in place
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="w.mat"):
+        selftest.check_weights(path, self_test=False)

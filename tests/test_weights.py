@@ -1,11 +1,16 @@
 import os
+import shutil
+import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io
 
+from stylize import weights_cache
 from stylize.errors import WeightsError
+from stylize.layers import FEATURE_LAYERS
 from stylize.synthetic import MEAN_PIXEL, TINY_CONV_WIDTHS, write_vgg19_mat
 from stylize.weights import (
     VGG19_LAYERS,
@@ -243,3 +248,80 @@ def test_errors_are_not_hidden_by_the_cache(vgg_file, tmp_path):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(WeightsError, match="truncated"):
         load_vgg19(cut, "relu5_1")
+
+
+# --- bad values and stale caches (hardening issue, F2-F5, F15) -----------------------------
+
+
+def _conv1(data):
+    return data["layers"][0, 0][0, 0]["weights"]
+
+
+def _normalization(data):
+    return data["meta"][0, 0]["normalization"][0, 0]
+
+
+def test_a_matlab_v73_file_is_named_as_such(tmp_path):
+    path = tmp_path / "v73.mat"
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116)
+    path.write_bytes(header + b"\0" * 8 + struct.pack("<H", 0x0200) + b"IM" + b"\0" * 512)
+    assert "v7.3 (HDF5)" in _error(path) and "v7.3 (HDF5)" in _error(path, "relu5_1")
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda d: _conv1(d).__setitem__((0, 1), np.array(["abcd"])), "'conv1_1' bias holds"),
+        (lambda d: _normalization(d).__setitem__("averageImage", "abc"), "averageImage holds"),
+        (lambda d: _normalization(d).__setitem__(
+            "averageImage", np.array([np.nan, 1, 1], np.float32).reshape(1, 1, 3)),
+         "averageImage contains NaN"),
+        (lambda d: _conv1(d).__setitem__((0, 0), np.full_like(_conv1(d)[0, 0], np.nan)),
+         "'conv1_1' kernel contains NaN"),
+        (lambda d: _conv1(d)[0, 0].__setitem__((0, 0, 0, 0), np.inf), "'conv1_1' kernel contains"),
+    ],
+)  # fmt: skip
+def test_text_and_non_finite_numbers_are_a_bad_weights_file(vgg_file, tmp_path, edit, needle):
+    path = _rewrite(vgg_file, tmp_path / "bad.mat", edit)
+    for deepest in (None, "relu5_1"):
+        assert needle in _error(path, deepest)
+
+
+def test_relu6_and_relu7_are_not_feature_layers():
+    assert FEATURE_LAYERS[-1] == "relu5_4" and "relu6" not in FEATURE_LAYERS
+
+
+def test_a_cache_whose_bytes_changed_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    # Members over zipfile's 4 KiB read-ahead: reading only the .npy header through zipfile
+    # then never reaches the CRC check at the member's end.
+    widths = dict.fromkeys(range(1, 6), 32)
+    path = write_vgg19_mat(tmp_path / "w.mat", "new", conv_widths=widths, seed=4)
+    expected = load_vgg19(path, "relu3_1").layers[10].kernel.copy()
+    cache = _cache_files()[0]
+    info = zipfile.ZipFile(cache).getinfo("conv3_1/kernel.npy")
+    data = bytearray(cache.read_bytes())
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_length + extra_length + 128  # past the .npy header
+    assert info.file_size > 128 + 20_004
+    data[start + 20_000 : start + 20_004] = struct.pack("<f", 5.0)  # one value, bit rot
+    cache.write_bytes(bytes(data))
+    assert weights_cache.read(path) is None
+    np.testing.assert_array_equal(load_vgg19(path, "relu3_1").layers[10].kernel, expected)
+    assert weights_cache.read(path) is not None  # rebuilt
+
+
+def test_a_file_replaced_with_the_same_size_and_time_misses_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path / "cache"))
+    first = write_vgg19_mat(tmp_path / "a.mat", "new", seed=1, compress=False)
+    second = write_vgg19_mat(tmp_path / "b.mat", "new", seed=2, compress=False)
+    assert first.stat().st_size == second.stat().st_size
+    path = tmp_path / "w.mat"
+    shutil.copy2(first, path)
+    before = load_vgg19(path, "relu1_1").layers[0].kernel.copy()
+    shutil.copyfile(second, path)  # written in place: same inode
+    shutil.copystat(first, path)  # the size and modification time of the first file
+    assert path.stat().st_mtime_ns == first.stat().st_mtime_ns
+    after = load_vgg19(path, "relu1_1").layers[0].kernel
+    np.testing.assert_array_equal(after, load_vgg19(second, "relu1_1").layers[0].kernel)
+    assert not np.array_equal(before, after)
