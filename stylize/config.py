@@ -26,6 +26,7 @@ INIT_CHOICES = ("noise", "content", "style")  # or the path of an image
 PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
 PRECISION_CHOICES = ("float32", "bfloat16")
 DEFAULT_NOISE_RATIO = 0.6
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ class Settings:
         _check_int("iterations", self.iterations, low=1)
         _check_choice("optimizer", self.optimizer, OPTIMIZER_CHOICES)
         _check_positive("learning-rate", self.learning_rate)
+        _check_float32("learning-rate", self.learning_rate)
         for name in ("alpha", "beta", "tv-weight"):
             _check_non_negative(name, getattr(self, name.replace("-", "_")))
+            _check_float32(name, getattr(self, name.replace("-", "_")))
         if self.noise_ratio is not None and not 0.0 <= self.noise_ratio <= 1.0:
             raise ConfigError(f"--noise-ratio must be between 0 and 1, got {self.noise_ratio}")
         if not self.init:
@@ -185,6 +188,13 @@ def _check_positive(name: str, value: float) -> None:
 def _check_non_negative(name: str, value: float) -> None:
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"--{name} must be zero or a positive number, got {value}")
+
+
+def _check_float32(name: str, value: float) -> None:
+    """The graph computes in float32: a larger number would be infinite there."""
+    if value > FLOAT32_MAX:
+        raise ConfigError(f"--{name} must be at most {FLOAT32_MAX:.4g} (the largest float32),"
+                          f" got {value:g}")  # fmt: skip
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from stylize.errors import InputError
+
 _CHUNK = 1 << 20  # bytes read at a time while hashing
+# atomic_writer's temporary name adds "." before the name and ".XXXXXXXX.tmp" after it.
+TEMPORARY_NAME_EXTRA = 1 + 1 + 8 + 4
 
 
 @contextlib.contextmanager
@@ -69,3 +74,57 @@ def file_digests(path: str | os.PathLike, *algorithms: str) -> tuple[str, ...]:
             for digest in digests:
                 digest.update(chunk)
     return tuple(digest.hexdigest() for digest in digests)
+
+
+def check_writable(path: Path, label: str, overwrite: bool, error: type = InputError,
+                   suffixes: frozenset[str] | None = None) -> None:  # fmt: skip
+    """Refuse, before any work, a file that atomic_writer could not write at ``path``: a name
+    too long for the file system once the temporary file's extra characters are added, a
+    directory, an extension not in ``suffixes`` (when given; any case), a missing or
+    read-only folder, or an existing file (or link) without ``overwrite``. ``label`` starts
+    the message; ``error`` is the exception class raised."""
+    check_name_length(path, label, error)  # first: stat() itself fails on too long a name
+    if path.is_dir():
+        raise error(f"{label}: is a directory (expected a file name such as result.png)")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        known = ", ".join(sorted(suffixes))
+        found = f"extension '{path.suffix}'" if path.suffix else "no extension"
+        raise error(f"{label}: unknown image type, {found} (expected one of {known})")
+    folder = path.parent
+    if not folder.is_dir():
+        state = "is not a directory" if folder.exists() else "does not exist"
+        raise error(f"{label}: folder '{folder}' {state}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise error(f"{label}: folder '{folder}' is not writable")
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise error(f"{label}: file already exists (pass --overwrite to replace it)")
+
+
+def check_name_length(path: Path, label: str, error: type = InputError) -> None:
+    """Refuse a file name that atomic_writer's temporary name would make too long for the
+    file system of ``path``'s folder (ENAMETOOLONG only when the result is written)."""
+    longest = name_max(path.parent) - TEMPORARY_NAME_EXTRA
+    length = len(os.fsencode(path.name))
+    if length > longest:
+        raise error(f"{label}: the file name is {length} bytes long; expected at most"
+                    f" {longest} on this file system")  # fmt: skip
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name in bytes that ``folder``'s file system takes (255 when unknown),
+    asked of the nearest folder that exists."""
+    for candidate in (folder, *folder.absolute().parents):
+        if candidate.is_dir():
+            try:
+                return os.pathconf(candidate, "PC_NAME_MAX")
+            except (OSError, ValueError, AttributeError):
+                return 255
+    return 255
+
+
+def is_regular_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a regular file (after links): not a FIFO, device or folder."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False

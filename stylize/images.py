@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylize.errors import ImageError, one_line
-from stylize.files import atomic_writer
+from stylize.files import atomic_writer, check_writable
 
 READ_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 WRITE_EXTENSIONS = READ_EXTENSIONS
@@ -176,25 +176,12 @@ def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:
     """Check that an image can be written at ``path`` before any long work starts.
 
     The extension must be one of WRITE_EXTENSIONS (any case), the path must not be a
-    directory, its folder must exist and be writable, and the file must not exist yet unless
-    ``overwrite`` is true. Returns the path as a Path; raises ImageError otherwise.
+    directory, its folder must exist and be writable, its name must fit the file system, and
+    the file must not exist yet unless ``overwrite`` is true. Returns the path as a Path;
+    raises ImageError otherwise.
     """
     output = Path(path)
-    label = f"output image '{output}'"
-    if output.is_dir():
-        raise ImageError(f"{label}: is a directory (expected a file name such as result.png)")
-    if output.suffix.lower() not in WRITE_EXTENSIONS:
-        known = ", ".join(sorted(WRITE_EXTENSIONS))
-        found = f"extension '{output.suffix}'" if output.suffix else "no extension"
-        raise ImageError(f"{label}: unknown image type, {found} (expected one of {known})")
-    folder = output.parent
-    if not folder.is_dir():
-        state = "is not a directory" if folder.exists() else "does not exist"
-        raise ImageError(f"{label}: folder '{folder}' {state}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ImageError(f"{label}: folder '{folder}' is not writable")
-    if not overwrite and (output.exists() or output.is_symlink()):
-        raise ImageError(f"{label}: file already exists (pass --overwrite to replace it)")
+    check_writable(output, f"output image '{output}'", overwrite, ImageError, WRITE_EXTENSIONS)
     return output
 
 

@@ -14,7 +14,11 @@ def _vgg19_layer_names() -> tuple[str, ...]:
 
 
 VGG19_LAYERS: tuple[str, ...] = _vgg19_layer_names()
-FEATURE_LAYERS: tuple[str, ...] = tuple(n for n in VGG19_LAYERS if n[:4] in ("conv", "relu"))
+# The conv and ReLU layers of the five blocks: what the costs can read. relu6 and relu7 follow
+# the fully connected layers, which the style graph never builds (they see a 224x224 crop).
+FEATURE_LAYERS: tuple[str, ...] = tuple(
+    n for n in VGG19_LAYERS[: VGG19_LAYERS.index("pool5")] if n[:4] in ("conv", "relu")
+)
 
 
 def layer_kind(name: str) -> str:

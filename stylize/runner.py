@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from stylize import images, prepare
-from stylize.config import Settings
+from stylize import images, outputs, prepare
+from stylize.config import INIT_CHOICES, Settings
 from stylize.errors import DivergedError, ImageError, Interrupted, ResourceError, StylizeError
-from stylize.files import atomic_write_text
+from stylize.files import atomic_write_text, check_writable
 from stylize.progress import ProgressDisplay
-from stylize.signals import SIGNAL_EXIT_CODES, stoppable
+from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
 from stylize.weights import VggWeights
 
 
@@ -83,25 +83,31 @@ def load_inputs(request: RunRequest) -> Inputs:
 
 def check_outputs(request: RunRequest) -> None:
     """Refuse, before any work, an output that could not be written or would replace a file
-    without ``overwrite``: the image, the extra outputs and every checkpoint."""
+    without ``overwrite``, two outputs that are one file, an output that is an input, and a
+    checkpoint that exists already."""
     overwrite = request.overwrite
     images.check_output_path(request.output, overwrite)
     for path in (request.loss_plot, request.contact_sheet):
         if path:
             images.check_output_path(path, overwrite)
     if request.history:
-        _check_plain_output(request.history, overwrite)
-    save_every, iterations = request.settings.save_every, request.settings.iterations
-    if save_every:
-        for iteration in range(save_every, iterations + 1, save_every):
-            images.check_output_path(images.intermediate_path(request.output, iteration), overwrite)
+        check_writable(request.history, f"--history '{request.history}'", overwrite, ImageError)
+    extra = {"--history": request.history, "--loss-plot": request.loss_plot,
+             "--contact-sheet": request.contact_sheet}  # fmt: skip
+    extra = {label: path for label, path in extra.items() if path}
+    outputs.check_distinct({"the output image": request.output, **extra}, _inputs(request))
+    settings = request.settings
+    if settings.save_every:
+        outputs.check_checkpoints(request.output, settings.save_every, settings.iterations,
+                                  overwrite, extra)  # fmt: skip
 
 
-def _check_plain_output(path: Path, overwrite: bool) -> None:
-    if not path.parent.is_dir():
-        raise ImageError(f"--history '{path}': folder '{path.parent}' does not exist")
-    if path.exists() and not overwrite:
-        raise ImageError(f"--history '{path}': file already exists (pass --overwrite)")
+def _inputs(request: RunRequest) -> dict[str, Path]:
+    named = {"content image": request.content, "weights file": request.weights}
+    named.update({f"style image {i + 1}": path for i, path in enumerate(request.styles)})
+    if request.settings.init not in INIT_CHOICES:
+        named["--init image"] = Path(request.settings.init)
+    return named
 
 
 def run_command(request: RunRequest) -> RunOutcome:
@@ -130,20 +136,34 @@ def _run(request: RunRequest) -> RunOutcome:
     stylizer = Stylizer(inputs.weights, settings, device, max_graphs=1)
     transfer = Transfer(stylizer, inputs.content, inputs.styles, seed, inputs.init_image)
     recorder = Recorder(transfer, inputs)
-    stopped, error = recorder.optimize()
-    if not transfer.has_image:
-        raise error or _interrupted_before_start(stopped)
-    result = transfer.finish()
-    stylizer.close()
-    recorder.write_outputs(result)
+    # Signals stop the loop; once it has ended they are only recorded, so that a second
+    # Ctrl-C or kill cannot discard the result while it is evaluated and written.
+    with deferred() as late:
+        stopped, error = recorder.optimize()
+        if not transfer.has_image:
+            raise error or _interrupted_before_start(stopped)
+        result = transfer.finish()
+        stylizer.close()
+        recorder.write_outputs(result)
+    stopped = stopped or late.signal
     summary = _summary(inputs, result, stylizer.device, stopped)
     if stopped:
         note = (f"interrupted by {stopped} at iteration {result.iterations}; the best image so"
-                f" far was written to {request.output}")  # fmt: skip
+                f" far was written to {request.output}{_coarse(result, inputs)}")  # fmt: skip
         return RunOutcome(summary, SIGNAL_EXIT_CODES[stopped], note, stopped)
     if error:
         return RunOutcome(summary, error.exit_code, f"{error} (written to {request.output})")
     return RunOutcome(summary, 0)
+
+
+def _coarse(result, inputs: Inputs) -> str:
+    """A note when an interrupted --scales run stopped before full size: what was written
+    is the coarser scale's image (its width and height are in --json too)."""
+    (height, width), (full_height, full_width) = result.image.shape[:2], inputs.content.shape[:2]
+    if (width, height) == (full_width, full_height):
+        return ""
+    return (f" at {width}x{height}, the size of the scale it reached; the full size is"
+            f" {full_width}x{full_height}")  # fmt: skip
 
 
 class Recorder:

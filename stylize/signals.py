@@ -1,6 +1,6 @@
 """SIGINT and SIGTERM as "finish and keep what is done", the same way in every command.
 
-Python raises KeyboardInterrupt in the main thread on SIGINT; inside ``sigterm_raises`` SIGTERM
+Python raises KeyboardInterrupt in the main thread on SIGINT; inside ``signals_raise`` SIGTERM
 raises :class:`Terminated` there too, so both unwind the work in progress through its
 ``finally`` blocks. A :class:`Stop` catches either around the part of a command that may be
 cut short and records which signal it was, so the command can keep what was done and exit
@@ -22,17 +22,20 @@ class Terminated(BaseException):
 
 
 @contextlib.contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """Within the block, SIGTERM raises Terminated; the previous handler comes back after."""
+def signals_raise() -> Iterator[None]:
+    """Within the block, SIGINT raises KeyboardInterrupt (Python's own handler) and SIGTERM
+    raises Terminated, whatever handlers were set outside; those come back after it."""
 
-    def handler(signum, frame):
+    def terminated(signum, frame):
         raise Terminated
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, terminated)}  # fmt: skip
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class Stop:
@@ -60,8 +63,28 @@ class Stop:
 
 @contextlib.contextmanager
 def stoppable() -> Iterator[Stop]:
-    """A Stop catching both signals around the block, SIGTERM raising inside it: the one
-    way a command turns a signal into "stop here", whatever it was doing."""
+    """A Stop catching both signals around the block, both raising inside it: the one way a
+    command turns a signal into "stop here", whatever it was doing. Nested in ``deferred``,
+    it lets the signals stop the work and then only be recorded while results are written."""
     stop = Stop()
-    with stop.catching(), sigterm_raises():
+    with stop.catching(), signals_raise():
         yield stop
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[Stop]:
+    """Within the block, SIGINT and SIGTERM are only recorded (in the yielded Stop), so that
+    writing what was done cannot be cut short by a second Ctrl-C or kill; the handlers come
+    back after it. Use it once the work is over and only its results are being written."""
+    stop = Stop()
+    names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+
+    def record(signum, frame):
+        stop.signal = stop.signal or names[signum]
+
+    previous = {number: signal.signal(number, record) for number in names}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -195,6 +195,12 @@ class Transfer:
         return self.graph.adam(self.start, iterations)
 
     def _keep_best(self, step: Step) -> None:
+        if not math.isfinite(step.costs.J) and not self.done:
+            raise DivergedError(
+                f"J is {step.costs.J} from the first iteration, so there is no image to keep;"
+                " nothing written. The weighted costs overflow float32: lower --alpha, --beta"
+                " or --tv-weight"
+            )
         if not math.isfinite(step.costs.J):
             raise DivergedError(
                 f"J became {step.costs.J} at iteration {self.done + 1}; the last finite image is"
@@ -262,7 +268,10 @@ class Transfer:
         for candidate in (self.graph.current(), self.best.image):
             if np.all(np.isfinite(candidate)):
                 image = postprocess(candidate, self.mean)
-                scored.append((self.graph.evaluate(preprocess(image, self.mean)).J, image))
+                cost = self.graph.evaluate(preprocess(image, self.mean)).J
+                scored.append((cost if math.isfinite(cost) else math.inf, image))
+        if not scored:  # the best iterate had a finite J, so its pixels are finite
+            raise DivergedError("the image became NaN or infinite; nothing written")
         return min(scored, key=lambda pair: pair[0])[1]
 
     def image_of(self, progress: Progress) -> np.ndarray:

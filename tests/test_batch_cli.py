@@ -175,6 +175,16 @@ def test_a_torn_manifest_line_and_a_stale_temporary_are_cleaned_up(vgg_file, inp
          "--iterations"),
         (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--init", "{o}/absent.png"],
          "--init image"),
+        # the hardening issue: F1b, F10, F11, F12, F18
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--style-layers", "relu7"],
+         "unknown layer 'relu7'"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--template",
+          "{{content:>300}}.png"], "bytes long"),
+        (["--content", "/dev/zero", "--style", "{s}", "--out", "{o}"], "not a regular file"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--template", "{{content:d}}.png"],
+         "--template"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--weights", "{o}.mat"],
+         "does not exist"),
     ],
 )  # fmt: skip
 def test_bad_usage_exits_2_with_one_line(vgg_file, inputs, tmp_path, args, message):
@@ -184,6 +194,7 @@ def test_bad_usage_exits_2_with_one_line(vgg_file, inputs, tmp_path, args, messa
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # nothing created before the refusal
 
 
 @pytest.mark.parametrize("flags, refused", [({"avx2"}, True), ({"avx2", "avx512_bf16"}, False)])
@@ -216,7 +227,7 @@ def test_a_bad_weights_file_stops_before_any_job(inputs, tmp_path):
                                        str(inputs / "c"), "--style", str(inputs / "s"),
                                        "--out", str(out)])  # fmt: skip
     assert result.exit_code == 2 and "broken.mat" in result.stderr
-    assert not list(out.glob("*.png")) and (out / "manifest.jsonl").read_text() == ""
+    assert not out.exists()  # validated before the folder and its manifest are made
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from stylize.batch.driver import Batch, JobQueue, comparable, settings_record, sha256_of
@@ -63,3 +64,10 @@ def test_pending_skips_only_jobs_finished_with_the_same_inputs_and_settings(batc
         assert len(Batch([first, second], out, longer, manifest).pending()) == 2
         (out / first.output).unlink()
         assert len(Batch([first, second], out, settings, manifest).pending()) == 2
+
+
+def test_the_checksum_of_a_fifo_or_a_device_is_none_without_reading(tmp_path):
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    assert sha256_of(fifo) is None and sha256_of(Path("/dev/zero")) is None
+    assert sha256_of(tmp_path / "absent.png") is None

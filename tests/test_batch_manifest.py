@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import pytest
 
 from stylize.batch.manifest import Manifest, clean_json, parse_lines
-from stylize.errors import InputError
+from stylize.errors import InputError, RunError
 
 
 def test_manifest_drops_a_torn_last_line_and_skips_bad_ones(tmp_path):
@@ -35,3 +37,27 @@ def test_manifest_is_locked_while_a_batch_writes_it(tmp_path):
 def test_parse_lines_and_clean_json():
     assert parse_lines(b'{"a": 1}\n\n  \n{"b": 2}') == ([{"a": 1}, {"b": 2}], 0)
     assert clean_json({"x": [float("inf"), 1.5], 2: (None,)}) == {"x": [None, 1.5], "2": [None]}
+
+
+def test_a_manifest_that_is_a_symbolic_link_is_refused_and_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    (tmp_path / "manifest.jsonl").symlink_to(victim)
+    with pytest.raises(InputError, match="symbolic link"):
+        Manifest(tmp_path / "manifest.jsonl").open()
+    assert victim.read_text() == "keep\n"
+
+
+def test_a_full_disk_while_appending_is_a_run_error_naming_the_manifest(tmp_path, monkeypatch):
+    with Manifest(tmp_path / "manifest.jsonl") as manifest:
+        manifest.append({"output": "a.png", "status": "ok"})
+
+        def full(fd, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "write", full)
+        with pytest.raises(RunError, match="manifest.jsonl': cannot append \\(No space left"):
+            manifest.append({"output": "b.png", "status": "ok"})
+    monkeypatch.undo()
+    with Manifest(tmp_path / "manifest.jsonl") as again:
+        assert [r["output"] for r in again.records] == ["a.png"]

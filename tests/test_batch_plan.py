@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,55 @@ def test_out_folder_is_created_and_may_not_be_an_input_folder(batch_folder):
     assert prepare_out_dir(batch_folder / "new" / "out", []).is_dir()
     with pytest.raises(InputError, match="also an input folder"):
         prepare_out_dir(batch_folder / "c", [batch_folder / "c"])
+
+
+# --- the hardening issue: FIFOs and devices, odd templates, BOMs, long names ---------------
+
+
+def _returns_soon(function, *args, seconds=5.0):
+    """function(*args), failing the test instead of hanging when it blocks."""
+    result = []
+    worker = threading.Thread(target=lambda: result.append(function(*args)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert result, f"{function.__name__} blocked for {seconds} s"
+    return result[0]
+
+
+def test_a_fifo_or_a_device_on_the_command_line_is_refused(tmp_path):
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    for value in (fifo, Path("/dev/zero")):
+        with pytest.raises(InputError, match="not a regular file"):
+            collect_images([value], "content")
+
+
+def test_probing_a_fifo_from_stdin_does_not_block(tmp_path):
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    try:
+        assert _returns_soon(probe_size, fifo, 512) is None
+    finally:
+        with contextlib.suppress(OSError):  # release a reader that did block
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize(
+    "template", ["{content:d}.png", "{0}.png", "{content.x}.png", "{content!z}.png"]
+)
+def test_a_template_that_cannot_be_filled_is_an_input_error(batch_folder, template):
+    pairs = [(batch_folder / "c" / "b.png", batch_folder / "s" / "x.png", None)]
+    with pytest.raises(InputError, match="--template"):
+        plan_jobs(pairs, template, batch_folder / "out", 512)
+
+
+def test_a_name_too_long_for_the_file_system_is_refused_when_planning(batch_folder):
+    pairs = [(batch_folder / "c" / "b.png", batch_folder / "s" / "x.png", None)]
+    with pytest.raises(InputError, match="bytes long"):
+        plan_jobs(pairs, "{content:>300}.png", batch_folder / "out", 512)
+
+
+def test_a_csv_with_a_byte_order_mark_has_its_header_skipped(tmp_path):
+    csv_file = tmp_path / "pairs.csv"
+    csv_file.write_bytes("\ufeffcontent,style,output\nc.png,s.png,x.png\n".encode())
+    assert read_pairs(csv_file) == [(Path("c.png"), Path("s.png"), "x.png")]

@@ -38,7 +38,32 @@ def bad_files(tmp_path_factory, vgg_file, image_files):
     data = {k: v for k, v in scipy.io.loadmat(str(vgg_file)).items() if not k.startswith("__")}
     data["layers"][0, 2][0, 0]["name"] = np.array(["conv1_x"])
     scipy.io.savemat(str(folder / "other.mat"), data)
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116)
+    (folder / "v73.mat").write_bytes(header + b"\0" * 8 + b"\x00\x02IM" + b"\0" * 512)
+    _variant(
+        vgg_file,
+        folder / "strbias.mat",
+        lambda d: d["layers"][0, 0][0, 0]["weights"].__setitem__((0, 1), np.array(["ab"])),
+    )
+    _variant(
+        vgg_file,
+        folder / "nanmean.mat",
+        lambda d: d["meta"][0, 0]["normalization"][0, 0].__setitem__(
+            "averageImage", np.full((1, 1, 3), np.nan, np.float32)
+        ),
+    )
+    _variant(
+        vgg_file,
+        folder / "nankernel.mat",
+        lambda d: d["layers"][0, 2][0, 0]["weights"][0, 0].__setitem__(0, np.nan),
+    )
     return folder
+
+
+def _variant(source, target, edit) -> None:
+    data = {k: v for k, v in scipy.io.loadmat(str(source)).items() if not k.startswith("__")}
+    edit(data)
+    scipy.io.savemat(str(target), data, do_compression=True)
 
 
 CASES = {
@@ -65,6 +90,24 @@ CASES = {
     "weights count": ({"--style-weights": "0.5,0.3,0.2"}, "--style-weights", 2),
     "bad init path": ({"--init": "{bad}/absent.png"}, "absent.png", 2),
     "emulated bfloat16": ({"--precision": "bfloat16"}, "--precision bfloat16: this CPU", 2),
+    # the hardening issue's defects, each one line and exit 2 before any work
+    "F1 relu6": ({"--content-layers": "relu6"}, "unknown layer 'relu6'", 2),
+    "F1 relu7": ({"--style-layers": "relu7"}, "unknown layer 'relu7'", 2),
+    "F2 v7.3 weights": ({"--weights": "{bad}/v73.mat"}, "v7.3 (HDF5)", 2),
+    "F3 text bias": ({"--weights": "{bad}/strbias.mat"}, "bias holds", 2),
+    "F4 NaN mean pixel": ({"--weights": "{bad}/nanmean.mat"}, "contains NaN", 2),
+    "F5 NaN kernel": ({"--weights": "{bad}/nankernel.mat"}, "contains NaN", 2),
+    "F6 alpha overflows": ({"--alpha": "1e39"}, "largest float32", 2),
+    "F6 beta overflows": ({"--beta": "1e300"}, "largest float32", 2),
+    "F8 history is the output": ({"--history": "{out}/result.png"}, "same file", 2),
+    "F8 plot is the output": ({"--loss-plot": "{out}/result.png"}, "same file", 2),
+    "F8 sheet is the plot": (
+        {"--loss-plot": "{out}/p.png", "--contact-sheet": "{out}/p.png"},
+        "same file",
+        2,
+    ),
+    "F10 name too long": ({"-o": "{out}/" + "a" * 300 + ".png"}, "bytes long", 2),
+    "F10 history too long": ({"--history": "{out}/" + "h" * 250}, "bytes long", 2),
 }
 
 
@@ -78,7 +121,7 @@ def _invoke(case, vgg_file, image_files, bad_files, out, monkeypatch):
         "--iterations": "2",
     }
     for key, value in overrides.items():
-        options[key] = value.format(bad=bad_files, out=out)
+        options[key] = value.format(bad=bad_files, out=out, **image_files)
     if case == "decompression bomb":
         monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # 40,000 pixels > 2x the limit
     if case == "emulated bfloat16":
@@ -93,6 +136,7 @@ def _invoke(case, vgg_file, image_files, bad_files, out, monkeypatch):
 def test_bad_input_is_one_line_exit_2_and_nothing_written(
     case, vgg_file, image_files, bad_files, tmp_path, monkeypatch
 ):
+    inputs = {path: path.read_bytes() for path in image_files.values()}
     result, needle, code = _invoke(case, vgg_file, image_files, bad_files, tmp_path, monkeypatch)
     assert result.exit_code == code, result.output
     lines = result.stderr.strip().splitlines()
@@ -100,6 +144,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     assert needle in lines[0]
     assert result.stdout == ""
     assert list(tmp_path.iterdir()) == []  # no output and no temporary file
+    assert {path: path.read_bytes() for path in image_files.values()} == inputs
 
 
 def test_existing_output_is_kept_without_overwrite(vgg_file, image_files, tmp_path):
@@ -110,6 +155,102 @@ def test_existing_output_is_kept_without_overwrite(vgg_file, image_files, tmp_pa
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "--overwrite" in result.stderr
     assert output.read_bytes() == b"keep me" and len(list(tmp_path.iterdir())) == 1
+
+
+def _run_args(vgg_file, image_files, *extra):
+    return ["run", "--content", str(image_files["content"]), "--style", str(image_files["style"]),
+            "--weights", str(vgg_file), "--iterations", "2", *map(str, extra)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("option", "role", "needle"),
+    [("-o", "content", "is the content image"), ("--history", "style", "is the style image 1"),
+     ("--loss-plot", "content", "is the content image")],
+)  # fmt: skip
+def test_no_output_may_replace_an_input_even_with_overwrite(
+    vgg_file, image_files, tmp_path, option, role, needle
+):
+    before = image_files[role].read_bytes()
+    extra = [] if option == "-o" else ["-o", tmp_path / "r.png"]
+    args = _run_args(vgg_file, image_files, option, image_files[role], *extra, "--overwrite")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and needle in result.stderr, result.output
+    assert image_files[role].read_bytes() == before and list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_as_history_is_refused_before_any_work(vgg_file, image_files, tmp_path):
+    (tmp_path / "somedir").mkdir()
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--history",
+                     tmp_path / "somedir", "--overwrite")  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert (
+        result.exit_code == 2
+        and "--history" in result.stderr
+        and "is a directory" in (result.stderr)
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["somedir"]
+
+
+def test_checkpoints_are_checked_by_their_pattern(vgg_file, image_files, tmp_path, monkeypatch):
+    from stylize import images
+
+    checked = []
+    real = images.check_output_path
+    monkeypatch.setattr(
+        images, "check_output_path", lambda p, overwrite: checked.append(p) or real(p, overwrite)
+    )
+    (tmp_path / "r_100000.png").write_bytes(b"the last checkpoint of an earlier run")
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--save-every", "10")
+    args[args.index("--iterations") + 1] = "100000"
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "r_100000.png" in result.stderr, result.output
+    assert len(checked) < 10  # not one check per checkpoint (10,000 of them)
+
+
+def test_a_checkpoint_name_is_no_other_output(vgg_file, image_files, tmp_path):
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--save-every", "1",
+                     "--loss-plot", tmp_path / "r_00002.png")  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "checkpoints" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_signal_while_writing_keeps_the_result(
+    vgg_file, image_files, tmp_path, monkeypatch
+):
+    from stylize import runner
+
+    real = runner.Recorder.write_outputs
+
+    def interrupted_write(self, result):
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the outputs are written
+        os.kill(os.getpid(), signal.SIGINT)
+        real(self, result)
+
+    monkeypatch.setattr(runner.Recorder, "write_outputs", interrupted_write)
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--history",
+                     tmp_path / "h.jsonl", "--json")  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 143, result.output
+    assert Image.open(tmp_path / "r.png").size == (32, 24)
+    assert len((tmp_path / "h.jsonl").read_text().splitlines()) == 2
+    assert json.loads(result.stdout)["signal"] == "SIGTERM"
+
+
+@pytest.mark.slow
+def test_a_closed_stderr_does_not_stop_the_work(vgg_file, image_files, tmp_path):
+    args = [sys.executable, "-m", "stylize", *_run_args(vgg_file, image_files, "-o",
+                                                        tmp_path / "r.png")]  # fmt: skip
+    done = subprocess.run(
+        args,
+        capture_output=False,
+        stdout=subprocess.PIPE,
+        preexec_fn=lambda: os.close(2),
+        timeout=300,
+    )  # noqa: PLW1509
+    assert done.returncode == 0
+    assert done.stdout.decode().strip() == str(tmp_path / "r.png")
+    assert Image.open(tmp_path / "r.png").size == (32, 24)
 
 
 def test_unwritable_output_folder(vgg_file, image_files, tmp_path, monkeypatch):

@@ -111,3 +111,18 @@ def test_with_changes_validates_again():
 def test_as_dict_has_every_setting():
     d = Settings(seed=4).as_dict()
     assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 20
+
+
+@pytest.mark.parametrize("layer", ["relu6", "relu7", "fc6"])
+def test_the_fully_connected_layers_are_not_feature_layers(layer):
+    with pytest.raises(ConfigError, match="unknown layer"):
+        Settings(content_layers=((layer, 1.0),))
+    with pytest.raises(ConfigError, match="--style-layers"):
+        parse_layer_weights("style-layers", f"conv1_1,{layer}")
+
+
+@pytest.mark.parametrize("option", ["alpha", "beta", "tv_weight", "learning_rate"])
+def test_weights_that_overflow_float32_are_refused(option):
+    with pytest.raises(ConfigError, match="largest float32"):
+        Settings(**{option: 1e39})
+    Settings(**{option: 3e38})  # still a float32

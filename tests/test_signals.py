@@ -5,12 +5,12 @@ import signal
 
 import pytest
 
-from stylize.signals import SIGNAL_EXIT_CODES, Stop, Terminated, sigterm_raises, stoppable
+from stylize.signals import SIGNAL_EXIT_CODES, Stop, Terminated, signals_raise, stoppable
 
 
-def test_sigterm_raises_terminated_inside_the_block_and_the_handler_comes_back():
+def test_signals_raise_terminated_inside_the_block_and_the_handler_comes_back():
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(Terminated), sigterm_raises():
+    with pytest.raises(Terminated), signals_raise():
         os.kill(os.getpid(), signal.SIGTERM)
     assert signal.getsignal(signal.SIGTERM) is before
 

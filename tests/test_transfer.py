@@ -242,6 +242,13 @@ def test_divergence_keeps_the_last_finite_image(weights, monkeypatch):
     assert result.iterations == 4 and np.isfinite(result.costs.J)
 
 
+def test_a_cost_not_finite_from_the_start_says_no_image_exists(weights):
+    transfer = _transfer(weights, iterations=3, alpha=3e38)  # alpha * J_content overflows
+    with pytest.raises(DivergedError, match="from the first iteration.*nothing written"):
+        list(transfer.run())
+    assert not transfer.has_image
+
+
 def test_sizes_that_cannot_fit_are_refused_up_front(weights, monkeypatch):
     monkeypatch.setattr("stylize.memory.available_memory", lambda: 10 * 2**20)
     stylizer = Stylizer(weights, Settings(), CPU)

@@ -65,6 +65,9 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     init_image = _early_checks(request)
     out = request.out
     jobs = plan_jobs(_pairs(request), request.template, out, request.settings.max_size)
+    # Before anything is created: a bad weights file must leave no folder or manifest behind.
+    weights, _ = prepare.load_weights(request.weights, request.settings)
+    setup = WorkerSetup(weights, request.settings, init_image)
     out_dir = prepare_out_dir(out, [*request.contents, *request.styles])
     with Manifest(out_dir / MANIFEST_NAME) as manifest:
         _report_manifest_repairs(manifest, reporter)
@@ -73,7 +76,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
         pending = batch.pending()
         began, stop = time.perf_counter(), Stop()
         if pending:
-            _run_jobs(batch, pending, lambda: make_executor(request, init_image), stop)
+            _run_jobs(batch, pending, lambda: make_executor(request, setup), stop)
         else:
             reporter.started(0, batch.counts)
     seconds = time.perf_counter() - began
@@ -135,13 +138,10 @@ def _report_manifest_repairs(manifest: Manifest, reporter: Reporter) -> None:
                          " are not JSON objects")  # fmt: skip
 
 
-def make_executor(request: BatchRequest, init_image: np.ndarray | None) -> Executor:
-    """The executor the request asks for, with the weights loaded."""
+def make_executor(request: BatchRequest, setup: WorkerSetup) -> Executor:
+    """The executor the request asks for, its workers set up with ``setup``."""
     from stylize.batch.local import InProcessExecutor, ProcessExecutor, gpu_ids, worker_setups
 
-    settings = request.settings
-    weights, _ = prepare.load_weights(request.weights, settings)
-    setup = WorkerSetup(weights, settings, init_image)
     if request.executor == "ray":
         from stylize.batch.ray_actors import RayExecutor
 
@@ -149,7 +149,7 @@ def make_executor(request: BatchRequest, init_image: np.ndarray | None) -> Execu
     jobs = request.jobs or 1
     if jobs == 1:
         return InProcessExecutor(setup)
-    return ProcessExecutor(worker_setups(setup, jobs, gpu_ids(settings.device)))
+    return ProcessExecutor(worker_setups(setup, jobs, gpu_ids(request.settings.device)))
 
 
 def summary(counts: Counts, out_dir: Path, seconds: float, executor: str, workers: int,

@@ -25,13 +25,16 @@ from stylize.batch.plan import Job
 from stylize.batch.worker import Executor, Outcome, Task
 from stylize.config import Settings
 from stylize.errors import StylizeError, one_line
-from stylize.files import file_digests
+from stylize.files import file_digests, is_regular_file
 
 UNMATCHED_SETTINGS = ("seed", "device")  # may differ between runs without redoing a job
 
 
 def sha256_of(path: Path) -> str | None:
-    """SHA-256 of a file, None if it cannot be read."""
+    """SHA-256 of a regular file, None if it cannot be read (or is a FIFO or a device,
+    which would block or never end)."""
+    if not is_regular_file(path):
+        return None
     try:
         return file_digests(path, "sha256")[0]
     except OSError:

@@ -10,12 +10,13 @@ are read in order and, for each output, the last one is the one that counts.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 from pathlib import Path
 
-from stylize.errors import InputError
+from stylize.errors import InputError, RunError
 
 try:
     import fcntl
@@ -49,9 +50,13 @@ class Manifest:
 
     def open(self) -> None:
         """Lock the file (creating it), cut off a torn last line and read the records."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
         try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+            self._fd = os.open(self.path, flags, 0o666)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a link could make the batch append to any file
+                raise InputError(f"manifest '{self.path}' is a symbolic link; expected a"
+                                 " plain file (remove the link)") from None  # fmt: skip
             raise InputError(f"manifest '{self.path}': cannot open ({exc.strerror})") from exc
         self._lock()
         data = self._read_all()
@@ -78,13 +83,20 @@ class Manifest:
         return os.pread(self._fd, size, 0) if size else b""
 
     def append(self, record: dict) -> None:
-        """Write ``record`` as one line and force it to disk before returning."""
+        """Write ``record`` as one line and force it to disk before returning; RunError when
+        the file cannot take it (a torn line is dropped by the next open)."""
         line = (json.dumps(clean_json(record), allow_nan=False) + "\n").encode("utf-8")
         view = memoryview(line)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError as exc:  # a full disk, say: stop, since a job not recorded is lost
+            raise RunError(
+                f"manifest '{self.path}': cannot append ({exc.strerror or exc}); the jobs"
+                " recorded before are kept, run the same command again once this is fixed"
+            ) from None
         self.records.append(record)
 
     def close(self) -> None:

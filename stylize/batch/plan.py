@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 
 from stylize import images
-from stylize.errors import InputError
+from stylize.errors import InputError, one_line
+from stylize.files import check_name_length, is_regular_file
 
 TEMPLATE_FIELDS = ("content", "style", "content_dir", "style_dir")
 
@@ -55,8 +56,10 @@ def collect_images(
         path = Path(value)
         if path.is_dir():
             found += scan_folder(path)
-        elif path.exists():
+        elif path.is_file():
             found.append(path)
+        elif path.exists():  # a FIFO or a device would hang or never end when read
+            raise InputError(f"--{role} '{path}': not a regular file or a folder")
         else:
             raise InputError(f"--{role} '{path}': no such file or folder")
     return found
@@ -99,7 +102,8 @@ def read_pairs(path: Path) -> list[Pair]:
     ``content,style[,output]``, blank lines and lines starting with # are ignored. Paths are
     taken as given (relative ones from the current folder); ``output`` is relative to --out."""
     try:
-        with open(path, newline="", encoding="utf-8") as stream:
+        # utf-8-sig: Excel starts its UTF-8 CSV files with a byte-order mark.
+        with open(path, newline="", encoding="utf-8-sig") as stream:
             rows = list(csv.reader(stream))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"--pairs '{path}': cannot read ({exc})") from exc
@@ -136,13 +140,20 @@ def check_template(template: str) -> None:
     output_name(template, Path("c.png"), Path("s.png"))
 
 
+def _fill(template: str, content: Path, style: Path) -> str:
+    try:
+        return template.format(
+            content=content.stem, style=style.stem,
+            content_dir=content.resolve().parent.name, style_dir=style.resolve().parent.name,
+        )  # fmt: skip
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
+        raise InputError(f"--template {template!r}: {one_line(exc)}") from None
+
+
 def output_name(template: str, content: Path, style: Path, given: str | None = None) -> str:
     """The output path relative to --out: ``given`` (a CSV's third column) or the template
     filled in. It must stay inside --out and end in a writable image extension."""
-    name = given if given is not None else template.format(
-        content=content.stem, style=style.stem,
-        content_dir=content.resolve().parent.name, style_dir=style.resolve().parent.name,
-    )  # fmt: skip
+    name = given if given is not None else _fill(template, content, style)
     relative = PurePosixPath(name.replace("\\", "/"))
     if relative.is_absolute() or ".." in relative.parts or not relative.name:
         raise InputError(f"output name '{name}': must be a file name inside --out")
@@ -164,6 +175,7 @@ def plan_jobs(pairs: list[Pair], template: str, out_dir: Path, max_size: int) ->
     resolved: dict[str, tuple[Path, Path]] = {}
     for content, style, given in pairs:
         output = output_name(template, content, style, given)
+        check_name_length(out_dir / output, f"output name '{output}'")
         key = (content.resolve(), style.resolve())
         if output in resolved and resolved[output] != key:
             first = named[output]
@@ -197,6 +209,8 @@ def _refuse_overwriting_inputs(resolved: dict[str, tuple[Path, Path]], out_dir: 
 def probe_size(path: Path, max_size: int) -> tuple[int, int] | None:
     """The output size for a content image, read from its header (EXIF rotation included)
     without decoding it; None if the header cannot be read."""
+    if not is_regular_file(path):  # a FIFO would block the planning, a device never end
+        return None
     try:
         with Image.open(path) as picture:
             width, height = picture.size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -21,6 +22,7 @@ class OneLineErrors(click.Group):
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
+        reopen_closed_streams()
         try:
             code = super().main(*args, **kwargs)
         except NO_ARGS_IS_HELP as error:  # plain ``stylize``: the help text, as click shows it
@@ -37,6 +39,22 @@ class OneLineErrors(click.Group):
             click.echo("Error: aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def reopen_closed_streams() -> None:
+    """Point a closed stdin, stdout or stderr (``2>&-``) at /dev/null, so that the work is
+    done all the same: otherwise the first file opened takes descriptor 2 and progress is
+    written into it, or writing the progress line fails and ends the run."""
+    for number, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(number)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != number:
+                os.dup2(null, number)
+                os.close(null)
+        if getattr(sys, name) is None:  # Python sets it to None when the descriptor was closed
+            setattr(sys, name, open(number, mode, closefd=False))  # noqa: SIM115
 
 
 @click.group(
