@@ -255,8 +255,9 @@ def check_memory(weights: VggWeights, settings: Settings, width: int, height: in
     have = available_memory()
     if have is None:
         return
-    # The peak counts the runtime, most of which this process holds already.
-    more = need - resident_bytes()
+    # The peak counts the runtime, most of which this process holds already; the activations
+    # and the optimizer's state must be found afresh, whatever else it holds.
+    more = need - min(resident_bytes(), RUNTIME_BYTES)
     if more > have:
         raise ResourceError(
             f"a {width}x{height} image needs about {need / 2**30:.1f} GiB at its peak,"

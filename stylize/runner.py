@@ -252,6 +252,7 @@ def _summary(inputs: Inputs, result, device: str, stopped: str | None) -> dict:
         "J_content": result.costs.J_content,
         "J_style": result.costs.J_style,
         "seed": result.seed,
+        "weights": str(inputs.weights.path),
         "device": device,
         "interrupted": bool(stopped),
         "signal": stopped,

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from stylize.files import atomic_writer
 from stylize.layers import VGG19_LAYERS, layer_kind
 
 REAL_CONV_WIDTHS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
@@ -38,8 +39,21 @@ def write_vgg19_mat(
     ``conv_widths`` maps block number (1-5) to output channels (default: a few per layer;
     ``REAL_CONV_WIDTHS`` for the real shapes); ``fc_widths`` gives fc6, fc7 and fc8 outputs.
     Variables are zlib-compressed like the published file's (534.9 MB for 575 MB of floats);
-    ``compress=False`` writes faster.
+    ``compress=False`` writes faster. The file is written atomically.
     """
+    variables = vgg19_variables(layout, conv_widths, fc_widths, seed)
+    with atomic_writer(path) as stream:
+        scipy.io.savemat(stream, variables, do_compression=compress)
+    return Path(path)
+
+
+def vgg19_variables(
+    layout: str = "new",
+    conv_widths: dict[int, int] | None = None,
+    fc_widths: tuple[int, int, int] = TINY_FC_WIDTHS,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """The top-level variables of such a file, as scipy.io.savemat takes them."""
     rng = np.random.default_rng(seed)
     widths = conv_widths or TINY_CONV_WIDTHS
     cells = np.empty((1, len(VGG19_LAYERS)), dtype=object)
@@ -63,8 +77,7 @@ def write_vgg19_mat(
         variables["classes"] = classes
     else:
         raise ValueError(f"layout must be 'new' or 'old', got {layout!r}")
-    scipy.io.savemat(str(path), variables, do_compression=compress)
-    return Path(path)
+    return variables
 
 
 def _kernel_shape(name, in_channels, widths, fc_widths) -> tuple[tuple[int, ...], int]:
@@ -78,7 +91,8 @@ def _kernel_shape(name, in_channels, widths, fc_widths) -> tuple[tuple[int, ...]
 
 def _conv_weights(rng, shape, layout) -> np.ndarray:
     fan_in = shape[0] * shape[1] * shape[2]
-    kernel = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+    kernel = rng.standard_normal(shape, dtype=np.float32)  # float32 draws: half the time
+    kernel *= np.float32(np.sqrt(2.0 / fan_in))
     bias = (rng.standard_normal(shape[3]) * 0.01).astype(np.float32)
     # The new files store biases as a column (out x 1), the old ones as a row.
     bias = bias.reshape(-1, 1) if layout == "new" else bias.reshape(1, -1)

@@ -13,6 +13,7 @@ order, so every field is read by name. This module never imports TensorFlow.
 
 from __future__ import annotations
 
+import io
 import os
 import zlib
 from dataclasses import dataclass
@@ -22,9 +23,11 @@ import numpy as np
 import scipy.io
 from scipy.io.matlab import MatReadError
 
-from stylize import weights_cache
-from stylize.errors import WeightsError, one_line
+from stylize import synthetic, weights_cache
+from stylize.errors import ConfigError, WeightsError, one_line
+from stylize.files import check_writable
 from stylize.layers import FEATURE_LAYERS, VGG19_LAYERS, layer_kind
+from stylize.synthetic import REAL_CONV_WIDTHS, TINY_CONV_WIDTHS, TINY_FC_WIDTHS
 
 WEIGHTS_FILENAME = "imagenet-vgg-verydeep-19.mat"
 DOWNLOAD_HINT = "run scripts/download_vgg19.sh to download it, or pass --weights PATH"
@@ -79,6 +82,9 @@ def load_vgg19(
     ``deepest`` is a feature layer, the validated conv layers are cached (weights_cache);
     ``cache=False`` reads the file itself, as a check of the file must.
     """
+    spec = random_spec(path)
+    if spec is not None:
+        return _random_vgg19(*spec, deepest)
     path = Path(path)
     if not cache or deepest is None or deepest not in FEATURE_LAYERS:
         return _parse(path, deepest)
@@ -92,8 +98,11 @@ def load_vgg19(
 
 
 def _parse(path: Path, deepest: str | None) -> VggWeights:
+    return _parse_variables(path, _read_mat(path), deepest)
+
+
+def _parse_variables(path: Path, data: dict, deepest: str | None) -> VggWeights:
     stop = _layer_index(deepest) + 1 if deepest else len(VGG19_LAYERS)
-    data = _read_mat(path)
     layout = _detect_layout(path, data)
     mean_pixel = _mean_pixel(path, data, layout)
     cells = _layer_cells(path, data)
@@ -131,6 +140,53 @@ def _from_arrays(path: Path, arrays: dict[str, np.ndarray]) -> VggWeights:
             layers.append(Layer(name, kind))
     mean = np.asarray(arrays["mean_pixel"], np.float32)
     return VggWeights(path, str(arrays["layout"]), mean, tuple(layers))
+
+
+# --- random networks: ``--weights random[:SEED]`` and ``random-tiny[:SEED]`` ----------------
+
+RANDOM_NETWORKS = {"random": REAL_CONV_WIDTHS, "random-tiny": TINY_CONV_WIDTHS}
+RANDOM_WARNING = "warning: random VGG-19 weights: a smoke test, not the real network"
+
+
+def random_spec(value: str | os.PathLike) -> tuple[str, int] | None:
+    """(network, seed) when ``value`` names a random network (``random``, ``random:7``,
+    ``random-tiny``, ``random-tiny:3``; seed 0 by default), else None: a file path. A file
+    of such a name is reached as ``./random``. WeightsError for a seed that is no number."""
+    name, _, seed = str(value).partition(":")
+    if name not in RANDOM_NETWORKS or os.sep in str(value):
+        return None
+    if seed and not (seed.isdigit() and int(seed) < 2**32):
+        raise WeightsError(f"--weights {value}: expected {name}:SEED with SEED a whole number"
+                           " from 0 to 4294967295")  # fmt: skip
+    return name, int(seed or 0)
+
+
+def random_label(name: str, seed: int) -> str:
+    """How a random network is named in --json, manifests and messages: ``random:0``."""
+    return f"{name}:{seed}"
+
+
+def write_random_vgg19(path: Path, network: str, layout: str, overwrite: bool) -> Path:
+    """Write the random network ``network`` names (``random:7``, say) to ``path`` in either
+    layout: the same conv arrays a ``--weights random:7`` run uses. InputError when the
+    name is not a random network or the path cannot be written."""
+    spec = random_spec(network)
+    if spec is None:
+        raise ConfigError(f"--network {network!r}: expected random[:SEED] or random-tiny[:SEED]")
+    check_writable(Path(path), f"--write-random '{path}'", overwrite)
+    name, seed = spec
+    return synthetic.write_vgg19_mat(path, layout, RANDOM_NETWORKS[name], TINY_FC_WIDTHS, seed)
+
+
+def _random_vgg19(name: str, seed: int, deepest: str | None) -> VggWeights:
+    """The random network, built in memory and read back through the .mat parser, so it
+    passes exactly the validation a file does. Conv layers have the real widths (or tiny
+    ones); fc6-fc8 are always small, since style transfer never uses them."""
+    variables = synthetic.vgg19_variables("new", RANDOM_NETWORKS[name], TINY_FC_WIDTHS, seed)
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, variables, do_compression=False)
+    data = scipy.io.loadmat(io.BytesIO(buffer.getvalue()), variable_names=["layers", "meta"])
+    return _parse_variables(Path(random_label(name, seed)), data, deepest)
 
 
 def load_class_names(path: str | os.PathLike) -> tuple[str, ...]:

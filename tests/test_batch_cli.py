@@ -66,6 +66,7 @@ def test_all_pairs_write_every_output_and_one_manifest_line_each(vgg_file, input
         assert record["J"] == pytest.approx(10 * record["J_content"] + 40 * record["J_style"],
                                             rel=1e-4)  # fmt: skip
         assert record["seed"] == 4 and record["settings"]["seed"] == 4
+        assert record["weights"] == str(vgg_file)
         assert record["settings"]["iterations"] == 3 and record["iterations"] == 3
         assert record["seconds"] > 0 and (record["width"], record["height"]) == (32, 24)
     assert "job 6/6" in result.stderr

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -255,3 +257,46 @@ def test_history_loss_plot_and_contact_sheet(runner, vgg_file, image_files, tmp_
     sheet = Image.open(paths["sheet.png"])
     # content, style, three snapshots and the result, each scaled to 256 px high
     assert sheet.height > 256 and sheet.width > 6 * 256
+
+
+# --- random weights: a smoke test without the download ----------------------------------------
+
+WARNING = "warning: random VGG-19 weights: a smoke test, not the real network"
+
+
+def test_random_weights_say_so_on_stderr_and_in_json(runner, image_files, tmp_path):
+    args = ["run", "--content", str(image_files["content"]), "--style", str(image_files["style"]),
+            "--weights", "random-tiny:4", "--iterations", "2", "-q", "--json",
+            "-o", str(tmp_path / "r.png")]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [WARNING]  # even with --quiet
+    assert json.loads(result.stdout)["weights"] == "random-tiny:4"
+
+
+def test_a_file_reports_its_path_as_weights(runner, vgg_file, image_files, tmp_path):
+    result = runner.invoke(main, _args(vgg_file, image_files, "--iterations", "1", "--json",
+                                       "-o", str(tmp_path / "r.png")))  # fmt: skip
+    assert json.loads(result.stdout)["weights"] == str(vgg_file)
+    assert WARNING not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_smoke_run_from_a_bare_checkout_through_the_console_script(tmp_path):
+    """No weights folder, no cache, no STYLIZE_WEIGHTS: the README's CI smoke command."""
+    images = Path(__file__).resolve().parent.parent / "images"
+    for name in ("content.jpg", "style.jpg"):
+        shutil.copy(images / name, tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if k != "STYLIZE_WEIGHTS"}
+    env["STYLIZE_CACHE_DIR"] = str(tmp_path / "cache")
+    console = Path(sys.executable).with_name("stylize")
+    done = subprocess.run([str(console), "run", "--content", "content.jpg", "--style",
+                           "style.jpg", "--weights", "random", "--max-size", "64",
+                           "--iterations", "2", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["weights"] == "random:0" and summary["iterations"] == 2
+    assert max(summary["width"], summary["height"]) == 64
+    assert WARNING in done.stderr.splitlines()
+    assert (tmp_path / summary["output"]).is_file() and not (tmp_path / "cache").exists()

@@ -139,3 +139,16 @@ def test_subprocess_self_test_and_damaged_file(vgg_file, damaged):
     done = stylize(damaged)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "damaged.mat" in lines[0], done.stderr
+
+
+def test_write_random_writes_a_checked_file_and_refuses_to_replace_it(runner, tmp_path):
+    out = tmp_path / "r.mat"
+    args = ["--write-random", str(out), "--network", "random-tiny:2", "--layout", "old"]
+    report = _json(runner.invoke(weights_command, [*args, "--no-self-test", "--json"]))
+    assert report["path"] == str(out) and report["layout"] == "old"
+    result = runner.invoke(weights_command, args)
+    assert result.exit_code == 2 and "--overwrite" in result.stderr
+    result = runner.invoke(weights_command, ["--write-random", str(tmp_path / "x.mat"),
+                                             "--network", "tiny"])  # fmt: skip
+    assert result.exit_code == 2 and "--network 'tiny'" in result.stderr
+    assert not (tmp_path / "x.mat").exists()

@@ -222,9 +222,16 @@ def test_no_limit_leaves_memavailable(tmp_path):
 
 def test_the_check_counts_what_the_process_holds_already(weights, monkeypatch):
     need = memory.step_bytes(weights, Settings(), 64, 48)
-    monkeypatch.setattr(memory, "resident_bytes", lambda: need - 100)
-    monkeypatch.setattr(memory, "available_memory", lambda: 100)
+    monkeypatch.setattr(memory, "resident_bytes", lambda: memory.RUNTIME_BYTES - 100)
+    monkeypatch.setattr(memory, "available_memory", lambda: need - memory.RUNTIME_BYTES + 100)
     memory.check_memory(weights, Settings(), 64, 48)  # fits exactly
-    monkeypatch.setattr(memory, "available_memory", lambda: 99)
+    monkeypatch.setattr(memory, "available_memory", lambda: need - memory.RUNTIME_BYTES + 99)
     with pytest.raises(ResourceError, match="64x48 image needs about .* GiB at its peak"):
+        memory.check_memory(weights, Settings(), 64, 48)
+
+
+def test_a_process_holding_more_than_the_runtime_still_needs_the_activations(weights, monkeypatch):
+    monkeypatch.setattr(memory, "resident_bytes", lambda: 50 * 2**30)
+    monkeypatch.setattr(memory, "available_memory", lambda: 1024)
+    with pytest.raises(ResourceError):
         memory.check_memory(weights, Settings(), 64, 48)

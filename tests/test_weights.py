@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from stylize import weights as weights_module
 from stylize import weights_cache
 from stylize.errors import WeightsError
 from stylize.layers import FEATURE_LAYERS
@@ -17,6 +18,8 @@ from stylize.weights import (
     default_weights_path,
     load_class_names,
     load_vgg19,
+    random_spec,
+    write_random_vgg19,
 )
 
 
@@ -325,3 +328,48 @@ def test_a_file_replaced_with_the_same_size_and_time_misses_the_cache(tmp_path, 
     after = load_vgg19(path, "relu1_1").layers[0].kernel
     np.testing.assert_array_equal(after, load_vgg19(second, "relu1_1").layers[0].kernel)
     assert not np.array_equal(before, after)
+
+
+# --- random networks (--weights random[:SEED], random-tiny[:SEED]) ----------------------------
+
+
+def test_random_specs_and_file_paths():
+    assert random_spec("random") == ("random", 0)
+    assert random_spec("random-tiny:42") == ("random-tiny", 42)
+    assert random_spec("./random") is None and random_spec("random.mat") is None
+    with pytest.raises(WeightsError, match="random:SEED"):
+        random_spec("random:x")
+
+
+@pytest.mark.parametrize("name", ["random", "random-tiny"])
+def test_a_random_network_is_the_file_the_same_seed_writes(name, tmp_path):
+    in_memory = load_vgg19(f"{name}:3", "relu5_1")
+    written = load_vgg19(write_random_vgg19(tmp_path / "r.mat", f"{name}:3", "old", False),
+                         "relu5_1", cache=False)  # fmt: skip
+    assert in_memory.path == Path(f"{name}:3") and in_memory.layout == "new"
+    assert in_memory.layer_names == written.layer_names
+    np.testing.assert_allclose(in_memory.mean_pixel, MEAN_PIXEL, rtol=1e-6)
+    for a, b in zip(in_memory.layers, written.layers, strict=True):
+        if a.kernel is not None:
+            np.testing.assert_array_equal(a.kernel, b.kernel)
+            np.testing.assert_array_equal(a.bias, b.bias)
+    widths = [layer.kernel.shape[3] for layer in in_memory.layers if layer.kernel is not None]
+    assert widths[0] == (64 if name == "random" else TINY_CONV_WIDTHS[1])
+
+
+def test_a_random_network_is_deterministic_per_seed_and_he_initialised():
+    first, again = load_vgg19("random-tiny:1", "relu2_1"), load_vgg19("random-tiny:1", "relu2_1")
+    other = load_vgg19("random-tiny:2", "relu2_1")
+    np.testing.assert_array_equal(first.layers[0].kernel, again.layers[0].kernel)
+    assert not np.array_equal(first.layers[0].kernel, other.layers[0].kernel)
+    kernel = load_vgg19("random", "relu3_1").layers[10].kernel  # conv3_1: fan-in 3*3*128
+    assert np.std(kernel) == pytest.approx(np.sqrt(2 / (3 * 3 * 128)), rel=0.02)
+
+
+def test_a_random_network_goes_through_the_file_validation(monkeypatch):
+    seen = []
+    real = weights_module._parse_variables
+    monkeypatch.setattr(weights_module, "_parse_variables",
+                        lambda *args: seen.append(args[0]) or real(*args))  # fmt: skip
+    load_vgg19("random-tiny", "relu1_1")
+    assert seen == [Path("random-tiny:0")]

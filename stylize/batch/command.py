@@ -72,7 +72,8 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     with Manifest(out_dir / MANIFEST_NAME) as manifest:
         _report_manifest_repairs(manifest, reporter)
         remove_stale_temporaries(out_dir, jobs)
-        batch = Batch(jobs, out_dir, request.settings, manifest, request.force, reporter)
+        batch = Batch(jobs, out_dir, request.settings, manifest, request.force, reporter,
+                      weights=str(weights.path))  # fmt: skip
         pending = batch.pending()
         began, stop = time.perf_counter(), Stop()
         if pending:

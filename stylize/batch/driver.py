@@ -135,8 +135,10 @@ class Batch:
     writes each returned image atomically and then its manifest line."""
 
     def __init__(self, jobs: list[Job], out_dir: Path, settings: Settings, manifest: Manifest,
-                 force: bool = False, reporter: Reporter | None = None):  # fmt: skip
+                 force: bool = False, reporter: Reporter | None = None,
+                 weights: str | None = None):  # fmt: skip
         self.jobs, self.out_dir, self.settings = jobs, out_dir, settings
+        self.weights = weights  # the weights file (or random:SEED) the manifest names
         self.manifest, self.force = manifest, force
         self.reporter = reporter or Reporter()
         self.counts = Counts(total=len(jobs))
@@ -273,7 +275,7 @@ class Batch:
             "seconds": round(time.perf_counter() - running.began, 4),
             "optimize_seconds": round(outcome.seconds, 4),
             "setup_seconds": round(outcome.setup_seconds, 4),
-            "seed": running.seed, "device": outcome.device,
+            "seed": running.seed, "device": outcome.device, "weights": self.weights,
             "settings": settings_record(self.settings, running.seed),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }  # fmt: skip

@@ -13,6 +13,7 @@ from stylize.cli.options import (
     JOB_SETTINGS,
     path,
     settings_from_options,
+    warn_if_random,
     weights_path,
     with_options,
 )
@@ -82,6 +83,7 @@ def batch_command(**options) -> None:
     from stylize.batch.progress import ProgressReporter
 
     request = batch_request(options)
+    warn_if_random(request.weights)
     reporter = ProgressReporter(quiet=options["quiet"])
     try:
         result = run_batch(request, reporter)

@@ -35,8 +35,10 @@ def path(**kwargs) -> click.Path:
 _D = Settings()
 OPTIONS: dict[str, Callable] = {
     "weights": click.option("--weights", type=path(),
-                            help="VGG-19 .mat file.  [default: $STYLIZE_WEIGHTS, else"
-                                 " weights/imagenet-vgg-verydeep-19.mat]"),
+                            help="VGG-19 .mat file, or random[:SEED] (random weights, real"
+                                 " conv shapes) or random-tiny[:SEED] (tiny widths): smoke"
+                                 " tests without the download.  [default: $STYLIZE_WEIGHTS,"
+                                 " else weights/imagenet-vgg-verydeep-19.mat]"),
     "iterations": click.option("--iterations", type=int, default=_D.iterations,
                                show_default=True,
                                help="Optimizer iterations (L-BFGS: cost evaluations), over all"
@@ -135,6 +137,14 @@ def weights_path(options: Mapping[str, object]) -> Path:
     from stylize.weights import default_weights_path
 
     return options.get("weights") or default_weights_path()
+
+
+def warn_if_random(weights: Path) -> None:
+    """Say on stderr, whatever --quiet says, that a random network is no real VGG-19."""
+    from stylize.weights import RANDOM_WARNING, random_spec
+
+    if random_spec(weights) is not None:
+        click.echo(RANDOM_WARNING, err=True)
 
 
 def _parse_weights(text: str | None) -> tuple[float, ...] | None:

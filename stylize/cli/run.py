@@ -9,7 +9,13 @@ import sys
 import click
 
 from stylize.cli.errors import reports_errors
-from stylize.cli.options import path, settings_from_options, weights_path, with_options
+from stylize.cli.options import (
+    path,
+    settings_from_options,
+    warn_if_random,
+    weights_path,
+    with_options,
+)
 
 OWN_OPTIONS = {
     "content": click.option("--content", required=True, type=path(),
@@ -62,7 +68,9 @@ def run_command(**options) -> None:
     """
     from stylize import runner
 
-    outcome = runner.run_command(run_request(options))
+    request = run_request(options)
+    warn_if_random(request.weights)
+    outcome = runner.run_command(request)
     click.echo(json.dumps(outcome.summary) if options["as_json"] else outcome.summary["output"])
     if outcome.note:
         click.echo(f"{'Stopped' if outcome.signal else 'Error'}: {outcome.note}", err=True)

@@ -30,8 +30,27 @@ _INDENT = " " * 11  # width of the label column
     help="Report and check the file only; do not classify the photo.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--write-random", type=click.Path(path_type=Path), metavar="OUT",
+              help="Write the random network of --network to OUT as a .mat file, then check"
+                   " OUT as usual (for tools that want a path).")  # fmt: skip
+@click.option(
+    "--network",
+    default="random",
+    show_default=True,
+    help="With --write-random: random[:SEED] or random-tiny[:SEED].",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["new", "old"]),
+    default="new",
+    show_default=True,
+    help="With --write-random: MatConvNet's layout to write.",
+)
+@click.option("--overwrite", is_flag=True, help="With --write-random: replace OUT.")
 @reports_errors
-def weights_command(path: Path | None, no_self_test: bool, as_json: bool) -> None:
+def weights_command(path: Path | None, no_self_test: bool, as_json: bool,
+                    write_random: Path | None, network: str, layout: str,
+                    overwrite: bool) -> None:  # fmt: skip
     """Check a VGG-19 weights file: size, layout, checksum and a self-test.
 
     The self-test builds the whole network, fc6-fc8 and softmax included, classifies a
@@ -46,9 +65,14 @@ def weights_command(path: Path | None, no_self_test: bool, as_json: bool) -> Non
     Examples:
       stylize weights
       stylize weights path/to/imagenet-vgg-verydeep-19.mat --json
+      stylize weights --write-random random.mat --network random:7 --no-self-test
     """
     from stylize.selftest import check_weights
 
+    if write_random is not None:
+        from stylize.weights import write_random_vgg19
+
+        path = write_random_vgg19(write_random, network, layout, overwrite)
     result = check_weights(path, self_test=not no_self_test)
     click.echo(json.dumps(result) if as_json else format_report(result))
 
