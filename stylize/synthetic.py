@@ -91,8 +91,8 @@ def _kernel_shape(name, in_channels, widths, fc_widths) -> tuple[tuple[int, ...]
 
 def _conv_weights(rng, shape, layout) -> np.ndarray:
     fan_in = shape[0] * shape[1] * shape[2]
-    kernel = rng.standard_normal(shape, dtype=np.float32)  # float32 draws: half the time
-    kernel *= np.float32(np.sqrt(2.0 / fan_in))
+    # float64 draws: the synthetic files of every earlier version hold these same values
+    kernel = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
     bias = (rng.standard_normal(shape[3]) * 0.01).astype(np.float32)
     # The new files store biases as a column (out x 1), the old ones as a row.
     bias = bias.reshape(-1, 1) if layout == "new" else bias.reshape(1, -1)
