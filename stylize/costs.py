@@ -5,6 +5,8 @@ Activations are (1, n_H, n_W, n_C) tensors. Formulas follow the classic notebook
 * content:  J_content = sum((a_C - a_G)^2) / (4 n_H n_W n_C)
 * Gram:     G = A A^T with A the (n_C, n_H n_W) unrolled activations
 * style, one layer: J = sum((G_S - G_G)^2) / (4 n_C^2 (n_H n_W)^2)
+* guided Gram (Gatys et al. 2017, spatial control): G_k = (A * m_k)(A * m_k)^T / sum(m_k^2)
+  with m_k region k's mask at the layer's resolution, one weight per position
 * style:    J_style = sum_l lambda_l J_style^l
 * total:    J = alpha J_content + beta J_style
 """
@@ -45,6 +47,16 @@ def normalized_gram(activation):
     """
     n_h, n_w, _ = _dims(activation)
     return gram_matrix(unroll(activation)) / float(n_h * n_w)
+
+
+def guided_gram(activation, mask):
+    """Gram matrix of a (1, n_H, n_W, n_C) activation with each position weighted by an
+    (n_H, n_W) mask, divided by sum(mask^2); shape (n_C, n_C). With a mask of ones it is
+    ``normalized_gram``. The mask must not be all zero (the caller refuses such a mask)."""
+    n_h, n_w, _ = _dims(activation)
+    weights = tf.reshape(tf.cast(mask, activation.dtype), [1, n_h * n_w])
+    guided = unroll(activation) * weights
+    return gram_matrix(guided) / tf.reduce_sum(tf.square(weights))
 
 
 def gram_style_cost(normalized_gram_style, normalized_gram_generated):

@@ -98,3 +98,30 @@ def test_total_variation_matches_formula():
     dx = np.diff(image.astype(np.float64), axis=2)
     expected = (np.sum(dy**2) + np.sum(dx**2)) / (6 * 8)
     assert _run(costs.total_variation, image) == pytest.approx(expected, rel=1e-5)
+
+
+def test_guided_gram_matches_the_formula():
+    a = _activation(11)
+    mask = np.random.default_rng(12).uniform(0, 1, (5, 7)).astype(np.float32)
+    weighted = np_unroll(a).astype(np.float64) * mask.reshape(1, -1)
+    expected = weighted @ weighted.T / np.sum(mask.astype(np.float64) ** 2)
+    np.testing.assert_allclose(_run(costs.guided_gram, a, mask), expected, rtol=1e-5)
+
+
+def test_a_guided_gram_with_a_mask_of_ones_is_the_normalized_gram():
+    a = _activation(13)
+    ones = np.ones((5, 7), np.float32)
+    np.testing.assert_allclose(_run(costs.guided_gram, a, ones),
+                               _run(costs.normalized_gram, a), rtol=1e-6)  # fmt: skip
+
+
+def test_a_guided_gram_sees_only_its_region():
+    a = _activation(14)
+    left = np.zeros((5, 7), np.float32)
+    left[:, :3] = 1.0
+    changed = a.copy()
+    changed[:, :, 3:, :] = 100.0  # outside the region
+    np.testing.assert_allclose(_run(costs.guided_gram, changed, left),
+                               _run(costs.guided_gram, a, left), rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(_run(costs.guided_gram, a, left),
+                               _run(costs.normalized_gram, a[:, :, :3, :]), rtol=1e-5)  # fmt: skip

@@ -1,0 +1,53 @@
+"""Masks: reading, and bringing them to each layer's resolution as the network's pooling does."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylize import masks
+from stylize.errors import ImageError
+from stylize.weights import load_vgg19
+
+
+def test_a_mask_is_read_as_weights_0_to_1_at_the_output_size(tmp_path):
+    levels = np.zeros((40, 60), np.uint8)
+    levels[:, 30:] = 255
+    levels[:, 20:30] = 128
+    Image.fromarray(levels).save(tmp_path / "m.png")
+    mask = masks.load_mask(tmp_path / "m.png", (30, 20))
+    assert mask.shape == (20, 30) and mask.dtype == np.float32
+    assert mask[:, :8].max() < 0.02 and mask[:, 17:].min() > 0.98
+    assert mask[:, 11:14].mean() == pytest.approx(128 / 255, abs=0.02)
+
+
+def test_an_unreadable_mask_is_an_image_error_naming_it(tmp_path):
+    (tmp_path / "m.png").write_text("no image")
+    with pytest.raises(ImageError, match="--style-mask 'm.png'|m.png"):
+        masks.load_mask(tmp_path / "m.png", (30, 20), role="--style-mask")
+
+
+def test_halving_averages_2x2_blocks_and_leaves_the_padding_out():
+    mask = np.arange(15, dtype=np.float32).reshape(3, 5)
+    expected = np.array([[(0 + 1 + 5 + 6) / 4, (2 + 3 + 7 + 8) / 4, (4 + 9) / 2],
+                         [(10 + 11) / 2, (12 + 13) / 2, 14]], np.float32)  # fmt: skip
+    np.testing.assert_allclose(masks.halve(mask), expected)
+
+
+def test_layer_masks_have_each_layers_resolution(vgg_file):
+    from stylize._tf import tf
+    from stylize.vgg import build_vgg
+
+    weights = load_vgg19(vgg_file, "relu5_1")
+    mask = np.random.default_rng(0).uniform(0, 1, (37, 53)).astype(np.float32)
+    names = ["conv1_1", "relu2_1", "conv3_1", "conv4_1", "conv5_1"]
+    found = masks.layer_masks(mask, weights, names)
+    with tf.Graph().as_default():
+        net = build_vgg(weights, tf.zeros((1, 37, 53, 3)), "avg", "relu5_1")
+        shapes = {name: tuple(net["relu" + name[4:]].shape.as_list()[1:3]) for name in names}
+        pooled = tf.constant(mask.reshape(1, 37, 53, 1))
+        for _ in range(4):
+            pooled = tf.nn.avg_pool(pooled, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+        with tf.Session() as session:
+            conv5 = session.run(pooled)[0, :, :, 0]
+    assert {name: m.shape for name, m in found.items()} == shapes
+    np.testing.assert_allclose(found["conv5_1"], conv5, rtol=1e-5)  # as TensorFlow pools
