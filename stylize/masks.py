@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from PIL import Image
 
 from stylize import images
 from stylize.weights import VggWeights
@@ -54,3 +55,20 @@ def layer_masks(mask: np.ndarray, weights: VggWeights, names) -> dict[str, np.nd
         if len(found) == len(wanted):
             break
     return found
+
+
+def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An (H, W) mask at ``size`` = (width, height), bilinear (no ringing, so a black or
+    white region stays exactly 0 or 1 away from its edges)."""
+    if mask.shape[::-1] == tuple(size):
+        return mask
+    picture = Image.fromarray(mask.astype(np.float32), mode="F")
+    return np.asarray(picture.resize(size, Image.Resampling.BILINEAR), np.float32).clip(0, 1)
+
+
+def composite(image: np.ndarray, content: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: ``image`` where ``keep`` is 1, ``content`` exactly where it is 0,
+    a blend rounded to 8 bits in between."""
+    weight = keep[:, :, None].astype(np.float64)
+    blend = weight * image + (1.0 - weight) * content
+    return np.rint(blend).clip(0, 255).astype(np.uint8)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,9 +66,8 @@ class FeatureNet:
             return tf.cast(net[activation_layer(name)], tf.float32)
 
         self.activations = {name: activation(name) for name, _ in settings.content_layers}
-        self.grams = {
-            name: costs.normalized_gram(activation(name)) for name, _ in settings.style_layers
-        }
+        self.style_activations = {name: activation(name) for name, _ in settings.style_layers}
+        self.grams = {name: costs.normalized_gram(a) for name, a in self.style_activations.items()}
 
     def assign(self, session, image: np.ndarray) -> None:
         """Put a preprocessed (1, H, W, 3) image into the input variable."""
@@ -107,11 +106,17 @@ def style_grams_at_size(weights: VggWeights, image: np.ndarray, settings: Settin
 class TransferGraph:
     """One output size: the feature net on the image variable, target variables, J, its
     gradient and a projected Adam step. Targets are assigned per job, so the finalized graph
-    serves every image pair of its size."""
+    serves every image pair of its size.
+
+    ``regions`` > 0 builds spatial control for that many styles: each style layer's cost is
+    the sum over styles k of K * w_k times the cost between style k's own Gram and the
+    generated image's guided Gram under mask k (costs.guided_gram), so equal weights give
+    every region a one-style run's strength. ``keep_mask`` adds a (1, H, W, 1) variable
+    that scales the gradient: where it is 0 the image cannot change."""
 
     def __init__(self, weights: VggWeights, height: int, width: int, settings: Settings,
-                 device: str):  # fmt: skip
-        self.settings = settings
+                 device: str, regions: int = 0, keep_mask: bool = False):  # fmt: skip
+        self.settings, self.regions, self.keep_mask = settings, regions, keep_mask
         self.shape = (1, height, width, 3)
         self.low = -weights.mean_pixel.reshape(1, 1, 1, 3).astype(np.float32)
         self.graph = tf.Graph()
@@ -125,12 +130,26 @@ class TransferGraph:
         self.session = tf.Session(graph=self.graph, config=session_config(device))
         initialize(self.session, init, self.net.weights)
 
+    def _target_shapes(self) -> dict[str, tuple]:
+        """Every per-job variable: content activations, style Grams (per region: Grams and
+        masks at the layer's resolution), and the keep mask."""
+        shapes = {name: tuple(a.shape.as_list()) for name, a in self.net.activations.items()}
+        for name, activation in self.net.style_activations.items():
+            gram = tuple(self.net.grams[name].shape.as_list())
+            if not self.regions:
+                shapes[f"gram:{name}"] = gram
+            for k in range(self.regions):
+                shapes[f"gram:{name}:{k}"] = gram
+                shapes[f"mask:{name}:{k}"] = tuple(activation.shape.as_list()[1:3])
+        if self.keep_mask:
+            shapes["keep"] = (*self.shape[:3], 1)
+        return shapes
+
     def _build_targets(self) -> None:
         self._target_feeds, self._targets, assigns = {}, {}, []
-        tensors = {**self.net.activations, **{f"gram:{k}": v for k, v in self.net.grams.items()}}
-        for key, tensor in tensors.items():
-            feed = tf.placeholder(tf.float32, tensor.shape)
-            target = tf.Variable(tf.zeros(tensor.shape), trainable=False, use_resource=True)
+        for key, shape in self._target_shapes().items():
+            feed = tf.placeholder(tf.float32, shape)
+            target = tf.Variable(tf.zeros(shape), trainable=False, use_resource=True)
             self._target_feeds[key], self._targets[key] = feed, target
             assigns.append(target.assign(feed))
         self._assign_targets = tf.group(*assigns)
@@ -142,14 +161,28 @@ class TransferGraph:
             for name, weight in s.content_layers
         ])  # fmt: skip
         self.j_style = costs.style_cost(
-            (weight, costs.gram_style_cost(self._targets[f"gram:{name}"], self.net.grams[name]))
-            for name, weight in s.style_layers
+            (weight, self._layer_style_cost(name)) for name, weight in s.style_layers
         )
         self.j_total = costs.total_cost(self.j_content, self.j_style, s.alpha, s.beta)
         if s.tv_weight:
             self.j_total += s.tv_weight * costs.total_variation(self.net.image)
         self._costs = [self.j_total, self.j_content, self.j_style]
         (self._gradient,) = tf.gradients(self.j_total, [self.net.image])
+        if self.keep_mask:
+            self._gradient = self._gradient * self._targets["keep"]
+
+    def _layer_style_cost(self, name: str):
+        if not self.regions:
+            return costs.gram_style_cost(self._targets[f"gram:{name}"], self.net.grams[name])
+        activation = self.net.style_activations[name]
+        scale = [self.regions * w for w in self.settings.blend_weights(self.regions)]
+        return tf.add_n([
+            scale[k] * costs.gram_style_cost(
+                self._targets[f"gram:{name}:{k}"],
+                costs.guided_gram(activation, self._targets[f"mask:{name}:{k}"]),
+            )
+            for k in range(self.regions)
+        ])  # fmt: skip
 
     def _build_adam(self) -> None:
         optimizer = tf.train.AdamOptimizer(self.settings.learning_rate)
@@ -171,10 +204,20 @@ class TransferGraph:
         """Normalized style Grams of a preprocessed image of this graph's size."""
         return self.net.style_grams(self.session, style)
 
-    def set_targets(self, content: dict[str, np.ndarray], grams: dict[str, np.ndarray]) -> None:
-        """Store the content activations and style Grams the costs compare against."""
+    def set_targets(self, content: dict[str, np.ndarray], grams: dict[str, np.ndarray],
+                    regions: Sequence[tuple[dict, dict]] = (),
+                    keep: np.ndarray | None = None) -> None:  # fmt: skip
+        """Store the content activations and style Grams the costs compare against; with
+        regions, one (Grams, layer masks) pair per style instead of ``grams``, and the keep
+        mask (1, H, W, 1) when the graph has one."""
         feeds = {self._target_feeds[name]: value for name, value in content.items()}
         feeds.update({self._target_feeds[f"gram:{k}"]: v for k, v in grams.items()})
+        for k, (region_grams, region_masks) in enumerate(regions):
+            for name in self.net.style_activations:
+                feeds[self._target_feeds[f"gram:{name}:{k}"]] = region_grams[name]
+                feeds[self._target_feeds[f"mask:{name}:{k}"]] = region_masks[name]
+        if self.keep_mask:
+            feeds[self._target_feeds["keep"]] = keep
         self.session.run(self._assign_targets, feeds)
 
     def set_image(self, image: np.ndarray) -> None:

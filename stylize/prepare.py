@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from stylize import images
+from stylize import images, masks
 from stylize.config import INIT_CHOICES, Settings
-from stylize.errors import ImageError
+from stylize.errors import ConfigError, ImageError
 from stylize.weights import VggWeights, default_weights_path, load_vgg19
 
 
@@ -42,3 +42,22 @@ def load_init_image(settings: Settings) -> np.ndarray | None:
     if settings.init in INIT_CHOICES:
         return None
     return images.load_image(settings.init, role="--init image")
+
+
+def load_style_masks(paths, styles: int, size: tuple[int, int]) -> list[np.ndarray] | None:
+    """One (H, W) mask 0-1 per style at the output ``size`` = (width, height), or None
+    without --style-mask. ConfigError when the count differs from the styles', ImageError
+    for an unreadable mask or one that is black all over (its style would apply nowhere)."""
+    if not paths:
+        return None
+    if len(paths) != styles:
+        raise ConfigError(f"--style-mask is given {len(paths)} time(s) for {styles} --style"
+                          " image(s); give one mask per style, in the same order")  # fmt: skip
+    found = []
+    for index, path in enumerate(paths, start=1):
+        mask = masks.load_mask(path, size, role="--style-mask")
+        if not mask.any():
+            raise ImageError(f"--style-mask '{path}': black all over, so style {index} would"
+                             " apply nowhere; expected white where the style goes")  # fmt: skip
+        found.append(mask)
+    return found

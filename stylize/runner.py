@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylize import images, outputs, prepare
+from stylize import images, masks, outputs, prepare
 from stylize.config import INIT_CHOICES, Settings
 from stylize.errors import DivergedError, ImageError, Interrupted, ResourceError, StylizeError
 from stylize.files import atomic_write_text, check_writable
@@ -34,6 +34,8 @@ class RunRequest:
     contact_sheet: Path | None = None
     overwrite: bool = False
     quiet: bool = False
+    style_masks: tuple[Path, ...] = ()  # one per style, in the same order, or none
+    mask: Path | None = None  # where the image may change (white) or must not (black)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Inputs:
     init_image: np.ndarray | None
     weights: VggWeights
     weights_seconds: float
+    style_masks: list[np.ndarray] | None = None  # (H, W) 0-1 at the output size
+    keep: np.ndarray | None = None
 
     @property
     def settings(self) -> Settings:
@@ -78,7 +82,10 @@ def load_inputs(request: RunRequest) -> Inputs:
     init_image = prepare.load_init_image(settings)
     weights, seconds = prepare.load_weights(request.weights, settings)
     content = prepare.fit_content(content, request.content, settings.max_size)
-    return Inputs(request, content, styles, init_image, weights, seconds)
+    size = (content.shape[1], content.shape[0])
+    style_masks = prepare.load_style_masks(request.style_masks, len(styles), size)
+    keep = None if request.mask is None else masks.load_mask(request.mask, size, "--mask")
+    return Inputs(request, content, styles, init_image, weights, seconds, style_masks, keep)
 
 
 def check_outputs(request: RunRequest) -> None:
@@ -105,6 +112,9 @@ def check_outputs(request: RunRequest) -> None:
 def _inputs(request: RunRequest) -> dict[str, Path]:
     named = {"content image": request.content, "weights file": request.weights}
     named.update({f"style image {i + 1}": path for i, path in enumerate(request.styles)})
+    named.update({f"style mask {i + 1}": path for i, path in enumerate(request.style_masks)})
+    if request.mask:
+        named["--mask image"] = request.mask
     if request.settings.init not in INIT_CHOICES:
         named["--init image"] = Path(request.settings.init)
     return named
@@ -133,8 +143,11 @@ def _run(request: RunRequest) -> RunOutcome:
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
     device = resolve_device(settings.device, settings.precision)
     # One run never returns to an earlier size: keep only the current scale's graph.
-    stylizer = Stylizer(inputs.weights, settings, device, max_graphs=1)
-    transfer = Transfer(stylizer, inputs.content, inputs.styles, seed, inputs.init_image)
+    regions = len(inputs.styles) if inputs.style_masks else 0
+    stylizer = Stylizer(inputs.weights, settings, device, max_graphs=1, regions=regions,
+                        keep_mask=inputs.keep is not None)  # fmt: skip
+    transfer = Transfer(stylizer, inputs.content, inputs.styles, seed, inputs.init_image,
+                        style_masks=inputs.style_masks, keep=inputs.keep)  # fmt: skip
     recorder = Recorder(transfer, inputs)
     # Signals stop the loop; once it has ended they are only recorded, so that a second
     # Ctrl-C or kill cannot discard the result while it is evaluated and written.
@@ -253,6 +266,8 @@ def _summary(inputs: Inputs, result, device: str, stopped: str | None) -> dict:
         "J_style": result.costs.J_style,
         "seed": result.seed,
         "weights": str(inputs.weights.path),
+        "style_masks": [str(path) for path in inputs.request.style_masks],
+        "mask": str(inputs.request.mask) if inputs.request.mask else None,
         "device": device,
         "interrupted": bool(stopped),
         "signal": stopped,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stylize import colors, images, memory
+from stylize import colors, images, masks, memory
 from stylize.config import Settings
 from stylize.errors import DivergedError
 from stylize.images import postprocess, preprocess
@@ -52,9 +52,11 @@ class Stylizer:
     can be remembered by key across jobs."""
 
     def __init__(self, weights: VggWeights, settings: Settings, device: str,
-                 max_graphs: int | None = None):  # fmt: skip
+                 max_graphs: int | None = None, regions: int = 0,
+                 keep_mask: bool = False):  # fmt: skip
         self.weights, self.settings, self.device = weights, settings, device
         self.max_graphs = max_graphs
+        self.regions, self.keep_mask = regions, keep_mask  # see TransferGraph
         self._graphs: dict[tuple[int, int], TransferGraph] = {}
         self._content_cache: dict[tuple, dict[str, np.ndarray]] = {}
         self._style_cache: dict[tuple, dict[str, np.ndarray]] = {}
@@ -68,7 +70,8 @@ class Stylizer:
                 self._graphs.pop(next(iter(self._graphs))).close()
                 memory.release_free_memory()
             self._graphs[key] = TransferGraph(self.weights, height, width, self.settings,
-                                              self.device)  # fmt: skip
+                                              self.device, self.regions,
+                                              self.keep_mask)  # fmt: skip
         self._graphs[key] = self._graphs.pop(key)  # most recently used last
         return self._graphs[key]
 
@@ -129,7 +132,12 @@ class Transfer:
     def __init__(self, stylizer: Stylizer, content: np.ndarray, styles: Sequence[np.ndarray],
                  seed: int, init_image: np.ndarray | None = None,
                  content_key: object = None,
-                 style_keys: Sequence[object] | None = None):  # fmt: skip
+                 style_keys: Sequence[object] | None = None,
+                 style_masks: Sequence[np.ndarray] | None = None,
+                 keep: np.ndarray | None = None):  # fmt: skip
+        # Spatial control: one (H, W) mask 0-1 per style at the output size (the Stylizer
+        # built with regions=len(styles)), and where the image may change (keep_mask=True).
+        self.style_masks, self.keep = style_masks, keep
         self.content_key = content_key
         recoloured = stylizer.settings.preserve_colors != "none"  # styles depend on the content
         self.style_keys = [None] * len(styles) if recoloured or not style_keys else style_keys
@@ -217,25 +225,50 @@ class Transfer:
         self.graph = self.stylizer.graph(*size)
         content = preprocess(images.resize(self.content, size), self.mean)
         features = self.stylizer.content_features(self.graph, content, self.content_key)
-        self.graph.set_targets(features, self._style_grams(size))
+        keep = None if self.keep is None else masks.resize_mask(self.keep, size)
+        self.graph.set_targets(features, *self._style_targets(size),
+                               keep=None if keep is None else keep[None, :, :, None])  # fmt: skip
         if self.previous is None:
             self.start = self._initial(content, size)
         else:
             self.start = preprocess(images.resize(self.previous, size), self.mean)
+        if keep is not None:  # where the image may not change it starts as the content
+            self.start = (
+                keep[None, :, :, None] * self.start + (1 - keep[None, :, :, None]) * content
+            )
         self.setup_seconds += time.perf_counter() - began
 
-    def _style_grams(self, size: tuple[int, int]) -> dict[str, np.ndarray]:
+    def _style_targets(self, size: tuple[int, int]) -> tuple[dict, list]:
+        """(blended Grams, []) for a classic run; ({}, [(Grams, layer masks) per style])
+        with style masks."""
+        grams = self._style_grams(size)
+        if self.style_masks is None:
+            return self._blend(grams), []
+        names = [name for name, _ in self.settings.style_layers]
+        weights = self.stylizer.weights
+        regions = [(style_grams, masks.layer_masks(masks.resize_mask(mask, size), weights, names))
+                   for style_grams, mask in zip(grams, self.style_masks, strict=True)]  # fmt: skip
+        return {}, regions
+
+    def _style_grams(self, size: tuple[int, int]) -> list[dict[str, np.ndarray] | None]:
+        """Each style's own Grams at this output size (None for a style of weight 0)."""
         factor = self.settings.style_scale
         style_size = (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))
-        blended: dict[str, np.ndarray] = {}
+        found: list[dict[str, np.ndarray] | None] = []
         for style, weight, key in zip(self.styles, self.blend, self.style_keys, strict=True):
-            if weight == 0:
+            if weight == 0 and self.style_masks is None:  # a region's targets are always set
+                found.append(None)
                 continue
             image = images.resize(style, style_size)
-            grams = self.stylizer.style_grams(
+            found.append(self.stylizer.style_grams(
                 key, style_size, lambda im=image: self._grams(im, style_size == size)
-            )
-            for name, gram in grams.items():
+            ))  # fmt: skip
+        return found
+
+    def _blend(self, grams: list[dict[str, np.ndarray] | None]) -> dict[str, np.ndarray]:
+        blended: dict[str, np.ndarray] = {}
+        for style_grams, weight in zip(grams, self.blend, strict=True):
+            for name, gram in (style_grams or {}).items():
                 blended[name] = blended.get(name, 0) + weight * gram
         return blended
 
@@ -296,7 +329,17 @@ class Transfer:
             self._iterator.close()
         if not self.has_image:
             raise RuntimeError("finish() needs at least one finished iteration")
-        image = self._settled_image()
+        image = self._kept(self._settled_image(), self.content)
         final = self.graph.evaluate(preprocess(image, self.mean))
-        return Result(self._restore(image), final, self.done, self.seconds, self.setup_seconds,
+        written = self._kept(self._restore(image), self.original_content)
+        return Result(written, final, self.done, self.seconds, self.setup_seconds,
                       self.seed)  # fmt: skip
+
+    def _kept(self, image: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """With a keep mask, ``source`` (resized to ``image``) exactly where it is black."""
+        if self.keep is None:
+            return image
+        size = (image.shape[1], image.shape[0])
+        return masks.composite(
+            image, images.resize(source, size), masks.resize_mask(self.keep, size)
+        )

@@ -300,3 +300,48 @@ def test_a_smoke_run_from_a_bare_checkout_through_the_console_script(tmp_path):
     assert max(summary["width"], summary["height"]) == 64
     assert WARNING in done.stderr.splitlines()
     assert (tmp_path / summary["output"]).is_file() and not (tmp_path / "cache").exists()
+
+
+# --- spatial control -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def halves(tmp_path):
+    left = np.zeros((24, 32), np.uint8)
+    left[:, :16] = 255
+    Image.fromarray(left).save(tmp_path / "left.png")
+    Image.fromarray(255 - left).save(tmp_path / "right.png")
+    return tmp_path / "left.png", tmp_path / "right.png"
+
+
+def test_a_style_per_region_runs_and_is_reported(runner, vgg_file, image_files, tmp_path, halves):
+    args = _args(vgg_file, image_files, "--style", str(image_files["content"]), "--style-mask",
+                 str(halves[0]), "--style-mask", str(halves[1]), "--iterations", "3", "--json",
+                 "-o", str(tmp_path / "r.png"))  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["style_masks"] == [str(halves[0]), str(halves[1])] and summary["mask"] is None
+    assert Image.open(tmp_path / "r.png").size == (32, 24)
+
+
+def test_style_masks_must_be_one_per_style(runner, vgg_file, image_files, tmp_path, halves):
+    args = _args(vgg_file, image_files, "--style", str(image_files["content"]), "--style-mask",
+                 str(halves[0]), "-o", str(tmp_path / "r.png"))  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert "--style-mask is given 1 time(s) for 2 --style image(s)" in result.stderr
+    assert not (tmp_path / "r.png").exists()
+
+
+@pytest.mark.parametrize("colors", ["none", "luminance"])
+def test_the_mask_keeps_the_contents_pixels_where_black(
+    runner, vgg_file, image_files, tmp_path, halves, colors
+):
+    args = _args(vgg_file, image_files, "--mask", str(halves[1]), "--iterations", "5",
+                 "--preserve-colors", colors, "-o", str(tmp_path / "r.png"))  # fmt: skip
+    assert runner.invoke(main, args).exit_code == 0
+    out = np.asarray(Image.open(tmp_path / "r.png"))
+    content = np.asarray(Image.open(image_files["content"]).convert("RGB"))
+    np.testing.assert_array_equal(out[:, :15], content[:, :15])
+    assert np.abs(out[:, 17:].astype(int) - content[:, 17:]).mean() > 1

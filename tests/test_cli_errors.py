@@ -38,6 +38,8 @@ def bad_files(tmp_path_factory, vgg_file, image_files):
     data = {k: v for k, v in scipy.io.loadmat(str(vgg_file)).items() if not k.startswith("__")}
     data["layers"][0, 2][0, 0]["name"] = np.array(["conv1_x"])
     scipy.io.savemat(str(folder / "other.mat"), data)
+    Image.new("L", (40, 30), 0).save(folder / "black.png")
+    Image.new("L", (40, 30), 255).save(folder / "white.png")
     header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116)
     (folder / "v73.mat").write_bytes(header + b"\0" * 8 + b"\x00\x02IM" + b"\0" * 512)
     _variant(
@@ -108,6 +110,10 @@ CASES = {
     ),
     "F10 name too long": ({"-o": "{out}/" + "a" * 300 + ".png"}, "bytes long", 2),
     "F10 history too long": ({"--history": "{out}/" + "h" * 250}, "bytes long", 2),
+    # spatial control
+    "unreadable style mask": ({"--style-mask": "{bad}/text.jpg"}, "--style-mask", 2),
+    "black style mask": ({"--style-mask": "{bad}/black.png"}, "black all over", 2),
+    "unreadable mask": ({"--mask": "{bad}/cut.png"}, "--mask", 2),
 }
 
 

@@ -290,3 +290,86 @@ def test_style_targets_are_cached_by_key_unless_colours_are_preserved(weights, m
         for seed in (0, 1):
             _result(Transfer(stylizer, CONTENT, [STYLE_A], seed, style_keys=["a"]))
         assert len(calls) == expected_calls, colours
+
+
+# --- spatial control: a style per region, regions kept untouched ------------------------------
+
+
+def _stripes(seed, vertical):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:40, 0:40]
+    wave = ((x if vertical else y) // 3 % 2) * 200 + 25
+    image = np.stack([wave, 255 - wave, np.full_like(wave, 128 if vertical else 30)], axis=-1)
+    return np.clip(image + rng.normal(0, 10, image.shape), 0, 255).astype(np.uint8)
+
+
+RED_VERTICAL, GREEN_HORIZONTAL = _stripes(5, True), _stripes(6, False)
+LEFT = np.zeros((24, 32), np.float32)
+LEFT[:, :16] = 1.0
+
+
+def _gram_distance(weights, image, style, settings):
+    from stylize.images import preprocess
+    from stylize.optimize import style_grams_at_size
+
+    mine = style_grams_at_size(weights, preprocess(image, weights.mean_pixel), settings, CPU)
+    theirs = style_grams_at_size(weights, preprocess(style, weights.mean_pixel), settings, CPU)
+    return sum(float(np.sum((mine[k] - theirs[k]) ** 2)) for k in mine)
+
+
+def test_a_region_of_ones_is_the_classic_cost(weights):
+    settings = Settings(iterations=2)
+    classic = TransferGraph(weights, 24, 32, settings, CPU)
+    guided = TransferGraph(weights, 24, 32, settings, CPU, regions=1)
+    try:
+        from stylize.images import preprocess
+        from stylize.masks import layer_masks
+
+        content, style = (
+            preprocess(CONTENT, weights.mean_pixel),
+            preprocess(STYLE_A, weights.mean_pixel),
+        )
+        grams = classic.style_grams(style)
+        classic.set_targets(classic.content_features(content), grams)
+        names = [name for name, _ in settings.style_layers]
+        ones = layer_masks(np.ones((24, 32), np.float32), weights, names)
+        guided.set_targets(guided.content_features(content), {}, [(grams, ones)])
+        image = preprocess(STYLE_B, weights.mean_pixel)[:, :24, :32]
+        assert guided.evaluate(image).J == pytest.approx(classic.evaluate(image).J, rel=1e-5)
+    finally:
+        classic.close()
+        guided.close()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_each_half_takes_its_own_style(weights, optimizer):
+    settings = Settings(iterations=60, optimizer=optimizer, learning_rate=4.0)
+    styles = [RED_VERTICAL, GREEN_HORIZONTAL]
+    masked = Transfer(Stylizer(weights, settings, CPU, regions=2), CONTENT, styles, 0,
+                      style_masks=[LEFT, 1 - LEFT])  # fmt: skip
+    blended = Transfer(Stylizer(weights, settings, CPU), CONTENT, styles, 0)
+    image = _result(masked)[1].image
+    left, right = image[:, :16], image[:, 16:]
+    both = _result(blended)[1].image
+    small = Settings()
+    own = _gram_distance(weights, left, RED_VERTICAL, small)
+    assert own < _gram_distance(weights, left, GREEN_HORIZONTAL, small)
+    assert own < _gram_distance(weights, both[:, :16], RED_VERTICAL, small)
+    own = _gram_distance(weights, right, GREEN_HORIZONTAL, small)
+    assert own < _gram_distance(weights, right, RED_VERTICAL, small)
+    assert own < _gram_distance(weights, both[:, 16:], GREEN_HORIZONTAL, small)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_black_pixels_of_the_keep_mask_stay_the_content_and_grey_blends(weights, optimizer):
+    keep = np.ones((24, 32), np.float32)
+    keep[:, :10] = 0.0
+    keep[:, 10:20] = 0.5
+    settings = Settings(iterations=10, optimizer=optimizer, scales=2)
+    stylizer = Stylizer(weights, settings, CPU, keep_mask=True)
+    result = _result(Transfer(stylizer, CONTENT, [STYLE_A], 3, keep=keep))[1].image
+    free = _result(Transfer(Stylizer(weights, settings, CPU), CONTENT, [STYLE_A], 3))[1].image
+    np.testing.assert_array_equal(result[:, :9], CONTENT[:, :9])  # away from the edge
+    grey = np.abs(result[:, 11:19].astype(int) - CONTENT[:, 11:19]).mean()
+    white = np.abs(free[:, 21:].astype(int) - CONTENT[:, 21:]).mean()
+    assert 0 < grey < white

@@ -42,6 +42,12 @@ OWN_OPTIONS = {
                                   help="Write a PNG of content, styles, checkpoints and result"
                                        " side by side."),
     "overwrite": click.option("--overwrite", is_flag=True, help="Replace existing output files."),
+    "style_mask": click.option("--style-mask", multiple=True, type=path(),
+                               help="Grayscale image: where the --style of the same position"
+                                    " applies (white) or not (black); once per --style."),
+    "mask": click.option("--mask", type=path(),
+                         help="Grayscale image: only where it is white may the image change;"
+                              " where black the output keeps the content's pixels."),
 }  # fmt: skip
 
 
@@ -49,6 +55,7 @@ OWN_OPTIONS = {
 @with_options(
     "content", "style", "output", "weights", "iterations", "optimizer", "learning_rate",
     "alpha", "beta", "tv_weight", "content_layers", "style_layers", "style_weights",
+    "style_mask", "mask",
     "style_scale", "init", "noise_ratio", "preserve_colors", "pooling", "max_size", "scales",
     "seed", "device", "precision", "save_every", "history", "loss_plot", "contact_sheet",
     "overwrite", "quiet", "as_json", own=OWN_OPTIONS,
@@ -95,4 +102,6 @@ def run_request(options: dict):
         contact_sheet=options["contact_sheet"],
         overwrite=options["overwrite"],
         quiet=options["quiet"],
+        style_masks=tuple(options["style_mask"]),
+        mask=options["mask"],
     )
