@@ -137,6 +137,8 @@ class Transfer:
                  keep: np.ndarray | None = None):  # fmt: skip
         # Spatial control: one (H, W) mask 0-1 per style at the output size (the Stylizer
         # built with regions=len(styles)), and where the image may change (keep_mask=True).
+        if keep is None and stylizer.keep_mask:  # a graph with a keep mask, a job without one
+            keep = np.ones(content.shape[:2], np.float32)
         self.style_masks, self.keep = style_masks, keep
         self.content_key = content_key
         recoloured = stylizer.settings.preserve_colors != "none"  # styles depend on the content

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -306,3 +307,38 @@ def test_many_output_sizes_in_one_worker(vgg_file, tmp_path, gradient):
     assert json.loads(result.stdout)["done"] == 5
     sizes = {(r["width"], r["height"]) for r in _manifest(tmp_path / "out")}
     assert sizes == {(width, 18) for width in range(20, 40, 4)}
+
+
+def test_a_mask_per_content_keeps_its_black_pixels_and_counts_for_resuming(
+    vgg_file, inputs, tmp_path
+):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    black_left = np.full((24, 32), 255, np.uint8)
+    black_left[:, :12] = 0
+    for name in ("c0", "c1"):
+        Image.fromarray(black_left).save(masks / f"{name}.png")
+    out = tmp_path / "out"
+    args = ["--content", inputs / "c", "--style", inputs / "s" / "s0.png", "--out", out,
+            "--mask-template", f"{masks}/{{content}}.png", "--seed", "1"]  # fmt: skip
+    result = _batch(vgg_file, *args)
+    assert result.exit_code == 1  # c2 has no mask: its job fails, the others run
+    records = {r["output"]: r for r in _manifest(out)}
+    assert records["c2_s0.png"]["status"] == "failed" and "--mask" in records["c2_s0.png"]["error"]
+    for name in ("c0", "c1"):
+        written = np.asarray(Image.open(out / f"{name}_s0.png"))
+        content = np.asarray(Image.open(inputs / "c" / f"{name}.png").convert("RGB"))
+        np.testing.assert_array_equal(written[:, :11], content[:, :11])
+        assert records[f"{name}_s0.png"]["mask_sha256"] == sha256_of(masks / f"{name}.png")
+    Image.fromarray(255 - black_left).save(masks / "c0.png")  # c0's mask changes
+    summary = json.loads(_batch(vgg_file, *args, "--json").stdout)
+    assert (summary["done"], summary["skipped"], summary["failed"]) == (1, 1, 1)
+
+
+def test_a_mask_template_with_an_unknown_field_is_refused(vgg_file, inputs, tmp_path):
+    result = _batch(vgg_file, "--content", inputs / "c", "--style", inputs / "s", "--out",
+                    tmp_path / "out", "--mask-template", "m/{name}.png")  # fmt: skip
+    assert result.exit_code == 2 and "--mask-template 'm/{name}.png': unknown field" in (
+        result.stderr
+    )
+    assert not (tmp_path / "out").exists()

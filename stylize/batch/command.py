@@ -25,6 +25,7 @@ from stylize.batch.plan import (
     prepare_out_dir,
     read_pairs,
     remove_stale_temporaries,
+    with_masks,
 )
 from stylize.batch.worker import Executor, WorkerSetup
 from stylize.config import Settings
@@ -49,6 +50,7 @@ class BatchRequest:
     executor: str = "local"
     jobs: int | None = None
     address: str | None = None
+    mask_template: str | None = None
 
 
 def run_batch(request: BatchRequest, reporter: Reporter) -> dict:
@@ -65,9 +67,11 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     init_image = _early_checks(request)
     out = request.out
     jobs = plan_jobs(_pairs(request), request.template, out, request.settings.max_size)
+    jobs = with_masks(jobs, request.mask_template)
     # Before anything is created: a bad weights file must leave no folder or manifest behind.
     weights, _ = prepare.load_weights(request.weights, request.settings)
-    setup = WorkerSetup(weights, request.settings, init_image)
+    setup = WorkerSetup(weights, request.settings, init_image,
+                        keep_mask=request.mask_template is not None)  # fmt: skip
     out_dir = prepare_out_dir(out, [*request.contents, *request.styles])
     with Manifest(out_dir / MANIFEST_NAME) as manifest:
         _report_manifest_repairs(manifest, reporter)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylize import images, prepare
+from stylize import images, masks, prepare
 from stylize.batch.manifest import Manifest, clean_json
 from stylize.batch.plan import Job
 from stylize.batch.worker import Executor, Outcome, Task
@@ -177,7 +177,11 @@ class Batch:
         if comparable(record["settings"], self.settings.seed is not None) != wanted:
             return False
         return (record.get("content_sha256") == self.sha(job.content)
-                and record.get("style_sha256") == self.sha(job.style))  # fmt: skip
+                and record.get("style_sha256") == self.sha(job.style)
+                and record.get("mask_sha256") == self._mask_sha(job))  # fmt: skip
+
+    def _mask_sha(self, job: Job) -> str | None:
+        return None if job.mask is None else self.sha(job.mask)
 
     def sha(self, path: Path) -> str | None:
         if path not in self._hashes:
@@ -224,13 +228,16 @@ class Batch:
                 lambda image: prepare.fit_content(image, job.content, max_size),
             )
             style = self.images.load(job.style, "style image")
+            size = (content.shape[1], content.shape[0])
+            keep = None if job.mask is None else masks.load_mask(job.mask, size, "--mask")
         except Exception as error:  # an odd file must not end the batch
             self._record(_Running(job, self.settings.seed, began), Outcome(job.index),
                          one_line(error, with_type=True))  # fmt: skip
             return None
         seed = self.settings.seed if self.settings.seed is not None else secrets.randbelow(2**31)
         self.running[job.index] = _Running(job, seed, began)
-        return Task(job.index, content, style, seed, self.sha(job.content), self.sha(job.style))
+        return Task(job.index, content, style, seed, self.sha(job.content), self.sha(job.style),
+                    keep)  # fmt: skip
 
     def _finish(self, outcome: Outcome) -> None:
         running = self.running.pop(outcome.index)
@@ -276,6 +283,7 @@ class Batch:
             "optimize_seconds": round(outcome.seconds, 4),
             "setup_seconds": round(outcome.setup_seconds, 4),
             "seed": running.seed, "device": outcome.device, "weights": self.weights,
+            "mask": str(job.mask) if job.mask else None, "mask_sha256": self._mask_sha(job),
             "settings": settings_record(self.settings, running.seed),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }  # fmt: skip

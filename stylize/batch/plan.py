@@ -8,6 +8,7 @@ worker reuses its graph); the driver (``stylize.batch.driver``) decodes the imag
 from __future__ import annotations
 
 import csv
+import dataclasses
 import secrets
 import string
 from collections.abc import Callable, Iterable
@@ -34,6 +35,7 @@ class Job:
     style: Path
     output: str
     size: tuple[int, int] | None
+    mask: Path | None = None  # --mask-template filled in: where the image may change
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -127,27 +129,42 @@ def read_pairs(path: Path) -> list[Pair]:
 # --- output names --------------------------------------------------------------------------
 
 
-def check_template(template: str) -> None:
-    """Refuse a template with unknown fields or an extension that cannot be written."""
+def check_template(template: str, option: str = "--template") -> None:
+    """Refuse a template with unknown fields, one that cannot be filled, or (for
+    --template) an extension that cannot be written."""
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as exc:
-        raise InputError(f"--template {template!r}: {exc}") from None
+        raise InputError(f"{option} {template!r}: {exc}") from None
     unknown = names - set(TEMPLATE_FIELDS)
     if unknown:
-        raise InputError(f"--template {template!r}: unknown field {{{sorted(unknown)[0]}}};"
+        raise InputError(f"{option} {template!r}: unknown field {{{sorted(unknown)[0]}}};"
                          f" use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")  # fmt: skip
-    output_name(template, Path("c.png"), Path("s.png"))
+    if option == "--template":
+        output_name(template, Path("c.png"), Path("s.png"))
+    else:
+        _fill(template, Path("c.png"), Path("s.png"), option)
 
 
-def _fill(template: str, content: Path, style: Path) -> str:
+def _fill(template: str, content: Path, style: Path, option: str = "--template") -> str:
     try:
         return template.format(
             content=content.stem, style=style.stem,
             content_dir=content.resolve().parent.name, style_dir=style.resolve().parent.name,
         )  # fmt: skip
     except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
-        raise InputError(f"--template {template!r}: {one_line(exc)}") from None
+        raise InputError(f"{option} {template!r}: {one_line(exc)}") from None
+
+
+def with_masks(jobs: list[Job], template: str | None) -> list[Job]:
+    """Each job with its --mask-template filled in (a path from the current folder); the
+    file is read, and a missing one fails its job, when the job runs."""
+    if template is None:
+        return jobs
+    check_template(template, "--mask-template")
+    option = "--mask-template"
+    fill = lambda job: Path(_fill(template, job.content, job.style, option))  # noqa: E731
+    return [dataclasses.replace(job, mask=fill(job)) for job in jobs]
 
 
 def output_name(template: str, content: Path, style: Path, given: str | None = None) -> str:

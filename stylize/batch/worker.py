@@ -35,6 +35,7 @@ class WorkerSetup:
     init_image: np.ndarray | None = None
     threads: int = 0
     gpu: str | None = None
+    keep_mask: bool = False  # graphs with a keep mask (--mask-template)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Task:
     seed: int
     content_key: str | None = None
     style_key: str | None = None
+    keep: np.ndarray | None = None  # the job's --mask-template mask at the output size
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ class BatchWorker:
         device = resolve_device(settings.device, settings.precision)
         # Jobs come grouped by size; graphs of sizes met long ago (each holding a copy of the
         # weights) are dropped.
-        self.stylizer = Stylizer(setup.weights, settings, device, max_graphs=MAX_GRAPH_SIZES)
+        self.stylizer = Stylizer(setup.weights, settings, device, max_graphs=MAX_GRAPH_SIZES,
+                                 keep_mask=setup.keep_mask)  # fmt: skip
         self.device = self.stylizer.device
 
     def run(self, task: Task) -> Outcome:
@@ -103,7 +106,7 @@ class BatchWorker:
         try:
             transfer = Transfer(self.stylizer, task.content, [task.style], task.seed,
                                 self.setup.init_image, content_key=task.content_key,
-                                style_keys=[task.style_key])  # fmt: skip
+                                style_keys=[task.style_key], keep=task.keep)  # fmt: skip
             for _ in transfer.run():
                 pass
             result = transfer.finish()

@@ -37,6 +37,10 @@ OWN_OPTIONS = {
                              help="Output name inside --out: fields {content} {style} (file"
                                   " stems), {content_dir} {style_dir} (folder names); the"
                                   " extension picks the format; may contain subfolders."),
+    "mask_template": click.option("--mask-template", default=None,
+                                  help="Each job's --mask (white: may change, black: kept as"
+                                       " the content), a path with the --template fields,"
+                                       " e.g. masks/{content}.png."),
     "force": click.option("--force", is_flag=True,
                           help="Redo jobs the manifest records as finished."),
     "seed": click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
@@ -59,7 +63,8 @@ OWN_OPTIONS = {
 
 @click.command("batch", short_help="Stylize many images: resumable, with a manifest.")
 @with_options(
-    "content", "style", "pairs", "out", "template", "force", *JOB_SETTINGS, "seed", "executor",
+    "content", "style", "pairs", "out", "template", "mask_template", "force", *JOB_SETTINGS,
+    "seed", "executor",
     "jobs", "address", "quiet", "as_json", own=OWN_OPTIONS,
 )  # fmt: skip
 @reports_errors
@@ -116,4 +121,5 @@ def batch_request(options: dict):
         executor=options["executor"],
         jobs=options["jobs"],
         address=options["address"],
+        mask_template=options["mask_template"],
     )
