@@ -345,3 +345,16 @@ def test_the_mask_keeps_the_contents_pixels_where_black(
     content = np.asarray(Image.open(image_files["content"]).convert("RGB"))
     np.testing.assert_array_equal(out[:, :15], content[:, :15])
     assert np.abs(out[:, 17:].astype(int) - content[:, 17:]).mean() > 1
+
+
+def test_a_seeded_masked_run_is_reproduced_byte_for_byte(
+    runner, vgg_file, image_files, tmp_path, halves
+):
+    outputs = [tmp_path / "a.png", tmp_path / "b.png"]
+    for output in outputs:
+        args = _args(vgg_file, image_files, "--style", str(image_files["content"]),
+                     "--style-mask", str(halves[0]), "--style-mask", str(halves[1]),
+                     "--mask", str(halves[1]), "--seed", "9", "--iterations", "4",
+                     "-o", str(output))  # fmt: skip
+        assert runner.invoke(main, args).exit_code == 0
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
