@@ -227,17 +227,14 @@ class Transfer:
         self.graph = self.stylizer.graph(*size)
         content = preprocess(images.resize(self.content, size), self.mean)
         features = self.stylizer.content_features(self.graph, content, self.content_key)
-        keep = None if self.keep is None else masks.resize_mask(self.keep, size)
-        self.graph.set_targets(features, *self._style_targets(size),
-                               keep=None if keep is None else keep[None, :, :, None])  # fmt: skip
+        keep = None if self.keep is None else masks.resize_mask(self.keep, size)[None, :, :, None]
+        self.graph.set_targets(features, *self._style_targets(size), keep=keep)
         if self.previous is None:
             self.start = self._initial(content, size)
         else:
             self.start = preprocess(images.resize(self.previous, size), self.mean)
         if keep is not None:  # where the image may not change it starts as the content
-            self.start = (
-                keep[None, :, :, None] * self.start + (1 - keep[None, :, :, None]) * content
-            )
+            self.start = keep * self.start + (1 - keep) * content
         self.setup_seconds += time.perf_counter() - began
 
     def _style_targets(self, size: tuple[int, int]) -> tuple[dict, list]:

@@ -129,9 +129,14 @@ def read_pairs(path: Path) -> list[Pair]:
 # --- output names --------------------------------------------------------------------------
 
 
-def check_template(template: str, option: str = "--template") -> None:
-    """Refuse a template with unknown fields, one that cannot be filled, or (for
-    --template) an extension that cannot be written."""
+def check_template(template: str) -> None:
+    """Refuse a --template with unknown fields, one that cannot be filled, or an extension
+    that cannot be written."""
+    _check_fields(template, "--template")
+    output_name(template, Path("c.png"), Path("s.png"))
+
+
+def _check_fields(template: str, option: str) -> None:
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as exc:
@@ -140,10 +145,7 @@ def check_template(template: str, option: str = "--template") -> None:
     if unknown:
         raise InputError(f"{option} {template!r}: unknown field {{{sorted(unknown)[0]}}};"
                          f" use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")  # fmt: skip
-    if option == "--template":
-        output_name(template, Path("c.png"), Path("s.png"))
-    else:
-        _fill(template, Path("c.png"), Path("s.png"), option)
+    _fill(template, Path("c.png"), Path("s.png"), option)  # a format spec that cannot apply
 
 
 def _fill(template: str, content: Path, style: Path, option: str = "--template") -> str:
@@ -161,10 +163,10 @@ def with_masks(jobs: list[Job], template: str | None) -> list[Job]:
     file is read, and a missing one fails its job, when the job runs."""
     if template is None:
         return jobs
-    check_template(template, "--mask-template")
     option = "--mask-template"
-    fill = lambda job: Path(_fill(template, job.content, job.style, option))  # noqa: E731
-    return [dataclasses.replace(job, mask=fill(job)) for job in jobs]
+    _check_fields(template, option)
+    return [dataclasses.replace(job, mask=Path(_fill(template, job.content, job.style, option)))
+            for job in jobs]  # fmt: skip
 
 
 def output_name(template: str, content: Path, style: Path, given: str | None = None) -> str:
