@@ -1,60 +1,110 @@
 """Pictures of a run: the costs against iterations, and a contact sheet of the images.
 
-Drawn with Pillow alone (no plotting library) and written atomically through
-``stylize.images.save_image``, so the file's extension picks the format (PNG is the
-intended one). Lines are drawn without anti-aliasing: each series' pixels have exactly its
-colour in ``LINE_COLOURS``. This module never imports TensorFlow.
+The loss plot is drawn by matplotlib (anti-aliased lines, real log-scale ticks, PNG, SVG or
+PDF by the file's extension). matplotlib is imported only inside the functions that draw,
+so importing this module stays cheap, and the figure is built without pyplot: no global
+state, no GUI backend, no change to rcParams. The contact sheet is drawn with Pillow. Both
+are written atomically. This module never imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import math
+import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from stylize.errors import ImageError
+from stylize.files import atomic_writer, check_writable
 from stylize.images import save_image
 
-PLOT_SIZE = (800, 500)  # (width, height) pixels
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+PLOT_INCHES = (8.0, 5.0)  # (width, height) of the loss plot
+PLOT_DPI = 100  # so a PNG loss plot is 800 x 500 pixels
+PLOT_FONT = "DejaVu Sans"  # shipped with matplotlib, so every machine draws the same text
 SHEET_HEIGHT = 256  # pixels of every contact-sheet panel
 SHEET_MARGIN = 12  # pixels around and between panels
 SERIES = ("J", "J_content", "J_style")
-LINE_COLOURS = {"J": (31, 119, 180), "J_content": (214, 39, 40), "J_style": (44, 160, 44)}
+_SERIES_COLOURS = {"J": "tab:blue", "J_content": "tab:red", "J_style": "tab:green"}
 BACKGROUND = (255, 255, 255)
 INK = (0, 0, 0)
-GRID = (228, 228, 228)
-LINE_WIDTH = 2
-_PLOT_MARGINS = (80, 70, 25, 55)  # left, top, right, bottom: room for labels, title, legend
 
 
 # --- loss plot -------------------------------------------------------------------------------
 
 
-def loss_plot(history: Sequence[Sequence[float]], path: str | os.PathLike) -> None:
-    """Write a PNG of J, J_content and J_style against iterations, log-scale y, to ``path``.
+def check_plot_path(path: str | os.PathLike, overwrite: bool) -> Path:
+    """Check, before any work, that ``loss_plot`` can write ``path``: an extension in
+    PLOT_SUFFIXES (any case), a writable folder, a name that fits the file system, and no
+    existing file unless ``overwrite``. Returns the path as a Path; raises ImageError."""
+    output = Path(path)
+    check_writable(output, f"--loss-plot '{output}'", overwrite, ImageError, PLOT_SUFFIXES)
+    return output
 
-    ``history`` holds (iteration, J, J_content, J_style) rows, iterations increasing.
-    Non-positive and non-finite costs are skipped (a line breaks there). The picture is
-    PLOT_SIZE pixels: title, legend, decade ticks (1e3, 1e4, ...) and iteration ticks.
+
+def loss_plot(
+    history: Sequence[Sequence[float]],
+    path: str | os.PathLike,
+    scale_starts: Sequence[float] = (),
+) -> None:
+    """Write the ``loss_figure`` of ``history`` to ``path`` atomically.
+
+    The extension (any case) picks the format: .png (800 x 500 pixels), .svg or .pdf
+    (8 x 5 inches). Any other extension raises ValueError before anything is drawn or
+    written; operating-system errors are raised as OSError.
     """
-    save_image(path, np.asarray(draw_loss_plot(history)))
+    output = Path(path)
+    suffix = output.suffix.lower()
+    if suffix not in PLOT_SUFFIXES:
+        raise ValueError(f"loss plot '{output}': unknown extension '{output.suffix}'"
+                         f" (expected one of {', '.join(PLOT_SUFFIXES)})")  # fmt: skip
+    buffer = io.BytesIO()
+    loss_figure(history, scale_starts).savefig(buffer, format=suffix[1:], dpi=PLOT_DPI)
+    with atomic_writer(output) as stream:
+        stream.write(buffer.getvalue())
 
 
-def draw_loss_plot(history: Sequence[Sequence[float]], size=PLOT_SIZE) -> Image.Image:
-    """The loss plot of ``loss_plot`` as an RGB Pillow image of ``size`` (width, height)."""
+def loss_figure(history: Sequence[Sequence[float]], scale_starts: Sequence[float] = ()) -> Figure:
+    """J, J_content and J_style against iterations, log-scale y, as a matplotlib Figure.
+
+    ``history`` holds (iteration, J, J_content, J_style) rows, iterations increasing; costs
+    are in the units the run reports them. ``scale_starts`` holds the first iteration of
+    scale 2, 3, ... of a coarse-to-fine run; each gets a dashed vertical line. Non-positive
+    and non-finite costs are drawn as NaN, so a line breaks there; when no cost is drawable
+    (or the history is empty) the plot says "no positive costs". The figure is PLOT_INCHES
+    at PLOT_DPI, with an Agg canvas attached, so ``figure.canvas.draw()`` works.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=PLOT_INCHES, dpi=PLOT_DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    ax.set_yscale("log")
     iterations, costs = _columns(history)
-    drawable = np.concatenate([values[_valid(values)] for values in costs.values()])
-    axes = _Axes.fit(size, iterations, drawable)
-    picture = Image.new("RGB", size, BACKGROUND)
-    draw = ImageDraw.Draw(picture)
-    _draw_frame(draw, axes, empty=drawable.size == 0)
+    drawable = False
     for name, values in costs.items():
-        _draw_series(draw, axes, iterations, values, LINE_COLOURS[name])
-    _draw_titles(draw, size)
-    return picture
+        valid = _valid(values)
+        drawable = drawable or bool(valid.any())
+        ax.plot(iterations, np.where(valid, values, np.nan), label=name, linewidth=1.5,
+                color=_SERIES_COLOURS[name])  # fmt: skip
+    if not iterations.size:
+        ax.set_xlim(0.0, 1.0)  # rather than matplotlib's -0.05 .. 0.05 around nothing
+    if not drawable:
+        ax.set_ylim(1.0, 10.0)  # a log axis with no data would warn and pick limits itself
+        ax.text(0.5, 0.5, "no positive costs", transform=ax.transAxes, ha="center",
+                va="center", fontsize=14, fontfamily=PLOT_FONT)  # fmt: skip
+    _mark_scale_starts(ax, scale_starts)
+    _decorate(ax)
+    return figure
 
 
 def _columns(history) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -64,102 +114,35 @@ def _columns(history) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def _valid(values: np.ndarray) -> np.ndarray:
+    """Where ``values`` can be drawn on a log axis: finite and above zero."""
     with np.errstate(invalid="ignore"):
         return np.isfinite(values) & (values > 0)
 
 
-@dataclass(frozen=True)
-class _Axes:
-    """The plot box in pixels (left, top, right, bottom), the iteration range shown and the
-    decades shown (10**low to 10**high)."""
-
-    box: tuple[int, int, int, int]
-    x_range: tuple[float, float]
-    low: int
-    high: int
-
-    @classmethod
-    def fit(cls, size, iterations: np.ndarray, values: np.ndarray) -> _Axes:
-        left, top, right, bottom = _PLOT_MARGINS
-        box = (left, top, size[0] - right, size[1] - bottom)
-        finite = iterations[np.isfinite(iterations)]
-        x0, x1 = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        low, high = (
-            (math.floor(np.log10(values.min())), math.ceil(np.log10(values.max())))
-            if values.size
-            else (0, 1)
-        )
-        return cls(box, (x0, x1 if x1 > x0 else x0 + 1), low, max(high, low + 1))
-
-    def px(self, iteration: float) -> float:
-        x0, x1 = self.x_range
-        return self.box[0] + (iteration - x0) / (x1 - x0) * (self.box[2] - self.box[0])
-
-    def py(self, value: float) -> float:
-        share = (math.log10(value) - self.low) / (self.high - self.low)
-        return self.box[3] - share * (self.box[3] - self.box[1])
+def _mark_scale_starts(ax: Axes, scale_starts: Sequence[float]) -> None:
+    """A dashed vertical line and a "scale N" label at the top for each start."""
+    for number, start in enumerate(scale_starts, start=2):
+        ax.axvline(start, color="0.45", linestyle="--", linewidth=1.0, label=f"_scale {number}")
+        # x in data units, y as a fraction of the axes: the label stays at the top.
+        ax.text(start, 0.98, f" scale {number}", transform=ax.get_xaxis_transform(),
+                ha="left", va="top", fontsize=9, color="0.3", fontfamily=PLOT_FONT)  # fmt: skip
 
 
-def _draw_frame(draw: ImageDraw.ImageDraw, axes: _Axes, empty: bool) -> None:
-    """Grid lines, tick labels and the box; "no positive costs" when nothing is drawable."""
-    left, top, right, bottom = axes.box
-    font = _font(13)
-    step = max(1, math.ceil((axes.high - axes.low) / 10))  # at most about ten labels
-    for decade in range(axes.low, axes.high + 1):
-        y = axes.py(10.0**decade)
-        draw.line([(left, y), (right, y)], fill=GRID)
-        if (decade - axes.low) % step == 0:
-            draw.text((left - 8, y), f"1e{decade}", fill=INK, font=font, anchor="rm")
-    for tick in _ticks(*axes.x_range):
-        x = axes.px(tick)
-        draw.line([(x, top), (x, bottom)], fill=GRID)
-        draw.line([(x, bottom), (x, bottom + 5)], fill=INK)
-        draw.text((x, bottom + 8), f"{tick:g}", fill=INK, font=font, anchor="mt")
-    draw.rectangle(axes.box, outline=INK)
-    if empty:
-        draw.text(((left + right) / 2, (top + bottom) / 2), "no positive costs", fill=INK,
-                  font=_font(16), anchor="mm")  # fmt: skip
+def _decorate(ax: Axes) -> None:
+    """Title, axis labels, grid and the legend, all in PLOT_FONT."""
+    from matplotlib.ticker import MaxNLocator
 
-
-def _ticks(x0: float, x1: float, target: int = 6) -> list[float]:
-    """Round tick values from x0 to x1: 1, 2 or 5 times a power of ten apart, at least 1."""
-    raw = (x1 - x0) / target
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = max(1.0, next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
-    first = math.ceil(x0 / step - 1e-9) * step
-    return [first + i * step for i in range(int((x1 - first) / step + 1e-9) + 1)]
-
-
-def _draw_series(draw, axes: _Axes, iterations, values, colour) -> None:
-    """One cost as a polyline through its drawable points, broken where a point is skipped."""
-    valid = _valid(values) & np.isfinite(iterations)
-    run: list[tuple[float, float]] = []
-    for i in range(len(values) + 1):
-        if i < len(values) and valid[i]:
-            run.append((axes.px(iterations[i]), axes.py(values[i])))
-            continue
-        if len(run) == 1:
-            (x, y), r = run[0], LINE_WIDTH
-            draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
-        elif run:
-            draw.line(run, fill=colour, width=LINE_WIDTH, joint="curve")
-        run = []
-
-
-def _draw_titles(draw, size) -> None:
-    """Title, axis names and the legend (above the plot box, so it hides no line)."""
-    left, top, right, bottom = _PLOT_MARGINS
-    draw.text((size[0] / 2, 8), "Costs against iterations (log scale)", fill=INK,
-              font=_font(18), anchor="mt")  # fmt: skip
-    font = _font(14)
-    draw.text((size[0] - right, size[1] - 6), "iteration", fill=INK, font=font, anchor="rb")
-    draw.text((8, top - 20), "cost", fill=INK, font=font, anchor="lm")
-    x = left + 60
-    for name in SERIES:
-        y = top - 20
-        draw.line([(x, y), (x + 24, y)], fill=LINE_COLOURS[name], width=3)
-        draw.text((x + 30, y), name, fill=INK, font=font, anchor="lm")
-        x += 30 + draw.textlength(name, font=font) + 28
+    ax.set_title("Costs against iterations (log scale)", fontsize=13, fontfamily=PLOT_FONT)
+    ax.set_xlabel("iteration", fontfamily=PLOT_FONT)
+    ax.set_ylabel("cost", fontfamily=PLOT_FONT)
+    ax.tick_params(which="both", labelfontfamily=PLOT_FONT)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # whole, round
+    ax.grid(True, which="major", color="0.88", linewidth=0.8)
+    ax.grid(True, which="minor", axis="y", color="0.95", linewidth=0.5)
+    # Outside the plot box, to the right: it can hide no line, and "best" would be slow
+    # on long histories.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              prop={"family": PLOT_FONT})  # fmt: skip
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:

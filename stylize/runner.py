@@ -94,9 +94,12 @@ def check_outputs(request: RunRequest) -> None:
     checkpoint that exists already."""
     overwrite = request.overwrite
     images.check_output_path(request.output, overwrite)
-    for path in (request.loss_plot, request.contact_sheet):
-        if path:
-            images.check_output_path(path, overwrite)
+    if request.loss_plot:
+        from stylize.report import check_plot_path  # matplotlib is imported only to draw
+
+        check_plot_path(request.loss_plot, overwrite)
+    if request.contact_sheet:
+        images.check_output_path(request.contact_sheet, overwrite)
     if request.history:
         check_writable(request.history, f"--history '{request.history}'", overwrite, ImageError)
     extra = {"--history": request.history, "--loss-plot": request.loss_plot,
@@ -242,13 +245,22 @@ class Recorder:
             from stylize.report import loss_plot
 
             rows = [(r["iteration"], r["J"], r["J_content"], r["J_style"]) for r in self.history]
-            loss_plot(rows, request.loss_plot)
+            loss_plot(rows, request.loss_plot, scale_starts(self.history))
         if request.contact_sheet:
             from stylize.report import contact_sheet
 
             panels = [("content", self.inputs.content)]
             panels += [(f"style {i + 1}", s) for i, s in enumerate(self.inputs.styles)]
             contact_sheet([*panels, *self.panels, ("result", result.image)], request.contact_sheet)
+
+
+def scale_starts(history: list[dict]) -> list[int]:
+    """The iterations at which scale 2, 3, ... of a --scales run began."""
+    return [
+        now["iteration"]
+        for before, now in zip(history, history[1:], strict=False)
+        if now["scale"] != before["scale"]
+    ]
 
 
 def _summary(inputs: Inputs, result, device: str, stopped: str | None) -> dict:

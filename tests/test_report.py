@@ -1,20 +1,26 @@
-"""Pictures of a run: the loss plot and the contact sheet, checked pixel by pixel."""
+"""Pictures of a run: the loss plot (files and the matplotlib figure behind them) and the
+contact sheet, checked pixel by pixel."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from stylize.errors import ImageError
 from stylize.report import (
-    GRID,
-    LINE_COLOURS,
-    PLOT_SIZE,
     SHEET_HEIGHT,
     SHEET_MARGIN,
+    check_plot_path,
     contact_sheet,
+    loss_figure,
     loss_plot,
 )
+
+SERIES = ("J", "J_content", "J_style")
 
 
 def _pixels(path) -> np.ndarray:
@@ -35,72 +41,197 @@ def _falling_history(count: int = 60) -> list[tuple[int, float, float, float]]:
     return rows
 
 
-def _plot(history, tmp_path, name="loss.png") -> np.ndarray:
+# --- loss plot files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "magic"),
+    [("loss.png", (b"\x89PNG\r\n\x1a\n",)), ("loss.svg", (b"<?xml", b"<svg")),
+     ("loss.pdf", (b"%PDF",)), ("LOSS.PNG", (b"\x89PNG\r\n\x1a\n",))],
+)  # fmt: skip
+def test_loss_plot_writes_the_format_its_extension_names(tmp_path, name, magic):
     path = tmp_path / name
-    loss_plot(history, path)
-    return _pixels(path)
+    loss_plot(_falling_history(), path, scale_starts=(30,))
+    assert path.read_bytes().startswith(magic)
+    if name.lower().endswith(".svg"):
+        assert b"<svg" in path.read_bytes()[:2000]
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
 
 
-def test_loss_plot_is_a_png_of_the_plot_size(tmp_path):
+def test_png_loss_plot_is_800_by_500_pixels(tmp_path):
     path = tmp_path / "loss.png"
     loss_plot(_falling_history(), path)
     with Image.open(path) as picture:
-        assert (picture.format, picture.size) == ("PNG", PLOT_SIZE)
-    assert [p.name for p in tmp_path.iterdir()] == ["loss.png"]  # no temporary file left
+        assert (picture.format, picture.size) == ("PNG", (800, 500))
+    assert not _is(_pixels(path), (255, 255, 255)).all()  # something was drawn
 
 
-def test_every_cost_is_drawn_in_its_colour(tmp_path):
-    pixels = _plot(_falling_history(), tmp_path)
-    for name, colour in LINE_COLOURS.items():
-        # The legend swatch alone is under 100 pixels; a line across the plot is ~1000.
-        assert _is(pixels, colour).sum() > 400, name
+@pytest.mark.parametrize("name", ["loss.jpg", "loss.PNG.txt", "loss"])
+def test_loss_plot_refuses_other_extensions_and_writes_nothing(tmp_path, name):
+    with pytest.raises(ValueError, match="extension"):
+        loss_plot(_falling_history(), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_non_positive_and_non_finite_costs_are_skipped(tmp_path):
-    history = [(i, j, c, 0.0 if i % 2 else -1.0) for i, j, c, _ in _falling_history()]
-    history[10] = (11, float("nan"), float("inf"), 0.0)
-    pixels = _plot(history, tmp_path)
-    assert _is(pixels, LINE_COLOURS["J_style"]).sum() < 100  # its legend swatch only
-    assert _is(pixels, LINE_COLOURS["J"]).sum() > 400
+def test_loss_plot_replaces_an_existing_file(tmp_path):
+    path = tmp_path / "loss.pdf"
+    path.write_bytes(b"old")
+    loss_plot(_falling_history(), path)
+    assert path.read_bytes().startswith(b"%PDF")
 
 
-def test_empty_or_unplottable_history_still_gives_a_picture(tmp_path):
-    for index, history in enumerate([[], [(0, 0.0, -1.0, float("nan"))]]):
-        pixels = _plot(history, tmp_path, f"empty{index}.png")
-        assert pixels.shape == (PLOT_SIZE[1], PLOT_SIZE[0], 3)
+def test_a_failed_render_leaves_the_old_file_alone(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("render failed")
+
+    path = tmp_path / "loss.png"
+    path.write_bytes(b"old")
+    monkeypatch.setattr(Figure, "savefig", fail)
+    with pytest.raises(RuntimeError, match="render failed"):
+        loss_plot(_falling_history(), path)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["loss.png"]
 
 
-def _line_centres(history, tmp_path, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Columns and mean rows of the pixels that the series ``name`` alone adds."""
-    without = [(i, *(np.nan if n == name else v for n, v in zip(LINE_COLOURS, row, strict=True)))
-               for i, *row in history]  # fmt: skip
-    pixels = _plot(history, tmp_path, "with.png")
-    changed = np.any(pixels != _plot(without, tmp_path, "without.png"), axis=-1)
-    line = changed & _is(pixels, LINE_COLOURS[name])
-    columns = np.flatnonzero(line.any(axis=0))
-    return columns, np.array([np.flatnonzero(line[:, c]).mean() for c in columns])
+# --- the figure ------------------------------------------------------------------------------
 
 
-def test_tenfold_growth_is_a_straight_line_on_the_log_axis(tmp_path):
-    # J grows 10x per step; the other two span the same decades, so the axes do not change
-    # when J is left out.
-    history = [(10 * i, 10.0 ** (i + 1), 10.0 ** (6 - i), 1e3) for i in range(6)]
-    columns, rows = _line_centres(history, tmp_path, "J")
-    assert columns.max() - columns.min() > 0.8 * PLOT_SIZE[0]
-    slope, offset = np.polyfit(columns, rows, 1)
-    assert slope < 0  # growing costs go up
-    assert np.abs(rows - (slope * columns + offset)).max() < 2.0
-    # equal steps: the rows at the six iterations' columns are evenly spaced
-    at_points = np.interp(np.linspace(columns.min(), columns.max(), 6), columns, rows)
-    np.testing.assert_allclose(np.diff(at_points), np.diff(at_points).mean(), atol=2.0)
+def _series(figure) -> dict:
+    (ax,) = figure.axes
+    return {line.get_label(): line for line in ax.get_lines() if line.get_label() in SERIES}
 
 
-def test_decade_grid_lines_are_evenly_spaced(tmp_path):
-    history = [(i, 10.0 ** (i + 1), 10.0 ** (6 - i), 3e3) for i in range(6)]  # 1e1 .. 1e6
-    grid_rows = np.flatnonzero(_is(_plot(history, tmp_path), GRID).sum(axis=1) > 300)
-    assert len(grid_rows) >= 4  # inner decades 1e2 .. 1e5 (the outer ones are the frame)
-    gaps = np.diff(grid_rows)
-    assert gaps.max() - gaps.min() <= 1
+def test_figure_is_8_by_5_inches_with_a_log_cost_axis():
+    figure = loss_figure(_falling_history())
+    (ax,) = figure.axes
+    np.testing.assert_allclose(figure.get_size_inches(), (8, 5))
+    assert figure.dpi == 100
+    assert ax.get_yscale() == "log"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("iteration", "cost")
+    assert ax.get_title()
+
+
+def test_figure_draws_each_cost_against_the_iterations():
+    history = _falling_history()
+    figure = loss_figure(history)
+    lines = _series(figure)
+    assert sorted(lines) == sorted(SERIES)
+    assert len([line for line in figure.axes[0].get_lines() if line.get_label() in SERIES]) == 3
+    columns = np.array(history, dtype=float)
+    for index, name in enumerate(SERIES, start=1):
+        np.testing.assert_array_equal(lines[name].get_xdata(), columns[:, 0])
+        np.testing.assert_array_equal(lines[name].get_ydata(), columns[:, index])
+    legend = figure.axes[0].get_legend()
+    assert legend is not None
+    assert [text.get_text() for text in legend.get_texts()] == list(SERIES)
+
+
+def test_non_positive_and_non_finite_costs_are_nan_in_the_drawn_data():
+    history = [list(row) for row in _falling_history(8)]
+    history[1][1], history[2][2], history[3][3] = 0.0, -5.0, float("inf")
+    history[4][1:] = [float("nan"), float("-inf"), -0.0]
+    lines = _series(loss_figure(history))
+    columns = np.array(history, dtype=float)
+    for index, name in enumerate(SERIES, start=1):
+        expected = columns[:, index].copy()
+        expected[~(np.isfinite(expected) & (expected > 0))] = np.nan
+        drawn = np.asarray(lines[name].get_ydata(), dtype=float)
+        np.testing.assert_array_equal(drawn, expected)  # NaNs compare equal here
+        assert np.isnan(drawn).sum() == {"J": 2, "J_content": 2, "J_style": 2}[name]
+
+
+def _vertical_lines(figure) -> list:
+    (ax,) = figure.axes
+    return [line for line in ax.get_lines() if line.get_label() not in SERIES]
+
+
+def test_each_scale_start_gets_a_dashed_vertical_line_and_a_label():
+    figure = loss_figure(_falling_history(), scale_starts=(20, 41))
+    vertical = _vertical_lines(figure)
+    assert len(vertical) == 2
+    for line, start in zip(vertical, (20, 41), strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), [start, start])
+        assert line.get_linestyle() == "--"
+    texts = [text.get_text().strip() for text in figure.axes[0].texts]
+    assert texts == ["scale 2", "scale 3"]
+    assert _vertical_lines(loss_figure(_falling_history())) == []
+
+
+@pytest.mark.parametrize(
+    "history", [[], [(0, 0.0, -1.0, float("nan"))], [(1, 0.0, 0.0, 0.0), (2, -1.0, 0.0, 0.0)]]
+)
+def test_nothing_drawable_says_so_and_still_renders(tmp_path, history):
+    figure = loss_figure(history)
+    assert "no positive costs" in [text.get_text() for text in figure.axes[0].texts]
+    assert all(np.isnan(np.asarray(line.get_ydata(), float)).all()
+               for line in _series(figure).values())  # fmt: skip
+    path = tmp_path / "empty.png"
+    loss_plot(history, path)
+    with Image.open(path) as picture:
+        assert picture.size == (800, 500)
+
+
+def test_drawable_costs_do_not_say_there_are_none():
+    texts = [text.get_text() for text in loss_figure(_falling_history()).axes[0].texts]
+    assert "no positive costs" not in texts
+
+
+def test_every_text_is_in_dejavu_sans_whatever_the_rc_font():
+    import matplotlib
+    from matplotlib.font_manager import findfont
+
+    with matplotlib.rc_context({"font.family": "serif"}):  # as a user's matplotlibrc might
+        figure = loss_figure(_falling_history(), scale_starts=(30,))
+        figure.canvas.draw()  # tick labels exist only once drawn
+        (ax,) = figure.axes
+        texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        texts += [*ax.get_legend().get_texts(), *ax.get_xticklabels(), *ax.get_yticklabels()]
+        fonts = {findfont(text.get_fontproperties()).rpartition("/")[2] for text in texts}
+    assert len(texts) > 10
+    assert fonts == {"DejaVuSans.ttf"}
+
+
+# --- check_plot_path -------------------------------------------------------------------------
+
+
+def test_check_plot_path_refuses_an_image_extension_it_cannot_plot(tmp_path):
+    with pytest.raises(ImageError, match="--loss-plot") as caught:
+        check_plot_path(tmp_path / "loss.jpg", overwrite=True)
+    assert ".pdf" in str(caught.value)
+
+
+def test_check_plot_path_refuses_an_existing_file_without_overwrite(tmp_path):
+    path = tmp_path / "loss.svg"
+    path.write_bytes(b"old")
+    with pytest.raises(ImageError, match="--loss-plot.*already exists"):
+        check_plot_path(path, overwrite=False)
+    assert check_plot_path(path, overwrite=True) == path
+
+
+def test_check_plot_path_accepts_any_case_and_returns_a_path(tmp_path):
+    assert check_plot_path(str(tmp_path / "loss.PDF"), overwrite=False) == tmp_path / "loss.PDF"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_importing_the_module_does_not_import_matplotlib():
+    code = "import sys, stylize.report; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_check_plot_path_does_not_import_matplotlib(tmp_path):
+    code = (
+        "import sys; from stylize.report import check_plot_path;"
+        f"check_plot_path({str(tmp_path / 'loss.png')!r}, False);"
+        "print('matplotlib' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+# --- contact sheet ---------------------------------------------------------------------------
 
 
 def _solid(height: int, width: int, colour) -> np.ndarray:

@@ -36,8 +36,8 @@ OWN_OPTIONS = {
                             help="Write every iteration's costs and seconds to this JSON-lines"
                                  " file."),
     "loss_plot": click.option("--loss-plot", type=path(),
-                              help="Write a PNG of J, J_content and J_style per iteration (log"
-                                   " scale)."),
+                              help="Write a plot of J, J_content and J_style per iteration (log"
+                                   " scale, scale changes marked): .png, .svg or .pdf."),
     "contact_sheet": click.option("--contact-sheet", type=path(),
                                   help="Write a PNG of content, styles, checkpoints and result"
                                        " side by side."),
