@@ -123,12 +123,13 @@ def _inputs(request: RunRequest) -> dict[str, Path]:
     return named
 
 
-def run_command(request: RunRequest) -> RunOutcome:
+def run_command(request: RunRequest, board=None) -> RunOutcome:
     """Run ``stylize run``. A signal before the first iteration raises Interrupted (nothing
     is written); after it, the best image so far is written and the exit code is 130
-    (SIGINT) or 143 (SIGTERM)."""
+    (SIGINT) or 143 (SIGTERM). ``board`` (a ``stylize.preview.Board``) is kept up to date
+    for a preview page."""
     with stoppable() as stop:
-        return _run(request)
+        return _run(request, board)
     raise _interrupted_before_start(stop.signal)
 
 
@@ -137,7 +138,7 @@ def _interrupted_before_start(signal_name: str) -> Interrupted:
     return Interrupted(message, SIGNAL_EXIT_CODES[signal_name])
 
 
-def _run(request: RunRequest) -> RunOutcome:
+def _run(request: RunRequest, board) -> RunOutcome:
     inputs = load_inputs(request)
     from stylize.device import resolve_device  # TensorFlow is imported from here on
     from stylize.transfer import Stylizer, Transfer
@@ -151,7 +152,7 @@ def _run(request: RunRequest) -> RunOutcome:
                         keep_mask=inputs.keep is not None)  # fmt: skip
     transfer = Transfer(stylizer, inputs.content, inputs.styles, seed, inputs.init_image,
                         style_masks=inputs.style_masks, keep=inputs.keep)  # fmt: skip
-    recorder = Recorder(transfer, inputs)
+    recorder = Recorder(transfer, inputs, board)
     # Signals stop the loop; once it has ended they are only recorded, so that a second
     # Ctrl-C or kill cannot discard the result while it is evaluated and written.
     with deferred() as late:
@@ -162,6 +163,9 @@ def _run(request: RunRequest) -> RunOutcome:
         stylizer.close()
         recorder.write_outputs(result)
     stopped = stopped or late.signal
+    if board is not None:
+        board.show(lambda: result.image)
+        board.finish("interrupted" if stopped else "failed" if error else "finished")
     summary = _summary(inputs, result, stylizer.device, stopped)
     if stopped:
         note = (f"interrupted by {stopped} at iteration {result.iterations}; the best image so"
@@ -185,11 +189,18 @@ def _coarse(result, inputs: Inputs) -> str:
 class Recorder:
     """Consumes a Transfer's progress: display, history, checkpoints and contact-sheet panels."""
 
-    def __init__(self, transfer, inputs: Inputs):
+    def __init__(self, transfer, inputs: Inputs, board=None):
         self.transfer, self.inputs, self.request = transfer, inputs, inputs.request
         self.display = ProgressDisplay(transfer.total, quiet=self.request.quiet)
         self.history: list[dict] = []
         self.panels: list[tuple[str, np.ndarray]] = []
+        self.feed = None
+        if board is not None:
+            from stylize.preview.feed import ProgressFeed
+
+            self.feed = ProgressFeed(board)
+            board.start_job(job_label(self.request.content, self.request.styles,
+                                      self.request.output), transfer.total)  # fmt: skip
 
     def optimize(self) -> tuple[str | None, StylizeError | None]:
         """Run to the end; return (signal name or None, the error that stopped it or None)."""
@@ -218,6 +229,8 @@ class Recorder:
         self.history.append({"iteration": progress.iteration, "seconds": progress.elapsed,
                              "J": c.J, "J_content": c.J_content, "J_style": c.J_style,
                              "scale": progress.scale})  # fmt: skip
+        if self.feed is not None:
+            self.feed.step(progress, self.transfer)
         save_every = self.inputs.settings.save_every
         if save_every and progress.iteration % save_every == 0:
             path = images.intermediate_path(self.request.output, progress.iteration)
@@ -261,6 +274,11 @@ def scale_starts(history: list[dict]) -> list[int]:
         for before, now in zip(history, history[1:], strict=False)
         if now["scale"] != before["scale"]
     ]
+
+
+def job_label(content: Path, styles: tuple[Path, ...], output: Path) -> str:
+    """'content.jpg + style.jpg -> output.png': one job, for a preview page."""
+    return f"{content.name} + {' + '.join(style.name for style in styles)} -> {output}"
 
 
 def _summary(inputs: Inputs, result, device: str, stopped: str | None) -> dict:

@@ -308,7 +308,12 @@ class Transfer:
 
     def image_of(self, progress: Progress) -> np.ndarray:
         """The image a Progress record evaluated, (H, W, 3) uint8, colours restored."""
-        return self._restore(postprocess(progress.image, self.mean))
+        return self.picture(progress.image)
+
+    def picture(self, generated: np.ndarray) -> np.ndarray:
+        """A preprocessed (1, H, W, 3) iterate (a Step's image) as the (H, W, 3) uint8
+        image it stands for, colours restored."""
+        return self._restore(postprocess(generated, self.mean))
 
     def _restore(self, image: np.ndarray) -> np.ndarray:
         if self.settings.preserve_colors != "luminance":

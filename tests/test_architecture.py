@@ -106,6 +106,13 @@ def test_run_and_batch_machinery_do_not_import_each_other():
     assert not GRAPH["stylize.runner"] & batch
 
 
+def test_the_preview_sits_below_the_commands_and_knows_no_run():
+    preview = {m for m in MODULES if m == "stylize.preview" or m.startswith("stylize.preview.")}
+    assert len(preview) >= 3
+    allowed = preview | {"stylize.errors"}
+    assert {m: GRAPH[m] - allowed for m in preview if GRAPH[m] - allowed} == {}
+
+
 def test_no_module_over_450_lines():
     sizes = {name: len(path.read_text().splitlines()) for name, path in MODULES.items()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}

@@ -33,11 +33,13 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
 @pytest.mark.slow
 def test_the_wheel_holds_every_package_and_the_bundled_data(wheel):
     names = set(wheel.namelist())
-    for package in ("stylize", "stylize/cli", "stylize/batch"):
+    for package in ("stylize", "stylize/cli", "stylize/batch", "stylize/preview"):
         assert f"{package}/__init__.py" in names
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "stylize").rglob("*.py")}
     assert sources <= names
     assert {"stylize/data/cat.jpg", "stylize/data/README.md"} <= names
+    page = {f"stylize/preview/{name}" for name in ("page.html", "preview.js", "preview.css")}
+    assert page <= names  # the preview page is served from the installed package
     notice = wheel.read("stylize/data/README.md").decode()
     assert "CC0" in notice and "Stefan van der Walt" in notice
 

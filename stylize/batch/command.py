@@ -81,7 +81,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
         pending = batch.pending()
         began, stop = time.perf_counter(), Stop()
         if pending:
-            _run_jobs(batch, pending, lambda: make_executor(request, setup), stop)
+            _run_jobs(batch, pending, lambda: make_executor(request, setup, reporter), stop)
         else:
             reporter.started(0, batch.counts)
     seconds = time.perf_counter() - began
@@ -143,8 +143,10 @@ def _report_manifest_repairs(manifest: Manifest, reporter: Reporter) -> None:
                          " are not JSON objects")  # fmt: skip
 
 
-def make_executor(request: BatchRequest, setup: WorkerSetup) -> Executor:
-    """The executor the request asks for, its workers set up with ``setup``."""
+def make_executor(request: BatchRequest, setup: WorkerSetup,
+                  reporter: Reporter | None = None) -> Executor:  # fmt: skip
+    """The executor the request asks for, its workers set up with ``setup``; a worker in
+    this process reports every iteration to ``reporter``."""
     from stylize.batch.local import InProcessExecutor, ProcessExecutor, gpu_ids, worker_setups
 
     if request.executor == "ray":
@@ -153,7 +155,7 @@ def make_executor(request: BatchRequest, setup: WorkerSetup) -> Executor:
         return RayExecutor(setup, request.jobs, request.address)
     jobs = request.jobs or 1
     if jobs == 1:
-        return InProcessExecutor(setup)
+        return InProcessExecutor(setup, reporter.iteration if reporter else None)
     return ProcessExecutor(worker_setups(setup, jobs, gpu_ids(request.settings.device)))
 
 

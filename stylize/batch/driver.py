@@ -70,8 +70,16 @@ class Reporter:
     def started(self, pending: int, counts: Counts) -> None:
         """``pending`` jobs are about to run."""
 
-    def job_finished(self, record: dict, counts: Counts) -> None:
-        """A job ended and its manifest line was written."""
+    def job_started(self, job: Job, number: int, pending: int) -> None:
+        """Job ``number`` (1-based) of the ``pending`` ones was handed to a worker."""
+
+    def iteration(self, progress, transfer) -> None:
+        """An iteration of the running job ended (a ``stylize.transfer.Progress`` and its
+        Transfer). Only a worker in this process reports these."""
+
+    def job_finished(self, record: dict, counts: Counts, image: np.ndarray | None = None) -> None:
+        """A job ended and its manifest line was written; ``image`` is its written result
+        ((H, W, 3) uint8), None if it failed."""
 
     def message(self, text: str) -> None:
         """A note for the user."""
@@ -149,6 +157,7 @@ class Batch:
         self._idle: list[int] = []  # worker slots without a task
         self._last_size: dict[int, tuple | None] = {}  # the output size each slot ran last
         self._hashes: dict[Path, str | None] = {}
+        self._pending = self._started = 0  # jobs to run now, and handed out so far
 
     def pending(self) -> list[Job]:
         """The jobs to run, counting the others as skipped: with --force every job, else
@@ -193,6 +202,7 @@ class Batch:
         first job's images have loaded (so a batch of bad inputs never loads TensorFlow);
         it is left in ``self.executor`` for the caller to close."""
         queue = JobQueue(jobs)
+        self._pending, self._started = len(jobs), 0
         self.reporter.started(len(jobs), self.counts)
         while queue or self.running:
             self._dispatch(queue, make_executor)
@@ -214,6 +224,8 @@ class Batch:
                 self._idle = list(range(self.slots - 1, -1, -1))
                 self.running[job.index].began = time.perf_counter()  # start-up is not the job's
             slot = self._idle.pop()
+            self._started += 1
+            self.reporter.job_started(job, self._started, self._pending)
             self.executor.submit(slot, task)
             self._last_size[slot] = job.size
 
@@ -244,7 +256,7 @@ class Batch:
         error = outcome.error
         if error is None:
             error = self._write(running.job, outcome.image)
-        self._record(running, outcome, error)
+        self._record(running, outcome, error, outcome.image if error is None else None)
 
     def _write(self, job: Job, image: np.ndarray) -> str | None:
         path = self.out_dir / job.output
@@ -255,7 +267,8 @@ class Batch:
             return str(error)
         return None
 
-    def _record(self, running: _Running, outcome: Outcome, error: str | None) -> None:
+    def _record(self, running: _Running, outcome: Outcome, error: str | None,
+                image: np.ndarray | None = None) -> None:  # fmt: skip
         """Append the job's manifest line, then count and report it."""
         record = self.record(running, outcome, error)
         self.manifest.append(record)
@@ -265,7 +278,7 @@ class Batch:
             self.counts.failed += 1
             self.counts.failures.append({k: record[k] for k in ("content", "style", "output",
                                                                "error")})  # fmt: skip
-        self.reporter.job_finished(record, self.counts)
+        self.reporter.job_finished(record, self.counts, image)
 
     def record(self, running: _Running, outcome: Outcome, error: str | None) -> dict:
         """The manifest line of a job."""

@@ -27,8 +27,8 @@ from stylize.errors import RunError, WorkerStartError
 class InProcessExecutor:
     """One worker in this process: the default, and the right choice on one CPU or GPU."""
 
-    def __init__(self, setup: WorkerSetup):
-        self.setup = setup
+    def __init__(self, setup: WorkerSetup, on_progress=None):
+        self.setup, self.on_progress = setup, on_progress  # see BatchWorker.run
         self.worker: BatchWorker | None = None
         self._task: Task | None = None
 
@@ -41,7 +41,7 @@ class InProcessExecutor:
 
     def wait(self) -> tuple[int, Outcome]:
         task, self._task = self._task, None
-        return 0, self.worker.run(task)
+        return 0, self.worker.run(task, self.on_progress)
 
     def close(self, abort: bool = False) -> None:
         if self.worker is not None:

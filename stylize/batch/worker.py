@@ -98,8 +98,9 @@ class BatchWorker:
                                  keep_mask=setup.keep_mask)  # fmt: skip
         self.device = self.stylizer.device
 
-    def run(self, task: Task) -> Outcome:
-        """Stylize one task. Errors become a failed Outcome; signals propagate."""
+    def run(self, task: Task, on_progress=None) -> Outcome:
+        """Stylize one task. Errors become a failed Outcome; signals propagate.
+        ``on_progress(progress, transfer)`` is called after every iteration if given."""
         from stylize.transfer import Transfer
 
         began = time.perf_counter()
@@ -107,8 +108,9 @@ class BatchWorker:
             transfer = Transfer(self.stylizer, task.content, [task.style], task.seed,
                                 self.setup.init_image, content_key=task.content_key,
                                 style_keys=[task.style_key], keep=task.keep)  # fmt: skip
-            for _ in transfer.run():
-                pass
+            for progress in transfer.run():
+                if on_progress is not None:
+                    on_progress(progress, transfer)
             result = transfer.finish()
         except Exception as error:  # a job's failure must not end the batch
             seconds = time.perf_counter() - began

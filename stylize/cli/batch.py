@@ -17,6 +17,7 @@ from stylize.cli.options import (
     weights_path,
     with_options,
 )
+from stylize.cli.preview import preview_board
 from stylize.signals import SIGNAL_EXIT_CODES
 
 DEFAULT_TEMPLATE = "{content}_{style}.png"
@@ -65,7 +66,7 @@ OWN_OPTIONS = {
 @with_options(
     "content", "style", "pairs", "out", "template", "mask_template", "force", *JOB_SETTINGS,
     "seed", "executor",
-    "jobs", "address", "quiet", "as_json", own=OWN_OPTIONS,
+    "jobs", "address", "preview", "preview_host", "quiet", "as_json", own=OWN_OPTIONS,
 )  # fmt: skip
 @reports_errors
 def batch_command(**options) -> None:
@@ -84,16 +85,12 @@ def batch_command(**options) -> None:
     Exit codes: 0 every job done, 1 a job failed (see the manifest), 2 bad usage or input,
     130 or 143 interrupted (run the same command again to finish).
     """
-    from stylize.batch.command import dumps, run_batch, summary_line
-    from stylize.batch.progress import ProgressReporter
+    from stylize.batch.command import dumps, summary_line
 
     request = batch_request(options)
-    warn_if_random(request.weights)
-    reporter = ProgressReporter(quiet=options["quiet"])
-    try:
-        result = run_batch(request, reporter)
-    finally:
-        reporter.close()
+    with preview_board(options, "stylize batch") as board:
+        warn_if_random(request.weights)
+        result = _run(request, options["quiet"], board)
     if options["as_json"]:
         click.echo(dumps(result))
     stopped = result["signal"]
@@ -103,6 +100,29 @@ def batch_command(**options) -> None:
     if stopped:
         sys.exit(SIGNAL_EXIT_CODES[stopped])
     sys.exit(1 if result["failed"] else 0)
+
+
+def _run(request, quiet: bool, board) -> dict:
+    """The batch with its progress on stderr and, with a preview ``board``, on the page."""
+    from stylize.batch.command import run_batch
+    from stylize.batch.progress import BoardReporter, ProgressReporter, Reporters
+
+    progress = ProgressReporter(quiet=quiet)
+    reporter = progress
+    if board is not None:
+        reporter = Reporters(progress, BoardReporter(board, live=_live(request)))
+    try:
+        result = run_batch(request, reporter)
+    finally:
+        progress.close()
+    if board is not None:
+        board.finish("interrupted" if result["signal"] else "finished")
+    return result
+
+
+def _live(request) -> bool:
+    """Whether the one worker runs in this process, so a preview can follow iterations."""
+    return request.executor == "local" and (request.jobs or 1) == 1
 
 
 def batch_request(options: dict):

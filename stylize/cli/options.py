@@ -96,6 +96,13 @@ OPTIONS: dict[str, Callable] = {
     "quiet": click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
     "as_json": click.option("--json", "as_json", is_flag=True,
                             help="Print a JSON summary on stdout at the end."),
+    "preview": click.option("--preview", type=click.IntRange(0, 65535), metavar="PORT",
+                            help="Serve a live preview page (image, costs, curve) on this"
+                                 " port while the run goes on; 0 picks a free port."),
+    "preview_host": click.option("--preview-host", default="127.0.0.1", show_default=True,
+                                 metavar="HOST",
+                                 help="Address the --preview page listens on (0.0.0.0: every"
+                                      " interface; anyone who can reach it sees the images)."),
 }  # fmt: skip
 
 # The settings of one job that every stylizing command takes, in --help order.

@@ -16,6 +16,7 @@ from stylize.cli.options import (
     weights_path,
     with_options,
 )
+from stylize.cli.preview import preview_board
 
 OWN_OPTIONS = {
     "content": click.option("--content", required=True, type=path(),
@@ -58,7 +59,7 @@ OWN_OPTIONS = {
     "style_mask", "mask",
     "style_scale", "init", "noise_ratio", "preserve_colors", "pooling", "max_size", "scales",
     "seed", "device", "precision", "save_every", "history", "loss_plot", "contact_sheet",
-    "overwrite", "quiet", "as_json", own=OWN_OPTIONS,
+    "overwrite", "preview", "preview_host", "quiet", "as_json", own=OWN_OPTIONS,
 )  # fmt: skip
 @reports_errors
 def run_command(**options) -> None:
@@ -76,8 +77,9 @@ def run_command(**options) -> None:
     from stylize import runner
 
     request = run_request(options)
-    warn_if_random(request.weights)
-    outcome = runner.run_command(request)
+    with preview_board(options, "stylize run") as board:
+        warn_if_random(request.weights)
+        outcome = runner.run_command(request, board)
     click.echo(json.dumps(outcome.summary) if options["as_json"] else outcome.summary["output"])
     if outcome.note:
         click.echo(f"{'Stopped' if outcome.signal else 'Error'}: {outcome.note}", err=True)

@@ -1,0 +1,149 @@
+"""The batch's reporters: the stderr bar and, for --preview, the board (following the
+running job with one worker in this process, else showing finished jobs)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stylize.batch.driver import Counts, Reporter
+from stylize.batch.plan import Job
+from stylize.batch.progress import BoardReporter, ProgressReporter, Reporters
+from stylize.preview.board import Board
+
+
+@dataclass
+class Costs:
+    J: float
+    J_content: float
+    J_style: float
+
+
+@dataclass
+class Progress:
+    iteration: int
+    iterations: int
+    costs: Costs
+    elapsed: float
+    scale: int = 1
+    scales: int = 1
+
+
+@dataclass
+class Step:
+    image: np.ndarray
+
+
+class FakeTransfer:
+    best = None
+
+    def picture(self, generated):
+        return np.zeros((4, 5, 3), np.uint8)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _job(index: int) -> Job:
+    return Job(index, Path(f"c/{index}.png"), Path("s/x.png"), f"{index}_x.png", (32, 24))
+
+
+def _record(index: int, status: str = "ok") -> dict:
+    error = None if status == "ok" else "boom"
+    return {"content": f"c/{index}.png", "style": "s/x.png", "output": f"{index}_x.png",
+            "status": status, "error": error, "iterations": 7}  # fmt: skip
+
+
+def test_a_live_board_follows_each_job_and_counts_the_batch():
+    board, clock = Board("stylize batch"), Clock()
+    reporter = BoardReporter(board, live=True, clock=clock)
+    counts = Counts(total=3, skipped=1)
+    reporter.started(2, counts)
+    reporter.job_started(_job(0), 1, 2)
+    transfer = FakeTransfer()
+    transfer.best = Step(np.full((1, 4, 5, 3), 5.0))
+    reporter.iteration(Progress(1, 7, Costs(3.0, 2.0, 1.0), 0.1), transfer)
+    state = board.snapshot()
+    assert state["label"] == "0.png + x.png -> 0_x.png" and state["job"] == {"index": 1, "total": 2}
+    assert (state["iteration"], state["iterations"], state["J"]) == (1, 7, 3.0)
+    clock.now = 10.0
+    counts.done = 1
+    result = np.full((24, 32, 3), 9, np.uint8)
+    reporter.job_finished(_record(0), counts, result)
+    state = board.snapshot()
+    assert state["batch"] == {"done": 1, "failed": 0, "total": 2, "left": 10.0}
+    assert state["label"] == "0.png + x.png -> 0_x.png"  # still the job until the next starts
+    assert board.image_png()[0] == state["image"] == 2
+
+
+def test_with_several_workers_the_board_shows_finished_jobs():
+    board = Board("stylize batch")
+    reporter = BoardReporter(board, live=False, clock=Clock())
+    counts = Counts(total=2)
+    reporter.started(2, counts)
+    reporter.job_started(_job(0), 1, 2)
+    reporter.job_started(_job(1), 2, 2)
+    assert board.snapshot()["label"] == ""  # no single running job to follow
+    counts.failed = 1
+    reporter.job_finished(_record(1, "failed"), counts, None)
+    state = board.snapshot()
+    assert state["label"] == "latest finished: c/1.png + s/x.png -> 1_x.png"
+    assert state["iterations"] == 7 and state["image"] == 0
+    assert state["batch"]["failed"] == 1
+
+
+def test_nothing_to_run_says_so():
+    board = Board("stylize batch")
+    BoardReporter(board, live=True).started(0, Counts(total=4, skipped=4))
+    assert board.snapshot()["label"] == "all 4 jobs were done already"
+
+
+def test_reporters_hand_every_event_to_each():
+    seen = []
+
+    class Spy(Reporter):
+        def __init__(self, name):
+            self.name = name
+
+        def started(self, pending, counts):
+            seen.append((self.name, "started", pending))
+
+        def job_started(self, job, number, pending):
+            seen.append((self.name, "job_started", number))
+
+        def iteration(self, progress, transfer):
+            seen.append((self.name, "iteration", progress))
+
+        def job_finished(self, record, counts, image=None):
+            seen.append((self.name, "job_finished", image))
+
+        def message(self, text):
+            seen.append((self.name, "message", text))
+
+    both = Reporters(Spy("a"), Spy("b"))
+    both.started(2, Counts())
+    both.job_started(_job(0), 1, 2)
+    both.iteration("p", None)
+    both.job_finished(_record(0), Counts(), "img")
+    both.message("hello")
+    assert seen == [("a", "started", 2), ("b", "started", 2), ("a", "job_started", 1),
+                    ("b", "job_started", 1), ("a", "iteration", "p"), ("b", "iteration", "p"),
+                    ("a", "job_finished", "img"), ("b", "job_finished", "img"),
+                    ("a", "message", "hello")]  # fmt: skip
+
+
+def test_the_stderr_reporter_takes_the_image_argument_and_reports_failures():
+    reporter = ProgressReporter(quiet=True)
+    reporter.started(1, Counts(total=1))
+    stream = io.StringIO()
+    reporter.display.stream = stream
+    reporter.job_finished(_record(0, "failed"), Counts(total=1, failed=1), None)
+    assert "failed: c/0.png + s/x.png: boom" in stream.getvalue()
