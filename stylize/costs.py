@@ -91,3 +91,13 @@ def total_variation(image):
     dy = image[:, 1:, :, :] - image[:, :-1, :, :]
     dx = image[:, :, 1:, :] - image[:, :, :-1, :]
     return (tf.reduce_sum(tf.square(dy)) + tf.reduce_sum(tf.square(dx))) / float(n_h * n_w)
+
+
+def temporal_cost(image, warped, consistency):
+    """Short-term temporal consistency (Ruder, Dosovitskiy and Brox, "Artistic style transfer
+    for videos", 2016, eq. 7): (1 / D) * sum_k c_k * (x_k - w_k)^2 over the D = H * W * C
+    values of the (1, H, W, C) image x, where w is the previous stylized frame warped into
+    this one by the optical flow and c, (1, H, W, 1) in [0, 1], is 0 where the flow is not
+    to be trusted (disocclusions, motion boundaries); scalar, squared pixel levels."""
+    n_h, n_w, n_c = _dims(image)
+    return tf.reduce_sum(consistency * tf.square(image - warped)) / float(n_h * n_w * n_c)

@@ -23,11 +23,13 @@ from stylize.weights import VggWeights
 
 @dataclass(frozen=True)
 class Costs:
-    """J = alpha * J_content + beta * J_style (+ tv_weight * TV) for one image."""
+    """J = alpha * J_content + beta * J_style (+ tv_weight * TV) (+ temporal_weight *
+    J_temporal, in a graph for video frames) for one image."""
 
     J: float
     J_content: float
     J_style: float
+    J_temporal: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,15 @@ class TransferGraph:
     the sum over styles k of K * w_k times the cost between style k's own Gram and the
     generated image's guided Gram under mask k (costs.guided_gram), so equal weights give
     every region a one-style run's strength. ``keep_mask`` adds a (1, H, W, 1) variable
-    that scales the gradient: where it is 0 the image cannot change."""
+    that scales the gradient: where it is 0 the image cannot change. ``temporal_weight`` > 0
+    adds temporal_weight * costs.temporal_cost against a warped previous frame and its
+    consistency mask, two more per-job variables (a video frame's)."""
 
     def __init__(self, weights: VggWeights, height: int, width: int, settings: Settings,
-                 device: str, regions: int = 0, keep_mask: bool = False):  # fmt: skip
+                 device: str, regions: int = 0, keep_mask: bool = False,
+                 temporal_weight: float = 0.0):  # fmt: skip
         self.settings, self.regions, self.keep_mask = settings, regions, keep_mask
+        self.temporal_weight = temporal_weight
         self.shape = (1, height, width, 3)
         self.low = -weights.mean_pixel.reshape(1, 1, 1, 3).astype(np.float32)
         self.graph = tf.Graph()
@@ -143,6 +149,8 @@ class TransferGraph:
                 shapes[f"mask:{name}:{k}"] = tuple(activation.shape.as_list()[1:3])
         if self.keep_mask:
             shapes["keep"] = (*self.shape[:3], 1)
+        if self.temporal_weight:
+            shapes["warped"], shapes["consistency"] = self.shape, (*self.shape[:3], 1)
         return shapes
 
     def _build_targets(self) -> None:
@@ -166,7 +174,13 @@ class TransferGraph:
         self.j_total = costs.total_cost(self.j_content, self.j_style, s.alpha, s.beta)
         if s.tv_weight:
             self.j_total += s.tv_weight * costs.total_variation(self.net.image)
-        self._costs = [self.j_total, self.j_content, self.j_style]
+        parts = [self.j_content, self.j_style]
+        if self.temporal_weight:
+            j_temporal = costs.temporal_cost(self.net.image, self._targets["warped"],
+                                             self._targets["consistency"])  # fmt: skip
+            self.j_total += self.temporal_weight * j_temporal
+            parts.append(j_temporal)
+        self._costs = [self.j_total, *parts]
         (self._gradient,) = tf.gradients(self.j_total, [self.net.image])
         if self.keep_mask:
             self._gradient = self._gradient * self._targets["keep"]
@@ -206,10 +220,13 @@ class TransferGraph:
 
     def set_targets(self, content: dict[str, np.ndarray], grams: dict[str, np.ndarray],
                     regions: Sequence[tuple[dict, dict]] = (),
-                    keep: np.ndarray | None = None) -> None:  # fmt: skip
+                    keep: np.ndarray | None = None,
+                    temporal: tuple[np.ndarray, np.ndarray] | None = None) -> None:  # fmt: skip
         """Store the content activations and style Grams the costs compare against; with
-        regions, one (Grams, layer masks) pair per style instead of ``grams``, and the keep
-        mask (1, H, W, 1) when the graph has one."""
+        regions, one (Grams, layer masks) pair per style instead of ``grams``, the keep
+        mask (1, H, W, 1) when the graph has one, and in a temporal graph the warped previous
+        frame (1, H, W, 3, preprocessed) and its consistency (1, H, W, 1) (None: a first
+        frame, no temporal term)."""
         feeds = {self._target_feeds[name]: value for name, value in content.items()}
         feeds.update({self._target_feeds[f"gram:{k}"]: v for k, v in grams.items()})
         for k, (region_grams, region_masks) in enumerate(regions):
@@ -218,6 +235,10 @@ class TransferGraph:
                 feeds[self._target_feeds[f"mask:{name}:{k}"]] = region_masks[name]
         if self.keep_mask:
             feeds[self._target_feeds["keep"]] = keep
+        if self.temporal_weight:
+            warped, consistency = temporal or (np.zeros(self.shape), np.zeros((*self.shape[:3], 1)))
+            feeds[self._target_feeds["warped"]] = warped
+            feeds[self._target_feeds["consistency"]] = consistency
         self.session.run(self._assign_targets, feeds)
 
     def set_image(self, image: np.ndarray) -> None:

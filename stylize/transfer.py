@@ -53,10 +53,11 @@ class Stylizer:
 
     def __init__(self, weights: VggWeights, settings: Settings, device: str,
                  max_graphs: int | None = None, regions: int = 0,
-                 keep_mask: bool = False):  # fmt: skip
+                 keep_mask: bool = False, temporal_weight: float = 0.0):  # fmt: skip
         self.weights, self.settings, self.device = weights, settings, device
         self.max_graphs = max_graphs
         self.regions, self.keep_mask = regions, keep_mask  # see TransferGraph
+        self.temporal_weight = temporal_weight
         self._graphs: dict[tuple[int, int], TransferGraph] = {}
         self._content_cache: dict[tuple, dict[str, np.ndarray]] = {}
         self._style_cache: dict[tuple, dict[str, np.ndarray]] = {}
@@ -70,8 +71,8 @@ class Stylizer:
                 self._graphs.pop(next(iter(self._graphs))).close()
                 memory.release_free_memory()
             self._graphs[key] = TransferGraph(self.weights, height, width, self.settings,
-                                              self.device, self.regions,
-                                              self.keep_mask)  # fmt: skip
+                                              self.device, self.regions, self.keep_mask,
+                                              self.temporal_weight)  # fmt: skip
         self._graphs[key] = self._graphs.pop(key)  # most recently used last
         return self._graphs[key]
 
@@ -134,7 +135,18 @@ class Transfer:
                  content_key: object = None,
                  style_keys: Sequence[object] | None = None,
                  style_masks: Sequence[np.ndarray] | None = None,
-                 keep: np.ndarray | None = None):  # fmt: skip
+                 keep: np.ndarray | None = None,
+                 start: np.ndarray | None = None,
+                 temporal: tuple[np.ndarray, np.ndarray] | None = None,
+                 iterations: int | None = None):  # fmt: skip
+        # A video frame after the first: ``start`` (H, W, 3) uint8 is the start image as it
+        # is (no noise, one scale, ``iterations`` of them), and ``temporal`` is the warped
+        # previous stylized frame, (H, W, 3) uint8, with its (H, W) consistency in [0, 1].
+        if stylizer.settings.preserve_colors == "luminance":  # optimized as luminance
+            start = None if start is None else colors.gray_rgb(colors.luminance(start))
+            if temporal is not None:
+                temporal = (colors.gray_rgb(colors.luminance(temporal[0])), temporal[1])
+        self.start_image, self.temporal = start, temporal
         # Spatial control: one (H, W) mask 0-1 per style at the output size (the Stylizer
         # built with regions=len(styles)), and where the image may change (keep_mask=True).
         if keep is None and stylizer.keep_mask:  # a graph with a keep mask, a job without one
@@ -150,8 +162,9 @@ class Transfer:
         self.blend = self.settings.blend_weights(len(self.styles))
         self.init_image = init_image
         height, width, _ = content.shape
-        sizes = images.scale_sizes(width, height, self.settings.scales)
-        shares = split_iterations(self.settings.iterations, sizes)
+        budget = iterations if iterations is not None else self.settings.iterations
+        sizes = images.scale_sizes(width, height, 1 if start is not None else self.settings.scales)
+        shares = split_iterations(budget, sizes)
         # A scale left without iterations (a budget smaller than the number of scales) is
         # skipped rather than run empty.
         self.sizes = [size for size, share in zip(sizes, shares, strict=True) if share]
@@ -228,14 +241,26 @@ class Transfer:
         content = preprocess(images.resize(self.content, size), self.mean)
         features = self.stylizer.content_features(self.graph, content, self.content_key)
         keep = None if self.keep is None else masks.resize_mask(self.keep, size)[None, :, :, None]
-        self.graph.set_targets(features, *self._style_targets(size), keep=keep)
-        if self.previous is None:
+        self.graph.set_targets(features, *self._style_targets(size), keep=keep,
+                               temporal=self._temporal_targets(size))  # fmt: skip
+        if self.start_image is not None:
+            self.start = preprocess(images.resize(self.start_image, size), self.mean)
+        elif self.previous is None:
             self.start = self._initial(content, size)
         else:
             self.start = preprocess(images.resize(self.previous, size), self.mean)
         if keep is not None:  # where the image may not change it starts as the content
             self.start = keep * self.start + (1 - keep) * content
         self.setup_seconds += time.perf_counter() - began
+
+    def _temporal_targets(self, size: tuple[int, int]):
+        """(warped previous frame, preprocessed (1, H, W, 3); consistency (1, H, W, 1)) at
+        this size, or None without a previous frame."""
+        if self.temporal is None:
+            return None
+        warped, consistency = self.temporal
+        consistency = masks.resize_mask(consistency, size)[None, :, :, None]
+        return preprocess(images.resize(warped, size), self.mean), consistency
 
     def _style_targets(self, size: tuple[int, int]) -> tuple[dict, list]:
         """(blended Grams, []) for a classic run; ({}, [(Grams, layer masks) per style])

@@ -65,7 +65,7 @@ def test_the_checker_sees_the_package_and_its_imports():
         MODULES
     )
     assert "stylize.cli.options" in GRAPH["stylize.cli.run"]
-    assert "stylize.batch.manifest" in GRAPH["stylize.batch.driver"]
+    assert "stylize.manifest" in GRAPH["stylize.batch.driver"]
     assert "stylize.transfer" in GRAPH["stylize.runner"]  # imported inside a function
     assert "click" in _imports("stylize.cli.group")
 

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from stylize.batch.driver import Batch, JobQueue, comparable, settings_record, sha256_of
-from stylize.batch.manifest import Manifest
 from stylize.batch.plan import Job, all_pairs, collect_images, plan_jobs
 from stylize.config import Settings
+from stylize.manifest import Manifest
 
 
 def test_queue_prefers_the_size_a_worker_ran_last():

@@ -125,3 +125,24 @@ def test_a_guided_gram_sees_only_its_region():
                                _run(costs.guided_gram, a, left), rtol=1e-6)  # fmt: skip
     np.testing.assert_allclose(_run(costs.guided_gram, a, left),
                                _run(costs.normalized_gram, a[:, :, :3, :]), rtol=1e-5)  # fmt: skip
+
+
+def test_temporal_cost_matches_ruders_formula():
+    rng = np.random.default_rng(5)
+    image, warped = (rng.normal(0, 30, (1, 5, 7, 3)).astype(np.float32) for _ in range(2))
+    mask = (rng.random((1, 5, 7, 1)) > 0.3).astype(np.float32)
+    expected = np.sum(mask * (image.astype(np.float64) - warped) ** 2) / (5 * 7 * 3)
+    assert _run(costs.temporal_cost, image, warped, mask) == pytest.approx(expected, rel=1e-5)
+    assert _run(costs.temporal_cost, image, warped, np.zeros_like(mask)) == 0.0
+
+
+def test_temporal_cost_has_the_gradient_of_its_formula():
+    rng = np.random.default_rng(6)
+    image, warped = (rng.normal(0, 30, (1, 4, 6, 3)).astype(np.float32) for _ in range(2))
+    mask = rng.random((1, 4, 6, 1)).astype(np.float32)
+
+    def gradient(x, w, c):
+        return tf.gradients(costs.temporal_cost(x, w, c), [x])[0]
+
+    expected = 2 * mask * (image - warped) / (4 * 6 * 3)
+    np.testing.assert_allclose(_run(gradient, image, warped, mask), expected, rtol=1e-5, atol=1e-7)

@@ -150,3 +150,49 @@ def test_bfloat16_graph_approximates_the_float32_costs_and_gradient(weights, gra
         assert steps[-1].costs.J < 0.7 * steps[0].costs.J
     finally:
         half.close()
+
+
+@pytest.fixture(scope="module")
+def temporal_graph(weights):
+    graph = TransferGraph(weights, 24, 32, Settings(), CPU, temporal_weight=50.0)
+    content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
+    warped = preprocess(_image(4), MEAN)
+    consistency = np.ones((1, 24, 32, 1), np.float32)
+    consistency[:, :, :10] = 0  # a disoccluded strip
+    graph.set_targets(graph.content_features(content), graph.style_grams(style),
+                      temporal=(warped, consistency))  # fmt: skip
+    yield graph, warped, consistency
+    graph.close()
+
+
+def test_the_temporal_term_is_in_j_with_its_weight(temporal_graph, graph):
+    temporal, warped, consistency = temporal_graph
+    image = preprocess(_image(3), MEAN)
+    with_term, without = temporal.evaluate(image), graph.evaluate(image)
+    expected = np.sum(consistency * (image.astype(np.float64) - warped) ** 2) / (24 * 32 * 3)
+    assert with_term.J_temporal == pytest.approx(expected, rel=1e-5)
+    assert with_term.J == pytest.approx(without.J + 50.0 * expected, rel=1e-5)
+    assert (with_term.J_content, with_term.J_style) == pytest.approx(
+        (without.J_content, without.J_style), rel=1e-6)  # fmt: skip
+    assert without.J_temporal == 0.0
+
+
+def test_the_temporal_term_has_a_gradient_through_the_image_variable(temporal_graph, graph):
+    temporal, warped, consistency = temporal_graph
+    image = preprocess(_image(3), MEAN)
+    _, with_term = temporal.value_and_gradient(image)
+    _, without = graph.value_and_gradient(image)
+    expected = 50.0 * 2 * consistency * (image - warped) / (24 * 32 * 3)
+    np.testing.assert_allclose(with_term - without, expected, rtol=2e-3, atol=1e-3)
+    assert np.abs(expected).max() > 100 * 1e-3  # the check above is not about noise
+
+
+def test_a_temporal_graph_without_a_previous_frame_has_no_temporal_term(weights, graph):
+    temporal = TransferGraph(weights, 24, 32, Settings(), CPU, temporal_weight=50.0)
+    try:
+        content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
+        temporal.set_targets(temporal.content_features(content), temporal.style_grams(style))
+        image = preprocess(_image(3), MEAN)
+        assert temporal.evaluate(image).J == pytest.approx(graph.evaluate(image).J, rel=1e-6)
+    finally:
+        temporal.close()

@@ -373,3 +373,44 @@ def test_black_pixels_of_the_keep_mask_stay_the_content_and_grey_blends(weights,
     grey = np.abs(result[:, 11:19].astype(int) - CONTENT[:, 11:19]).mean()
     white = np.abs(free[:, 21:].astype(int) - CONTENT[:, 21:]).mean()
     assert 0 < grey < white
+
+
+def test_a_video_frame_starts_from_its_start_image_at_full_size_only(weights):
+    stylizer = Stylizer(weights, Settings(iterations=8, scales=2), CPU, temporal_weight=10.0)
+    start = _image(7)
+    transfer = Transfer(stylizer, CONTENT, [STYLE_A], 0, start=start, iterations=3)
+    assert transfer.sizes == [(32, 24)] and transfer.total == 3
+    first = next(transfer.run())
+    np.testing.assert_allclose(transfer.picture(first.image), start)  # no noise was added
+    assert first.costs.J_temporal == 0.0  # no previous frame given: no temporal term
+    transfer.finish()
+
+
+def test_the_temporal_target_pulls_the_frame_towards_the_warped_previous_one(weights):
+    settings = Settings(iterations=12, learning_rate=4.0)
+    previous = _image(8)
+    everywhere = np.ones(CONTENT.shape[:2], np.float32)
+    results = {}
+    for weight in (0.0, 1e5):
+        stylizer = Stylizer(weights, settings, CPU, temporal_weight=weight)
+        transfer = Transfer(stylizer, CONTENT, [STYLE_A], 0, start=CONTENT,
+                            temporal=(previous, everywhere), iterations=12)  # fmt: skip
+        progress, result = _result(transfer)
+        results[weight] = np.abs(result.image.astype(float) - previous).mean()
+        assert (progress[0].costs.J_temporal > 0) == (weight > 0)
+        stylizer.close()
+    assert results[1e5] < 0.8 * results[0.0]
+
+
+def test_luminance_video_frames_are_held_to_the_previous_frames_luminance(weights):
+    stylizer = Stylizer(weights, Settings(preserve_colors="luminance"), CPU, temporal_weight=1.0)
+    previous = _image(9)
+    mask = np.ones(CONTENT.shape[:2], np.float32)
+    transfer = Transfer(stylizer, CONTENT, [STYLE_A], 0, start=previous,
+                        temporal=(previous, mask), iterations=2)  # fmt: skip
+    gray = colors.gray_rgb(colors.luminance(previous))
+    np.testing.assert_array_equal(transfer.temporal[0], gray)
+    np.testing.assert_array_equal(transfer.start_image, gray)
+    first = next(transfer.run())
+    assert first.costs.J_temporal == pytest.approx(0.0, abs=1e-3)  # starts on its target
+    transfer.finish()

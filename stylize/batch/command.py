@@ -15,7 +15,6 @@ import numpy as np
 
 from stylize import prepare
 from stylize.batch.driver import Batch, Counts, Reporter
-from stylize.batch.manifest import MANIFEST_NAME, Manifest, clean_json
 from stylize.batch.plan import (
     Job,
     Pair,
@@ -30,6 +29,7 @@ from stylize.batch.plan import (
 from stylize.batch.worker import Executor, WorkerSetup
 from stylize.config import Settings
 from stylize.errors import InputError, Interrupted
+from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
 from stylize.signals import Stop, stoppable
 
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from stylize import images, masks, prepare
-from stylize.batch.manifest import Manifest, clean_json
 from stylize.batch.plan import Job
 from stylize.batch.worker import Executor, Outcome, Task
 from stylize.config import Settings
 from stylize.errors import StylizeError, one_line
 from stylize.files import file_digests, is_regular_file
+from stylize.manifest import Manifest, clean_json
 
 UNMATCHED_SETTINGS = ("seed", "device")  # may differ between runs without redoing a job
 

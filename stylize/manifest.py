@@ -1,11 +1,11 @@
-"""The batch manifest, ``OUT_DIR/manifest.jsonl``: one JSON object per finished or failed job.
-
-Only the batch driver writes it: whole lines, appended with one ``write`` each, flushed and
-fsynced before the next job is reported, under an exclusive lock that keeps a second batch
-out of the same folder. A crash can at worst leave the last line cut short; the next run
-drops that incomplete line (the job it described is simply done again). A complete line that
-does not parse is skipped and counted, so one damaged line never hides the others. Records
-are read in order and, for each output, the last one is the one that counts.
+"""A command's manifest, ``manifest.jsonl`` in its output folder: one JSON object per
+finished or failed job (``stylize batch``) or frame (``stylize video``). Only the command's
+driver writes it: whole lines, appended with one ``write`` each, flushed and fsynced before
+the next record is reported, under an exclusive lock that keeps a second command out of the
+same folder. A crash can at worst leave the last line cut short; the next run drops that
+incomplete line (what it described is simply done again). A complete line that does not
+parse is skipped and counted, so one damaged line never hides the others. Records are read
+in order and, for each output, the last one is the one that counts.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ class Manifest:
         except BlockingIOError:
             self.close()
             raise InputError(
-                f"manifest '{self.path}' is locked: another stylize batch is writing to this folder"
+                f"manifest '{self.path}' is locked: another stylize command is writing to this"
+                " folder"
             ) from None
 
     def _read_all(self) -> bytes:

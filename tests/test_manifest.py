@@ -1,4 +1,4 @@
-"""The batch manifest: torn and bad lines, the lock, strict JSON."""
+"""The manifest of batch and video: torn and bad lines, the lock, strict JSON."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from stylize.batch.manifest import Manifest, clean_json, parse_lines
 from stylize.errors import InputError, RunError
+from stylize.manifest import Manifest, clean_json, parse_lines
 
 
 def test_manifest_drops_a_torn_last_line_and_skips_bad_ones(tmp_path):
