@@ -56,6 +56,22 @@ def load_image(path: str | os.PathLike, *, role: str = "image") -> np.ndarray:
     return _to_rgb(picture, label)
 
 
+def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
+    """(width, height) of an image file as ``load_image`` would give it (EXIF rotation
+    included), from its header alone; ImageError naming the file if it cannot be read."""
+    path = Path(path)
+    label = f"{role} '{path}'"
+    _check_input_file(path, label)
+    try:
+        with Image.open(path) as picture:
+            width, height = picture.size
+            if picture.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
+                width, height = height, width
+    except Exception as exc:  # Pillow raises many types for a bad header
+        raise ImageError(_corrupt_message(label, exc)) from None
+    return width, height
+
+
 def _check_input_file(path: Path, label: str) -> None:
     """Refuse, with a specific message, anything that is not a non-empty regular file."""
     try:

@@ -95,15 +95,23 @@ def test_nothing_below_the_command_layer_imports_it():
 
 
 def test_the_commands_are_peers():
-    commands = {"stylize.cli.run", "stylize.cli.batch", "stylize.cli.weights"}
+    commands = {"stylize.cli.run", "stylize.cli.batch", "stylize.cli.video", "stylize.cli.weights"}
     for name in commands:
         assert not GRAPH[name] & (commands | {"stylize.cli.group", "stylize.cli"}), name
 
 
-def test_run_and_batch_machinery_do_not_import_each_other():
-    batch = {m for m in MODULES if m == "stylize.batch" or m.startswith("stylize.batch.")}
-    assert "stylize.runner" not in set().union(*(GRAPH[m] for m in batch))
-    assert not GRAPH["stylize.runner"] & batch
+def _package(name: str) -> set[str]:
+    return {m for m in MODULES if m == name or m.startswith(f"{name}.")}
+
+
+def test_run_batch_and_video_machinery_do_not_import_each_other():
+    rooms = {"run": {"stylize.runner"}, "batch": _package("stylize.batch"),
+             "video": _package("stylize.video")}  # fmt: skip
+    assert len(rooms["video"]) >= 5
+    for name, modules in rooms.items():
+        others = set().union(*(m for other, m in rooms.items() if other != name))
+        imported = set().union(*(GRAPH[m] for m in modules))
+        assert not imported & others, name
 
 
 def test_the_preview_sits_below_the_commands_and_knows_no_run():

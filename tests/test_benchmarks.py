@@ -103,3 +103,24 @@ def test_markdown_table(report):
                   "stylize lbfgs |", "stylize lbfgs --scales 2"):  # fmt: skip
         assert label in markdown
     assert "failed" not in markdown
+
+
+VIDEO = BENCH.parent / "video.py"
+
+
+def test_the_video_benchmark_reports_every_clip_and_mode(tmp_path):
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    command = [sys.executable, str(VIDEO), "--size", "48", "--frames", "3", "--weights",
+               str(weights), "--temporal", "0,100", "--first", "6", "--later", "3"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(done.stdout)
+    for clip in ("pan", "made"):
+        modes = data[clip]
+        assert set(modes) == {"independent", "temporal 0", "temporal 100"}
+        assert modes["independent"]["warping_error_vs_independent"] == 1.0
+        for mode in ("temporal 0", "temporal 100"):
+            assert len(modes[mode]["J"]) == 3 and _positive(modes[mode]["J_ratio_max"])
+            assert _positive(modes[mode]["later_frame_seconds"])
+    assert data["resume"]["kept_frames_unchanged"] and data["resume"]["video_frames"] == 3
+    assert _positive(data["flow"]["frame_link_seconds"])

@@ -47,7 +47,8 @@ def test_version_and_help(runner):
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["--version"], ["run", "--help"], ["weights", "--help"]]
+    "args",
+    [["--help"], ["--version"], ["run", "--help"], ["video", "--help"], ["weights", "--help"]],
 )
 def test_help_and_version_do_not_import_tensorflow(args):
     code = (

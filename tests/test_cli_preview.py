@@ -135,3 +135,26 @@ def test_a_batch_page_shows_the_running_job_and_the_counts(vgg_file, batch_folde
     finally:
         _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
+
+
+@pytest.mark.slow
+def test_a_video_page_shows_the_current_frame(vgg_file, image_files, tmp_path, gradient):
+    from PIL import Image
+
+    (tmp_path / "in").mkdir()
+    picture = gradient(50, 30, 3)
+    for t in range(3):
+        Image.fromarray(picture[:, 2 * t : 2 * t + 40]).save(tmp_path / "in" / f"{t}.png")
+    args = ["video", "--content", "in", "--style", image_files["style"], "--weights", vgg_file,
+            "-o", "out", "--iterations", 3000, "--first-frame-iterations", 50,
+            "--quiet"]  # fmt: skip
+    process, url = _start(args, tmp_path)
+    try:
+        state = _wait_for(url, lambda s: (s["job"] or {}).get("index") == 2 and s["iteration"] > 0)
+        assert state["label"] == "frame 00002.png" and state["job"]["total"] == 3
+        assert state["batch"]["done"] == 1 and state["image"] > 0
+        assert state["iterations"] == 3000 and state["command"] == "stylize video"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr

@@ -79,7 +79,7 @@ def batch_command(**options) -> None:
     \b
     Examples:
       stylize batch --content photos/ --style styles/ --out stylized/
-      ls frames/*.png | stylize batch --content - --style monet.jpg --out video/ --seed 1
+      find shoot/ -name '*.jpg' | stylize batch --content - --style monet.jpg --out styled/
       stylize batch --pairs pairs.csv --out out/ --executor ray --address auto
 
     Exit codes: 0 every job done, 1 a job failed (see the manifest), 2 bad usage or input,

@@ -10,6 +10,7 @@ import click
 from stylize import __version__
 from stylize.cli.batch import batch_command
 from stylize.cli.run import run_command
+from stylize.cli.video import video_command
 from stylize.cli.weights import weights_command
 
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
@@ -68,4 +69,5 @@ def main() -> None:
 
 main.add_command(run_command, "run")
 main.add_command(batch_command, "batch")
+main.add_command(video_command, "video")
 main.add_command(weights_command, "weights")

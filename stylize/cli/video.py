@@ -1,0 +1,127 @@
+"""``stylize video``: a clip or a folder of frames, temporally coherent and resumable. The
+work is done by ``stylize.video.command``, imported when the command runs."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from stylize.cli.errors import reports_errors
+from stylize.cli.options import (
+    path,
+    settings_from_options,
+    warn_if_random,
+    weights_path,
+    with_options,
+)
+from stylize.cli.preview import preview_board
+from stylize.signals import SIGNAL_EXIT_CODES
+
+LATER_ITERATIONS = 100  # see benchmarks/video.py: later frames start from a good image
+OWN_OPTIONS = {
+    "content": click.option("--content", required=True, type=path(),
+                            help="The clip: a video file ffmpeg reads (.mp4 .mov .mkv .webm"
+                                 " .avi .gif ...) or a folder of frames (sorted by name)."),
+    "style": click.option("--style", required=True, multiple=True, type=path(),
+                          help="Painting whose textures are transferred; repeat to blend"
+                               " several."),
+    "output": click.option("--output", "-o", required=True, type=path(),
+                           help="A video file (.mp4 H.264, .mov, .mkv, .webm VP9, .gif) or a"
+                                " folder for 00001.png, 00002.png, ..."),
+    "iterations": click.option("--iterations", type=int, default=LATER_ITERATIONS,
+                               show_default=True,
+                               help="Iterations of each frame after the first (they start"
+                                    " from the previous result)."),
+    "first_frame_iterations": click.option("--first-frame-iterations", type=int, default=200,
+                                           show_default=True,
+                                           help="Iterations of the first frame, over all"
+                                                " --scales."),
+    "temporal_weight": click.option("--temporal-weight", type=float, default=None,
+                                    help="Weight of the temporal term holding each frame to"
+                                         " the previous result warped by the optical flow (0:"
+                                         " only start from it).  [default: 1000]"),
+    "frames": click.option("--frames", default=None, metavar="A:B",
+                           help="Only frames A to B (1-based, inclusive; A: or :B)."),
+    "fps": click.option("--fps", type=float, default=None,
+                        help="Frame rate of the output video.  [default: the input's, 25 for"
+                             " a folder]"),
+    "seed": click.option("--seed", type=int, default=None,
+                         help="Seed of the first frame's start noise.  [default: random]"),
+    "overwrite": click.option("--overwrite", is_flag=True,
+                              help="Replace an existing output video, or write into a folder"
+                                   " that is not a stylize video's."),
+}  # fmt: skip
+
+
+@click.command("video", short_help="Stylize a clip without flicker: resumable, frame by frame.")
+@with_options(
+    "content", "style", "output", "weights", "iterations", "first_frame_iterations",
+    "temporal_weight", "frames", "fps", "optimizer", "learning_rate", "alpha", "beta",
+    "tv_weight", "content_layers", "style_layers", "style_weights", "style_scale", "init",
+    "noise_ratio", "preserve_colors", "pooling", "max_size", "scales", "seed", "device",
+    "precision", "overwrite", "preview", "preview_host", "quiet", "as_json", own=OWN_OPTIONS,
+)  # fmt: skip
+@reports_errors
+def video_command(**options) -> None:
+    """Stylize every frame of a clip, each one started from the previous result warped by
+    the optical flow and held to it (Ruder et al. 2016), so textures move with the scene
+    instead of flickering. Finished frames are kept in OUTPUT.frames/ (or the output
+    folder) with a manifest: run the same command again after a crash or Ctrl-C and it
+    goes on from the first missing frame.
+
+    \b
+    Examples:
+      stylize video --content clip.mp4 --style monet.jpg -o clip_monet.mp4
+      stylize video --content frames/ --style monet.jpg -o styled/ --max-size 640
+      stylize video --content clip.mp4 --style a.jpg --frames 1:50 -o test.mp4
+
+    Exit codes: 0 written, 1 failure while running, 2 bad usage or input,
+    130 or 143 interrupted (run the same command again to go on).
+    """
+    from stylize.video.command import dumps, run_video
+
+    request = video_request(options)
+    with preview_board(options, "stylize video") as board:
+        warn_if_random(request.weights)
+        result = _run(request, options["quiet"], board, run_video)
+    click.echo(dumps(result) if options["as_json"] else result["output"])
+    if result["signal"]:
+        done = sum(1 for frame in result["frames"])
+        click.echo(f"Stopped by {result['signal']}: {done} of {result['frames_asked']} frames"
+                   f" done in {result['work_folder']}; run the same command again to go on",
+                   err=True)  # fmt: skip
+        sys.exit(SIGNAL_EXIT_CODES[result["signal"]])
+
+
+def _run(request, quiet: bool, board, run_video) -> dict:
+    from stylize.video.progress import BoardProgress, FrameProgress, Reporters
+
+    progress = FrameProgress(quiet)
+    reporter = progress if board is None else Reporters(progress, BoardProgress(board))
+    try:
+        result = run_video(request, reporter)
+    finally:
+        progress.close()
+    if board is not None:
+        board.finish("interrupted" if result["signal"] else "finished")
+    return result
+
+
+def video_request(options: dict):
+    """The parsed options as a ``stylize.video.command.VideoRequest``."""
+    from stylize.video.command import DEFAULT_TEMPORAL_WEIGHT, VideoRequest
+
+    weight = options["temporal_weight"]
+    return VideoRequest(
+        settings=settings_from_options(options),
+        content=options["content"],
+        styles=tuple(options["style"]),
+        output=options["output"],
+        weights=weights_path(options),
+        temporal_weight=DEFAULT_TEMPORAL_WEIGHT if weight is None else weight,
+        first_frame_iterations=options["first_frame_iterations"],
+        frames=options["frames"],
+        fps=options["fps"],
+        overwrite=options["overwrite"],
+    )

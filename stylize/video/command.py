@@ -1,0 +1,275 @@
+"""``stylize video`` from a request to written frames and video: the clip and every output
+checked before TensorFlow starts, frames kept from an earlier run where they still stand,
+each later frame started from the previous result warped by the optical flow and held to
+it by the temporal term, every frame recorded as it is written, and the video assembled
+once all frames exist. This module never imports TensorFlow at import time."""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stylize import images, prepare
+from stylize.config import Settings
+from stylize.errors import ConfigError, Interrupted
+from stylize.files import file_digests
+from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
+from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
+from stylize.video import flow, frames, plan
+from stylize.video.outputs import check_outputs
+
+DEFAULT_TEMPORAL_WEIGHT = 1000.0  # benchmarks/video.py: a fifth of independent frames' flicker
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """One ``stylize video``: ``settings.iterations`` is each later frame's budget,
+    ``first_frame_iterations`` the first one's; ``frames`` is --frames' text (None: all)."""
+
+    settings: Settings
+    content: Path
+    styles: tuple[Path, ...]
+    output: Path
+    weights: Path
+    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT
+    first_frame_iterations: int = 200
+    frames: str | None = None
+    fps: float | None = None
+    overwrite: bool = False
+
+
+class VideoReporter:
+    """Receives the command's events; the CLI shows them. This one ignores them."""
+
+    def started(self, total: int) -> None:
+        """``total`` frames asked for (those an earlier run finished are reported as kept
+        by ``frame_finished``)."""
+
+    def frame_started(self, number: int, total: int, label: str) -> None:
+        """Frame ``number`` (1-based within the range) is being stylized."""
+
+    def iteration(self, progress, transfer) -> None:
+        """An iteration of the current frame ended."""
+
+    def frame_finished(self, record: dict, image: np.ndarray | None) -> None:
+        """A frame was written (or kept: ``record["resumed"]``)."""
+
+    def message(self, text: str) -> None:
+        """A note for the user."""
+
+
+def run_video(request: VideoRequest, reporter: VideoReporter | None = None) -> dict:
+    """Run ``stylize video``; return the summary. A signal once frames are being made ends
+    the command cleanly (summary with ``signal`` set; finished frames kept); one before
+    raises Interrupted."""
+    with stoppable() as stop:
+        return _Video(request, reporter or VideoReporter()).run()
+    raise Interrupted(f"interrupted by {stop.signal} before the first frame; nothing written",
+                      SIGNAL_EXIT_CODES[stop.signal])  # fmt: skip
+
+
+class _Video:
+    def __init__(self, request: VideoRequest, reporter: VideoReporter):
+        self.request, self.reporter, self.settings = request, reporter, request.settings
+        _check_numbers(request)
+        self.clip = frames.open_clip(request.content)
+        self.start, self.end = plan.parse_frames(request.frames, self.clip.count)
+        self.video_output = frames.is_video_output(request.output)
+        self.folder = plan.work_folder(request.output, self.video_output)
+        check_outputs(request, self.video_output, self.folder)
+        self.styles = [images.load_image(path, role="style image") for path in request.styles]
+        self.style_keys = [file_digests(path, "sha256")[0] for path in request.styles]
+        self.init_image = prepare.load_init_image(self.settings)
+        self.weights, self.weights_seconds = prepare.load_weights(request.weights, self.settings)
+        self.fps = request.fps or self.clip.fps or frames.DEFAULT_FPS
+        self.seed = (
+            self.settings.seed if self.settings.seed is not None else secrets.randbelow(2**31)
+        )
+        self.rows: list[dict] = []
+        self.stylizer = None
+
+    def run(self) -> dict:
+        began = time.perf_counter()
+        self.folder.mkdir(exist_ok=True)
+        stopped = None
+        with Manifest(self.folder / MANIFEST_NAME) as manifest:
+            self.manifest, self.latest = manifest, manifest.latest()
+            try:
+                stopped = self._frames()
+                if not stopped and self.video_output:
+                    self._assemble()
+            finally:
+                if self.stylizer is not None:
+                    self.stylizer.close()
+        return self._summary(time.perf_counter() - began, stopped)
+
+    def _frames(self) -> str | None:
+        """Keep or make every frame in order; the signal that stopped it, or None."""
+        previous = None  # (content frame at the output size, path of its stylized frame)
+        redo = False
+        self.reporter.started(self.end - self.start)
+        for index, raw in zip(range(self.start, self.end), self.clip.frames(self.start),
+                              strict=False):  # fmt: skip
+            frame = prepare.fit_content(raw, self.clip.path, self.settings.max_size)
+            name = plan.frame_name(index, self.clip.count)
+            wanted = self._frame_settings(first=previous is None)
+            digest = frames.frame_digest(raw)
+            if not redo and plan.kept(self.latest.get(name), digest, wanted, self.folder):
+                self._keep(index, name)
+            else:
+                redo = True
+                stopped = self._make(index, name, frame, previous, digest, wanted)
+                if stopped:
+                    return stopped
+            previous = (frame, self.folder / name)
+        return None
+
+    def _frame_settings(self, first: bool) -> dict:
+        request = self.request
+        iterations = request.first_frame_iterations if first else self.settings.iterations
+        inputs = {"styles_sha256": self.style_keys, "weights": str(self.weights.path)}
+        return plan.frame_settings(self.settings, first, iterations, request.temporal_weight,
+                                   self.settings.seed is not None, inputs)  # fmt: skip
+
+    def _keep(self, index: int, name: str) -> None:
+        record = dict(self.latest[name], resumed=True)
+        self.rows.append(record)
+        self.reporter.frame_finished(record, None)
+
+    def _make(self, index, name, frame, previous, digest, wanted) -> str | None:
+        number = index - self.start + 1
+        self.reporter.frame_started(number, self.end - self.start, name)
+        with deferred() as late:
+            with stoppable() as stop:
+                made = self._stylize(frame, previous)
+            if stop.signal:
+                return stop.signal
+            image, costs, temporal_error, seconds, flow_seconds = made
+            images.save_image(self.folder / name, image)
+            record = {"output": name, "index": index + 1, "status": "ok",
+                      "input_sha256": digest,
+                      "output_sha256": file_digests(self.folder / name, "sha256")[0],
+                      "J": costs.J, "J_content": costs.J_content, "J_style": costs.J_style,
+                      "J_temporal": costs.J_temporal, "temporal_error": temporal_error,
+                      "seconds": round(seconds, 4), "flow_seconds": round(flow_seconds, 4),
+                      "seed": self.seed, "settings": wanted}  # fmt: skip
+            self.manifest.append(record)
+            self.rows.append(dict(record, resumed=False))
+            self.reporter.frame_finished(record, image)
+        return late.signal
+
+    def _stylize(self, frame: np.ndarray, previous):
+        """(image, costs, temporal error or None, seconds, flow seconds) of one frame."""
+        from stylize.transfer import Transfer
+
+        began = time.perf_counter()
+        stylizer = self._stylizer()
+        keys = self.style_keys
+        if previous is None:
+            link = None
+            first = self.request.first_frame_iterations
+            transfer = Transfer(stylizer, frame, self.styles, self.seed, self.init_image,
+                                style_keys=keys, iterations=first)  # fmt: skip
+        else:
+            link = _link(previous[0], frame, images.load_image(previous[1], role="frame"))
+            transfer = Transfer(stylizer, frame, self.styles, self.seed, style_keys=keys,
+                                start=link.start, temporal=(link.warped, link.mask),
+                                iterations=self.settings.iterations)  # fmt: skip
+        for progress in transfer.run():
+            self.reporter.iteration(progress, transfer)
+        result = transfer.finish()
+        error = None if link is None else link.error_of(result.image)
+        flow_seconds = 0.0 if link is None else link.seconds
+        return result.image, result.costs, error, time.perf_counter() - began, flow_seconds
+
+    def _stylizer(self):
+        if self.stylizer is None:
+            from stylize.device import resolve_device
+            from stylize.transfer import Stylizer
+
+            device = resolve_device(self.settings.device, self.settings.precision)
+            # One graph at a time: a first frame's coarse scales are not met again.
+            self.stylizer = Stylizer(self.weights, self.settings, device, max_graphs=1,
+                                     temporal_weight=self.request.temporal_weight)  # fmt: skip
+        return self.stylizer
+
+    def _assemble(self) -> None:
+        """The output video from the frames on disk, with the input's audio where the
+        whole clip was asked for and the container takes it."""
+        names = [plan.frame_name(i, self.clip.count) for i in range(self.start, self.end)]
+        whole = (self.start, self.end) == (0, self.clip.count)
+        audio = self.clip.path if self.clip.audio and whole else None
+        if self.request.output.suffix.lower() == ".gif":
+            audio = None
+        stream = (images.load_image(self.folder / name, role="frame") for name in names)
+        frames.write_video(self.request.output, stream, self.fps, audio)
+        self.manifest.append({"output": self.request.output.name, "status": "assembled",
+                              "output_sha256": file_digests(self.request.output, "sha256")[0],
+                              "frames": len(names), "audio": bool(audio)})  # fmt: skip
+
+    def _summary(self, seconds: float, stopped: str | None) -> dict:
+        width, height = images.fit_within(*self.clip.size, self.settings.max_size)
+        rows = [{"index": r["index"], "J": r["J"], "J_content": r["J_content"],
+                 "J_style": r["J_style"], "temporal_error": r["temporal_error"],
+                 "seconds": r["seconds"], "resumed": r["resumed"]} for r in self.rows]  # fmt: skip
+        settings = {**self.settings.as_dict(), "seed": self.seed,
+                    "temporal_weight": self.request.temporal_weight,
+                    "first_frame_iterations": self.request.first_frame_iterations}  # fmt: skip
+        return {"output": str(self.request.output), "work_folder": str(self.folder),
+                "frames": rows, "frames_asked": self.end - self.start, "fps": self.fps,
+                "width": width, "height": height, "seconds": round(seconds, 3),
+                "weights": str(self.weights.path), "interrupted": bool(stopped),
+                "signal": stopped, "settings": settings}  # fmt: skip
+
+
+@dataclass
+class _Link:
+    """Frame t-1 to frame t: the backward flow, its consistency mask, the previous result
+    warped into frame t, the start image (warped where consistent, the frame itself where
+    disoccluded) and the seconds the flow took."""
+
+    backward: np.ndarray
+    mask: np.ndarray
+    warped: np.ndarray
+    start: np.ndarray
+    previous: np.ndarray
+    seconds: float
+
+    def error_of(self, image: np.ndarray) -> float:
+        return flow.warping_error(image, self.previous, self.backward, self.mask)
+
+
+def _link(previous_frame: np.ndarray, frame: np.ndarray, previous_result: np.ndarray) -> _Link:
+    began = time.perf_counter()
+    if previous_result.shape != frame.shape:  # a result from another --max-size: redone
+        previous_result = images.resize(previous_result, (frame.shape[1], frame.shape[0]))
+    backward, mask = flow.frame_link(previous_frame, frame)
+    warped = flow.warp(previous_result, backward)
+    start = mask[..., None] * warped + (1 - mask[..., None]) * frame
+    return _Link(backward, mask, _as_uint8(warped), _as_uint8(start), previous_result,
+                 time.perf_counter() - began)  # fmt: skip
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(image, 0, 255)).astype(np.uint8)
+
+
+def dumps(summary: dict) -> str:
+    """The ``--json`` object as strict JSON (NaN and infinities as null)."""
+    return json.dumps(clean_json(summary), allow_nan=False)
+
+
+def _check_numbers(request: VideoRequest) -> None:
+    weight = request.temporal_weight
+    if not (math.isfinite(weight) and 0 <= weight <= 1e30):
+        raise ConfigError(f"--temporal-weight {weight}: expected a finite number >= 0")
+    if request.first_frame_iterations < 1:
+        raise ConfigError("--first-frame-iterations: expected at least 1")
+    if request.fps is not None and not (math.isfinite(request.fps) and 0 < request.fps <= 1000):
+        raise ConfigError(f"--fps {request.fps}: expected a rate above 0, at most 1000")

@@ -1,0 +1,218 @@
+"""Reading a clip (a video file ffmpeg reads, or a folder of frames) and writing the
+stylized one (a video file by its extension, or a folder of numbered PNGs).
+
+Video goes through imageio-ffmpeg, whose wheels ship an ffmpeg binary, so nothing is
+installed by hand; GIFs are written with Pillow (one adaptive palette per frame). Frames are
+(H, W, 3) uint8 RGB arrays. This module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stylize import images
+from stylize.errors import ImageError
+
+VIDEO_READ = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".mpg",
+                        ".mpeg", ".wmv", ".flv", ".ts"})  # fmt: skip
+# Extension: (video codec, its options, audio codec or None). H.264 in yuv420p plays
+# everywhere; VP9 with constant quality (-b:v 0) is WebM's usual pair.
+VIDEO_WRITE = {
+    ".mp4": ("libx264", ["-crf", "18", "-preset", "medium"], "aac"),
+    ".m4v": ("libx264", ["-crf", "18", "-preset", "medium"], "aac"),
+    ".mov": ("libx264", ["-crf", "18", "-preset", "medium"], "aac"),
+    ".mkv": ("libx264", ["-crf", "18", "-preset", "medium"], "aac"),
+    ".webm": ("libvpx-vp9", ["-crf", "32", "-b:v", "0"], "libopus"),
+    ".gif": ("gif", [], None),
+}
+DEFAULT_FPS = 25.0  # a folder of frames has no rate of its own
+
+
+@dataclass(frozen=True)
+class Clip:
+    """An input clip: ``count`` frames of ``size`` (width, height) at ``fps`` frames per
+    second (None for a folder), with an audio track or not; ``files`` for a folder."""
+
+    path: Path
+    count: int
+    size: tuple[int, int]
+    fps: float | None
+    audio: bool
+    files: tuple[Path, ...] | None = None
+
+    def frames(self, start: int = 0) -> Iterator[np.ndarray]:
+        """The frames from index ``start`` (0-based) to the end, in order."""
+        if self.files is not None:
+            for path in self.files[start:]:
+                yield _folder_frame(path, self.size)
+            return
+        yield from _video_frames(self.path, self.size, start)
+
+
+def frame_digest(frame: np.ndarray) -> str:
+    """SHA-256 of a frame's pixels and shape: what the manifest compares on a rerun."""
+    digest = hashlib.sha256(repr(frame.shape).encode())
+    digest.update(np.ascontiguousarray(frame).tobytes())
+    return digest.hexdigest()
+
+
+def open_clip(path: Path) -> Clip:
+    """A clip from a folder of images (sorted by name, all of one size) or a video file;
+    ImageError (one line naming the file) for anything else."""
+    if path.is_dir():
+        return _open_folder(path)
+    if not path.exists():
+        raise ImageError(f"--content '{path}': no such file or folder")
+    if not path.is_file():
+        raise ImageError(f"--content '{path}': not a regular file or a folder")
+    if path.suffix.lower() not in VIDEO_READ:
+        known = " ".join(sorted(VIDEO_READ))
+        raise ImageError(f"--content '{path}': not a video file by its extension (expected"
+                         f" one of {known}) or a folder of frames")  # fmt: skip
+    return _open_video(path)
+
+
+def _open_folder(folder: Path) -> Clip:
+    files = tuple(sorted(p for p in folder.iterdir() if _is_frame_file(p)))
+    if not files:
+        known = " ".join(sorted(images.READ_EXTENSIONS))
+        raise ImageError(f"--content '{folder}': no image files ({known}) in the folder")
+    size = images.image_size(files[0], "frame")
+    for path in files[1:]:
+        other = images.image_size(path, "frame")
+        if other != size:
+            first = f"'{files[0].name}' is {size[0]}x{size[1]}"
+            raise ImageError(f"frame '{path}' is {other[0]}x{other[1]}, but {first}: every"
+                             " frame of a clip must have one size")  # fmt: skip
+    return Clip(folder, len(files), size, None, False, files)
+
+
+def _is_frame_file(path: Path) -> bool:
+    suffix_ok = path.suffix.lower() in images.READ_EXTENSIONS
+    return suffix_ok and not path.name.startswith(".") and path.is_file()
+
+
+def _folder_frame(path: Path, size: tuple[int, int]) -> np.ndarray:
+    frame = images.load_image(path, role="frame")
+    if (frame.shape[1], frame.shape[0]) != size:
+        raise ImageError(f"frame '{path}' changed size while the clip was read")
+    return frame
+
+
+def _open_video(path: Path) -> Clip:
+    import imageio_ffmpeg
+
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+        meta = next(reader)
+        reader.close()
+        count, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    except (OSError, RuntimeError, StopIteration, ValueError) as error:
+        reason = _ffmpeg_reason(error)
+        raise ImageError(f"--content '{path}': cannot read it as a video ({reason})") from None
+    if not count:
+        raise ImageError(f"--content '{path}': the video has no frames")
+    fps = float(meta.get("fps") or 0) or None
+    return Clip(path, int(count), tuple(meta["size"]), fps, bool(meta.get("audio_codec")))
+
+
+def _ffmpeg_reason(error: BaseException) -> str:
+    """The line of an imageio-ffmpeg error that says what went wrong (its last one)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (lines[-1] if lines else type(error).__name__)[:160]
+
+
+def _video_frames(path: Path, size: tuple[int, int], start: int) -> Iterator[np.ndarray]:
+    import imageio_ffmpeg
+
+    width, height = size
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    try:
+        next(reader)  # the metadata
+        for index, data in enumerate(reader):
+            if index >= start:
+                yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+    finally:
+        reader.close()
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def is_video_output(path: Path) -> bool:
+    """Whether ``path`` names a video file (by a known extension) rather than a folder."""
+    return path.suffix.lower() in VIDEO_WRITE or path.suffix.lower() in VIDEO_READ
+
+
+def check_video_output(path: Path, overwrite: bool) -> None:
+    """Refuse, before any work, a video output ffmpeg cannot write here."""
+    from stylize.files import check_writable
+
+    check_writable(path, f"output video '{path}'", overwrite, ImageError,
+                   frozenset(VIDEO_WRITE))  # fmt: skip
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: float,
+                audio_from: Path | None = None) -> None:  # fmt: skip
+    """Write ``frames`` as the video ``path`` (format by extension, see VIDEO_WRITE),
+    atomically: a temporary file beside it, renamed when complete. H.264 and VP9 in yuv420p
+    need an even width and height: an odd last column or row is repeated. ``audio_from``:
+    a file whose first audio track is copied in (re-encoded for the container)."""
+    suffix = path.suffix.lower()
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
+                                         suffix=suffix)  # fmt: skip
+    os.close(handle)
+    try:
+        if suffix == ".gif":
+            _write_gif(Path(temporary), frames, fps)
+        else:
+            _write_ffmpeg(Path(temporary), frames, fps, VIDEO_WRITE[suffix], audio_from)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
+
+
+def _write_ffmpeg(path: Path, frames: Iterable[np.ndarray], fps: float, codec: tuple,
+                  audio_from: Path | None) -> None:  # fmt: skip
+    import imageio_ffmpeg
+
+    name, options, audio_codec = codec
+    writer = None
+    for frame in frames:
+        even = _even(frame)
+        if writer is None:
+            size = (even.shape[1], even.shape[0])
+            writer = imageio_ffmpeg.write_frames(
+                str(path), size, fps=fps, codec=name, pix_fmt_out="yuv420p", quality=None,
+                macro_block_size=1, output_params=list(options), ffmpeg_log_level="error",
+                audio_path=str(audio_from) if audio_from else None, audio_codec=audio_codec,
+            )  # fmt: skip
+            writer.send(None)
+        writer.send(np.ascontiguousarray(even))
+    if writer is not None:
+        writer.close()
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    height, width = frame.shape[:2]
+    return np.pad(frame, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+
+
+def _write_gif(path: Path, frames: Iterable[np.ndarray], fps: float) -> None:
+    from PIL import Image
+
+    pictures = [Image.fromarray(frame) for frame in frames]
+    duration = max(20, int(math.floor(1000 / fps / 10)) * 10)  # GIF delays are centiseconds
+    pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=duration, loop=0)  # fmt: skip

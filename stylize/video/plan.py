@@ -1,0 +1,84 @@
+"""Where a video's frames go and which finished frames a rerun keeps.
+
+Stylized frames are PNGs named by their 1-based index in the clip (``00001.png``), written
+into the output folder, or for a video output into the work folder ``<output>.frames``
+beside it, with ``manifest.jsonl`` (one line per frame). Frame t starts from frame t-1's
+result, so a rerun keeps the frames of an unbroken run from the first one asked for, each
+with an ``ok`` record for the same input pixels and the same settings as they apply to it,
+and a file whose checksum matches; from the first frame that fails this, all are redone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stylize.config import Settings
+from stylize.errors import InputError
+from stylize.files import file_digests, is_regular_file
+from stylize.manifest import clean_json
+
+FIRST_FRAME_ONLY = ("scales", "init", "noise_ratio")  # later frames start from the previous
+NOT_COMPARED = ("device",)  # may differ between runs without redoing a frame
+
+
+def frame_name(index: int, count: int) -> str:
+    """The file of frame ``index`` (0-based) of a clip of ``count``: '00001.png', wider
+    for clips of 100000 frames or more."""
+    return f"{index + 1:0{max(5, len(str(count)))}d}.png"
+
+
+def work_folder(output: Path, video_output: bool) -> Path:
+    """The folder frames and the manifest are written to."""
+    return output.with_name(output.name + ".frames") if video_output else output
+
+
+def frame_settings(settings: Settings, first: bool, iterations: int, temporal_weight: float,
+                   seed_given: bool, inputs: dict) -> dict:  # fmt: skip
+    """The settings that decide frame t's result, as the manifest stores and compares them
+    (strict JSON):
+    for the first frame of a run its iterations, scales and start image (the seed only when
+    --seed was given); for later ones their iterations and the temporal weight. ``inputs``
+    (style checksums, weights) is included as it is."""
+    record = {k: v for k, v in settings.as_dict().items() if k not in NOT_COMPARED}
+    record["iterations"] = iterations
+    if first:
+        if not seed_given:
+            record.pop("seed", None)
+    else:
+        for key in (*FIRST_FRAME_ONLY, "seed"):
+            record.pop(key, None)
+        record["temporal_weight"] = temporal_weight
+    return clean_json({**record, **inputs, "first": first})
+
+
+def kept(record: dict | None, digest: str, wanted: dict, folder: Path) -> bool:
+    """Whether a finished frame's ``record`` still stands for input pixels ``digest`` and
+    settings ``wanted``, its file unchanged."""
+    if not record or record.get("status") != "ok" or record.get("input_sha256") != digest:
+        return False
+    if record.get("settings") != wanted:
+        return False
+    path = folder / str(record.get("output"))
+    if not is_regular_file(path):
+        return False
+    return file_digests(path, "sha256")[0] == record.get("output_sha256")
+
+
+def parse_frames(text: str | None, count: int) -> tuple[int, int]:
+    """``--frames A:B`` (1-based, inclusive, either side may be left out) as a 0-based
+    half-open range within a clip of ``count`` frames; InputError if it is empty or off."""
+    if not text:
+        return 0, count
+    first, sep, last = text.partition(":")
+    try:
+        start = int(first) if first.strip() else 1
+        end = int(last) if last.strip() else count
+        if not sep:
+            end = start
+    except ValueError:
+        raise InputError(f"--frames '{text}': expected A:B, 1-based frame numbers") from None
+    if start > count:
+        raise InputError(f"--frames '{text}': the clip has {count} frames")
+    if not 1 <= start <= end:
+        raise InputError(f"--frames '{text}': expected 1 <= A <= B")
+    return start - 1, min(end, count)

@@ -1,0 +1,176 @@
+"""``stylize video``'s machinery with a tiny network on a panned clip: frames written and
+recorded, reruns that keep what still stands and redo from the first frame a change
+affects, assembly, interruption, and outputs refused before any work."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylize.config import Settings
+from stylize.errors import ConfigError, ImageError, InputError
+from stylize.files import file_digests
+from stylize.video import frames
+from stylize.video.command import VideoReporter, VideoRequest, run_video
+
+
+@pytest.fixture
+def clip(tmp_path, gradient):
+    """A folder of 4 frames, 40x30, a picture panned 2 px per frame."""
+    picture = gradient(60, 30, 5)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for t in range(4):
+        Image.fromarray(picture[:, 2 * t : 2 * t + 40]).save(folder / f"{t:03d}.png")
+    return folder
+
+
+@pytest.fixture
+def request_for(clip, image_files, vgg_file, tmp_path):
+    def make(output="out", **changes):
+        settings = Settings(**{"iterations": 3, "seed": 1, **changes.pop("settings", {})})
+        changes = {"first_frame_iterations": 4, **changes}
+        return VideoRequest(settings, clip, (image_files["style"],), tmp_path / output,
+                            vgg_file, **changes)  # fmt: skip
+
+    return make
+
+
+def _digests(folder):
+    return {p.name: file_digests(p, "sha256")[0] for p in sorted(folder.glob("*.png"))}
+
+
+def test_every_frame_is_written_recorded_and_summed_up(request_for, tmp_path):
+    summary = run_video(request_for())
+    out = tmp_path / "out"
+    assert sorted(_digests(out)) == ["00001.png", "00002.png", "00003.png", "00004.png"]
+    rows = summary["frames"]
+    assert [r["index"] for r in rows] == [1, 2, 3, 4] and not any(r["resumed"] for r in rows)
+    assert rows[0]["temporal_error"] is None and all(r["temporal_error"] >= 0 for r in rows[1:])
+    assert (summary["width"], summary["height"], summary["fps"]) == (40, 30, 25.0)
+    assert summary["signal"] is None and summary["settings"]["temporal_weight"] == 1000.0
+    lines = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [x["output"] for x in lines] == ["00001.png", "00002.png", "00003.png", "00004.png"]
+    assert all(x["output_sha256"] == file_digests(out / x["output"], "sha256")[0] for x in lines)
+    assert lines[0]["settings"]["iterations"] == 4 and lines[1]["settings"]["iterations"] == 3
+    assert lines[1]["J_temporal"] > 0 and lines[1]["flow_seconds"] > 0
+    with Image.open(out / "00002.png") as picture:
+        assert picture.size == (40, 30)
+
+
+def test_a_rerun_keeps_every_frame_untouched(request_for, tmp_path):
+    run_video(request_for())
+    before = _digests(tmp_path / "out")
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.png")}
+    summary = run_video(request_for())
+    assert all(r["resumed"] for r in summary["frames"])
+    assert _digests(tmp_path / "out") == before
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.png")} == mtimes
+
+
+@pytest.mark.parametrize("change, kept", [
+    ({"settings": {"iterations": 2}}, [True, False, False, False]),  # later frames only
+    ({"first_frame_iterations": 5}, [False, False, False, False]),
+    ({"temporal_weight": 50.0}, [True, False, False, False]),
+    ({"settings": {"beta": 20.0}}, [False, False, False, False]),
+    ({"settings": {"scales": 2}}, [False, False, False, False]),  # the first frame's
+    ({"settings": {"device": "cpu"}}, [True, True, True, True]),
+])  # fmt: skip
+def test_changed_settings_redo_from_the_first_frame_they_affect(request_for, change, kept):
+    run_video(request_for())
+    summary = run_video(request_for(**change))
+    assert [r["resumed"] for r in summary["frames"]] == kept
+
+
+def test_a_changed_input_frame_or_a_damaged_output_redoes_from_there(request_for, clip, tmp_path):
+    run_video(request_for())
+    picture = np.asarray(Image.open(clip / "002.png")).copy()
+    picture[0, 0] ^= 1
+    Image.fromarray(picture).save(clip / "002.png")
+    assert [r["resumed"] for r in run_video(request_for())["frames"]] == [True, True, False, False]
+    (tmp_path / "out" / "00002.png").write_bytes(b"damaged")
+    assert [r["resumed"] for r in run_video(request_for())["frames"]] == [True, False, False, False]
+    (tmp_path / "out" / "00001.png").unlink()
+    assert not any(r["resumed"] for r in run_video(request_for())["frames"])
+
+
+def test_seeded_runs_are_byte_identical(request_for):
+    run_video(request_for("a"))
+    run_video(request_for("b"))
+    first, second = (request_for(name).output for name in ("a", "b"))
+    assert _digests(first) == _digests(second)
+
+
+def test_frames_a_to_b_does_only_those(request_for, tmp_path):
+    summary = run_video(request_for(frames="2:3"))
+    assert [r["index"] for r in summary["frames"]] == [2, 3]
+    assert sorted(_digests(tmp_path / "out")) == ["00002.png", "00003.png"]
+    assert summary["frames"][0]["temporal_error"] is None  # frame 2 is this run's first
+
+
+def test_a_video_output_is_assembled_then_reassembled_on_a_rerun(request_for, tmp_path):
+    summary = run_video(request_for("clip.mp4", fps=8.0))
+    video = tmp_path / "clip.mp4"
+    opened = frames.open_clip(video)
+    assert (opened.count, opened.fps, opened.size) == (4, 8.0, (40, 30))
+    assert summary["work_folder"] == str(tmp_path / "clip.mp4.frames")
+    assert len(list((tmp_path / "clip.mp4.frames").glob("*.png"))) == 4
+    video.write_bytes(video.read_bytes())  # same bytes: still the one this command made
+    again = run_video(request_for("clip.mp4", fps=8.0))
+    assert all(r["resumed"] for r in again["frames"]) and frames.open_clip(video).count == 4
+
+
+def test_an_existing_video_not_made_here_needs_overwrite(request_for, tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"someone's video")
+    with pytest.raises(ImageError, match="already exists"):
+        run_video(request_for("clip.mp4"))
+    assert not (tmp_path / "clip.mp4.frames").exists()
+    run_video(request_for("clip.mp4", overwrite=True))
+    assert frames.open_clip(tmp_path / "clip.mp4").count == 4
+
+
+class _StopAt(VideoReporter):
+    def __init__(self, frame):
+        self.frame, self.current = frame, 0
+
+    def frame_started(self, number, total, label):
+        self.current = number
+
+    def iteration(self, progress, transfer):
+        if self.current == self.frame and progress.iteration == 2:
+            raise KeyboardInterrupt
+
+
+def test_an_interruption_keeps_the_finished_frames_and_a_rerun_goes_on(request_for, tmp_path):
+    summary = run_video(request_for(), _StopAt(3))
+    assert summary["signal"] == "SIGINT" and [r["index"] for r in summary["frames"]] == [1, 2]
+    assert sorted(_digests(tmp_path / "out")) == ["00001.png", "00002.png"]
+    again = run_video(request_for())
+    assert [r["resumed"] for r in again["frames"]] == [True, True, False, False]
+
+
+@pytest.mark.parametrize("output, changes, error, message", [
+    ("out.avi", {}, ImageError, "cannot write '.avi' videos"),
+    ("out", {"temporal_weight": -1.0}, ConfigError, "--temporal-weight -1.0"),
+    ("out", {"fps": 0.0}, ConfigError, "--fps 0.0"),
+    ("out", {"frames": "3:2"}, InputError, "--frames '3:2'"),
+    ("out", {"frames": "9:"}, InputError, "the clip has 4 frames"),
+    ("missing/out.mp4", {}, ImageError, "does not exist"),
+])  # fmt: skip
+def test_bad_options_and_outputs_are_refused_before_any_work(request_for, tmp_path, output,
+                                                              changes, error, message):  # fmt: skip
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(error, match=message):
+        run_video(request_for(output, **changes))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_folder_of_other_files_is_not_written_into(request_for, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(ImageError, match="holds no stylize video manifest"):
+        run_video(request_for())
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["holiday.jpg"]

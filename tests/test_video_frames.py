@@ -1,0 +1,110 @@
+"""Reading and writing clips: folders of frames, mp4 (with and without audio), webm and
+gif, and the bad inputs that must be one clear error."""
+
+from __future__ import annotations
+
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylize.errors import ImageError
+from stylize.video import frames
+
+
+def _frames(count=6, width=40, height=30):
+    y, x = np.mgrid[0:height, 0:width]
+    return [np.stack([(x * 6 + 20 * t) % 256, y * 8, np.full_like(x, 40 * t)], -1).astype(np.uint8)
+            for t in range(count)]  # fmt: skip
+
+
+def _folder(tmp_path, clip):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for t, frame in enumerate(clip):
+        Image.fromarray(frame).save(folder / f"f{t:03d}.png")
+    return folder
+
+
+def test_a_folder_is_its_image_files_in_name_order(tmp_path):
+    clip = _frames()
+    folder = _folder(tmp_path, clip)
+    (folder / "notes.txt").write_text("not a frame")
+    Image.fromarray(clip[0]).save(folder / ".hidden.png")
+    opened = frames.open_clip(folder)
+    assert (opened.count, opened.size, opened.fps, opened.audio) == (6, (40, 30), None, False)
+    for got, want in zip(opened.frames(), clip, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert len(list(opened.frames(4))) == 2
+
+
+def test_mp4_round_trip_keeps_rate_count_and_pictures(tmp_path):
+    clip = _frames()
+    path = tmp_path / "clip.mp4"
+    frames.write_video(path, iter(clip), 12.0)
+    opened = frames.open_clip(path)
+    assert (opened.count, opened.size, opened.fps, opened.audio) == (6, (40, 30), 12.0, False)
+    read = list(opened.frames())
+    assert len(read) == 6
+    for got, want in zip(read, clip, strict=True):  # H.264 at crf 18 is near lossless here
+        assert np.abs(got.astype(int) - want).mean() < 6
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]  # no temporary left
+
+
+def test_odd_sizes_are_padded_to_even_for_yuv420p(tmp_path):
+    path = tmp_path / "odd.mp4"
+    frames.write_video(path, iter(_frames(3, 41, 31)), 10.0)
+    assert frames.open_clip(path).size == (42, 32)
+
+
+def test_the_audio_track_is_carried_into_mp4_and_webm(tmp_path):
+    source = tmp_path / "with_audio.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "sine=frequency=440:duration=1", "-f", "lavfi", "-i",
+                    "testsrc=size=64x48:rate=10:duration=1", "-shortest", "-pix_fmt",
+                    "yuv420p", str(source)], check=True)  # fmt: skip
+    opened = frames.open_clip(source)
+    assert opened.audio and opened.count == 10
+    for name in ("out.mp4", "out.webm"):
+        frames.write_video(tmp_path / name, opened.frames(), opened.fps, audio_from=source)
+        written = frames.open_clip(tmp_path / name)
+        assert written.audio and written.count == 10, name
+
+
+def test_gif_output_has_every_frame(tmp_path):
+    path = tmp_path / "out.gif"
+    frames.write_video(path, iter(_frames(4)), 10.0)
+    with Image.open(path) as picture:
+        assert picture.n_frames == 4 and picture.info["duration"] == 100
+
+
+def test_frame_digest_sees_every_pixel_and_the_shape():
+    a = _frames(1)[0]
+    b = a.copy()
+    b[5, 5, 1] ^= 1
+    assert frames.frame_digest(a) != frames.frame_digest(b)
+    assert frames.frame_digest(a) != frames.frame_digest(a.reshape(40, 30, 3))
+    assert frames.frame_digest(a) == frames.frame_digest(a.copy())
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p / "missing.mp4", "no such file or folder"),
+    (lambda p: (p / "junk.mp4").write_bytes(b"not a video") and p / "junk.mp4",
+     "cannot read it as a video"),
+    (lambda p: (p / "notes.txt").write_text("x") and p / "notes.txt", "not a video file"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "no image files"),
+])  # fmt: skip
+def test_bad_clips_are_one_line_image_errors(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(ImageError, match=message) as caught:
+        frames.open_clip(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_frames_of_different_sizes_are_refused(tmp_path):
+    folder = _folder(tmp_path, _frames(3))
+    Image.fromarray(_frames(1, 20, 20)[0]).save(folder / "f001.png")
+    with pytest.raises(ImageError, match=r"f001\.png' is 20x20, but 'f000\.png' is 40x30"):
+        frames.open_clip(folder)

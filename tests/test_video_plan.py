@@ -1,0 +1,52 @@
+"""Which frames a rerun keeps: frame names, the --frames range, and the settings compared
+for the first frame and for the later ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from stylize.config import Settings
+from stylize.errors import InputError
+from stylize.video import plan
+
+
+def test_frame_names_are_1_based_and_wide_enough():
+    assert plan.frame_name(0, 10) == "00001.png"
+    assert plan.frame_name(99998, 99999) == "99999.png"
+    assert plan.frame_name(0, 123456) == "000001.png"
+    assert plan.frame_name(4, 5) == "00005.png"
+
+
+def test_the_work_folder_sits_beside_a_video_output():
+    from pathlib import Path
+
+    assert plan.work_folder(Path("a/clip.mp4"), True) == Path("a/clip.mp4.frames")
+    assert plan.work_folder(Path("a/styled"), False) == Path("a/styled")
+
+
+@pytest.mark.parametrize("text, expected", [
+    (None, (0, 10)), ("2:5", (1, 5)), ("3:", (2, 10)), (":4", (0, 4)), ("7", (6, 7)),
+    ("8:99", (7, 10)),
+])  # fmt: skip
+def test_frames_ranges(text, expected):
+    assert plan.parse_frames(text, 10) == expected
+
+
+@pytest.mark.parametrize("text", ["0:3", "5:2", "a:b", "11:", "1:2:3"])
+def test_bad_frames_ranges(text):
+    with pytest.raises(InputError, match=r"^--frames"):
+        plan.parse_frames(text, 10)
+
+
+def test_first_and_later_frames_compare_different_settings():
+    settings = Settings(scales=2, seed=4, iterations=50)
+    inputs = {"styles_sha256": ["ab"], "weights": "w.mat"}
+    first = plan.frame_settings(settings, True, 200, 100.0, True, inputs)
+    later = plan.frame_settings(settings, False, 50, 100.0, True, inputs)
+    assert first["iterations"] == 200 and first["scales"] == 2 and first["seed"] == 4
+    assert "temporal_weight" not in first and first["styles_sha256"] == ["ab"]
+    assert later["iterations"] == 50 and later["temporal_weight"] == 100.0
+    assert not {"scales", "init", "noise_ratio", "seed"} & set(later)
+    assert "device" not in first and "device" not in later
+    assert "seed" not in plan.frame_settings(settings, True, 200, 100.0, False, inputs)
+    assert isinstance(first["content_layers"][0], list)  # strict JSON, as read back
