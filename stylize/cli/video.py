@@ -87,7 +87,7 @@ def video_command(**options) -> None:
         result = _run(request, options["quiet"], board, run_video)
     click.echo(dumps(result) if options["as_json"] else result["output"])
     if result["signal"]:
-        done = sum(1 for frame in result["frames"])
+        done = len(result["frames"])
         click.echo(f"Stopped by {result['signal']}: {done} of {result['frames_asked']} frames"
                    f" done in {result['work_folder']}; run the same command again to go on",
                    err=True)  # fmt: skip
