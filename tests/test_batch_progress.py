@@ -4,7 +4,6 @@ running job with one worker in this process, else showing finished jobs)."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,29 +11,9 @@ import numpy as np
 from stylize.batch.driver import Counts, Reporter
 from stylize.batch.plan import Job
 from stylize.batch.progress import BoardReporter, ProgressReporter, Reporters
+from stylize.optimize import Costs, Step
 from stylize.preview.board import Board
-
-
-@dataclass
-class Costs:
-    J: float
-    J_content: float
-    J_style: float
-
-
-@dataclass
-class Progress:
-    iteration: int
-    iterations: int
-    costs: Costs
-    elapsed: float
-    scale: int = 1
-    scales: int = 1
-
-
-@dataclass
-class Step:
-    image: np.ndarray
+from stylize.transfer import Progress
 
 
 class FakeTransfer:
@@ -69,7 +48,7 @@ def test_a_live_board_follows_each_job_and_counts_the_batch():
     reporter.started(2, counts)
     reporter.job_started(_job(0), 1, 2)
     transfer = FakeTransfer()
-    transfer.best = Step(np.full((1, 4, 5, 3), 5.0))
+    transfer.best = Step(Costs(1.0, 1.0, 1.0), np.full((1, 4, 5, 3), 5.0))
     reporter.iteration(Progress(1, 7, Costs(3.0, 2.0, 1.0), 0.1), transfer)
     state = board.snapshot()
     assert state["label"] == "0.png + x.png -> 0_x.png" and state["job"] == {"index": 1, "total": 2}

@@ -3,34 +3,12 @@ when it changed, and that image exactly as the Transfer would write it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from stylize.optimize import Costs, Step
 from stylize.preview.board import Board
 from stylize.preview.feed import ProgressFeed
-
-
-@dataclass
-class Costs:
-    J: float
-    J_content: float
-    J_style: float
-
-
-@dataclass
-class Progress:
-    iteration: int
-    iterations: int
-    costs: Costs
-    elapsed: float
-    scale: int = 1
-    scales: int = 1
-
-
-@dataclass
-class Step:
-    image: np.ndarray
+from stylize.transfer import Progress
 
 
 class FakeTransfer:
@@ -46,13 +24,13 @@ def test_the_board_gets_every_iteration_and_a_new_image_only_when_the_best_chang
     board, transfer = Board("stylize run"), FakeTransfer()
     feed = ProgressFeed(board)
     board.start_job("job", 0)
-    transfer.best = Step(np.full((1, 4, 5, 3), 9.0))
+    transfer.best = Step(Costs(1.0, 1.0, 1.0), np.full((1, 4, 5, 3), 9.0))
     feed.step(Progress(1, 3, Costs(5.0, 2.0, 1.0), 0.5), transfer)
     feed.step(Progress(2, 3, Costs(6.0, 2.0, 1.0), 1.0), transfer)  # worse: best unchanged
     state = board.snapshot()
     assert (state["iteration"], state["iterations"], state["J"]) == (2, 3, 6.0)
     assert state["image"] == 1 and [row[0] for row in state["history"]] == [1, 2]
-    transfer.best = Step(np.full((1, 4, 5, 3), 3.0))
+    transfer.best = Step(Costs(1.0, 1.0, 1.0), np.full((1, 4, 5, 3), 3.0))
     feed.step(Progress(3, 3, Costs(4.0, 2.0, 1.0), 1.5, scale=2, scales=2), transfer)
     assert board.snapshot()["image"] == 2 and board.snapshot()["scale"] == 2
     assert transfer.pictured == []  # nothing rendered until a page asks

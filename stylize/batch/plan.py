@@ -15,11 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from PIL import Image
-
 from stylize import images
-from stylize.errors import InputError, one_line
-from stylize.files import check_name_length, is_regular_file
+from stylize.errors import ImageError, InputError, one_line
+from stylize.files import check_name_length
 
 TEMPLATE_FIELDS = ("content", "style", "content_dir", "style_dir")
 
@@ -228,16 +226,11 @@ def _refuse_overwriting_inputs(resolved: dict[str, tuple[Path, Path]], out_dir: 
 def probe_size(path: Path, max_size: int) -> tuple[int, int] | None:
     """The output size for a content image, read from its header (EXIF rotation included)
     without decoding it; None if the header cannot be read."""
-    if not is_regular_file(path):  # a FIFO would block the planning, a device never end
+    try:  # a FIFO or a device is refused unread, so planning never blocks
+        width, height = images.image_size(path)
+    except ImageError:  # any unreadable header: the job fails later with a precise message
         return None
-    try:
-        with Image.open(path) as picture:
-            width, height = picture.size
-            if picture.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
-                width, height = height, width
-        return images.fit_within(width, height, max_size)
-    except Exception:  # any unreadable header: the job fails later with a precise message
-        return None
+    return images.fit_within(width, height, max_size)
 
 
 def prepare_out_dir(path: Path, input_values: Iterable[str | Path]) -> Path:

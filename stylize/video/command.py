@@ -6,6 +6,7 @@ once all frames exist. This module never imports TensorFlow at import time."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import secrets
@@ -111,7 +112,9 @@ class _Video:
 
     def _frames(self) -> str | None:
         """Keep or make every frame in order; the signal that stopped it, or None."""
-        previous = None  # (content frame at the output size, path of its stylized frame)
+        # (content frame at the output size, a function returning its stylized frame): the
+        # image just made stays in memory; a kept frame's file is read only if needed.
+        previous = None
         redo = False
         self.reporter.started(self.end - self.start)
         for index, raw in zip(range(self.start, self.end), self.clip.frames(self.start),
@@ -122,12 +125,15 @@ class _Video:
             digest = frames.frame_digest(raw)
             if not redo and plan.kept(self.latest.get(name), digest, wanted, self.folder):
                 self._keep(index, name)
+                path = self.folder / name
+                result = functools.partial(images.load_image, path, role="frame")
             else:
                 redo = True
-                stopped = self._make(index, name, frame, previous, digest, wanted)
+                stopped, image = self._make(index, name, frame, previous, digest, wanted)
                 if stopped:
                     return stopped
-            previous = (frame, self.folder / name)
+                result = functools.partial(np.asarray, image)
+            previous = (frame, result)
         return None
 
     def _frame_settings(self, first: bool) -> dict:
@@ -142,14 +148,15 @@ class _Video:
         self.rows.append(record)
         self.reporter.frame_finished(record, None)
 
-    def _make(self, index, name, frame, previous, digest, wanted) -> str | None:
+    def _make(self, index, name, frame, previous, digest, wanted):
+        """Stylize and record one frame: (the signal that stopped it or None, its image)."""
         number = index - self.start + 1
         self.reporter.frame_started(number, self.end - self.start, name)
         with deferred() as late:
             with stoppable() as stop:
                 made = self._stylize(frame, previous)
             if stop.signal:
-                return stop.signal
+                return stop.signal, None
             image, costs, temporal_error, seconds, flow_seconds = made
             images.save_image(self.folder / name, image)
             record = {"output": name, "index": index + 1, "status": "ok",
@@ -162,7 +169,7 @@ class _Video:
             self.manifest.append(record)
             self.rows.append(dict(record, resumed=False))
             self.reporter.frame_finished(record, image)
-        return late.signal
+        return late.signal, image
 
     def _stylize(self, frame: np.ndarray, previous):
         """(image, costs, temporal error or None, seconds, flow seconds) of one frame."""
@@ -177,7 +184,7 @@ class _Video:
             transfer = Transfer(stylizer, frame, self.styles, self.seed, self.init_image,
                                 style_keys=keys, iterations=first)  # fmt: skip
         else:
-            link = _link(previous[0], frame, images.load_image(previous[1], role="frame"))
+            link = _link(previous[0], frame, previous[1]())
             transfer = Transfer(stylizer, frame, self.styles, self.seed, style_keys=keys,
                                 start=link.start, temporal=(link.warped, link.mask),
                                 iterations=self.settings.iterations)  # fmt: skip

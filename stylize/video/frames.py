@@ -153,14 +153,6 @@ def is_video_output(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_WRITE or path.suffix.lower() in VIDEO_READ
 
 
-def check_video_output(path: Path, overwrite: bool) -> None:
-    """Refuse, before any work, a video output ffmpeg cannot write here."""
-    from stylize.files import check_writable
-
-    check_writable(path, f"output video '{path}'", overwrite, ImageError,
-                   frozenset(VIDEO_WRITE))  # fmt: skip
-
-
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float,
                 audio_from: Path | None = None) -> None:  # fmt: skip
     """Write ``frames`` as the video ``path`` (format by extension, see VIDEO_WRITE),
