@@ -37,6 +37,8 @@ class Settings:
     at 0.2, J = 10 * J_content + 40 * J_style, Adam with learning rate 2.0 for 200 iterations,
     a start image of 60 % uniform noise in [-20, 20] blended with the content image.
     ``noise_ratio`` None means 0.6 for ``init="noise"`` and 0 for any other start image.
+    ``tile_size`` 0 computes in tiles only when one pass would not fit in memory; a size in
+    pixels always does, with cores of at most that size.
     """
 
     iterations: int = 200
@@ -50,6 +52,7 @@ class Settings:
     pooling: str = "avg"
     max_size: int = 512
     scales: int = 1
+    tile_size: int = 0
     style_scale: float = 1.0
     style_weights: tuple[float, ...] | None = None
     preserve_colors: str = "none"
@@ -78,6 +81,11 @@ class Settings:
         _check_choice("preserve-colors", self.preserve_colors, PRESERVE_COLORS_CHOICES)
         _check_int("max-size", self.max_size, low=16)
         _check_int("scales", self.scales, low=1, high=6)
+        _check_int("tile-size", self.tile_size, low=0)
+        if self.tile_size and self.tile_size < 16:
+            raise ConfigError(
+                f"--tile-size must be 0 (automatic) or at least 16, got {self.tile_size}"
+            )
         _check_positive("style-scale", self.style_scale)
         _check_int("save-every", self.save_every, low=0)
         if self.seed is not None:

@@ -9,6 +9,9 @@ Activations are (1, n_H, n_W, n_C) tensors. Formulas follow the classic notebook
   with m_k region k's mask at the layer's resolution, one weight per position
 * style:    J_style = sum_l lambda_l J_style^l
 * total:    J = alpha J_content + beta J_style
+
+A Gram is a sum over positions, G = sum_p f_p f_p^T, so the Grams of the tiles of an image
+add up to the image's own (``gram_sum``): the tiled path (stylize.tiled) builds on that.
 """
 
 from __future__ import annotations
@@ -57,6 +60,21 @@ def guided_gram(activation, mask):
     weights = tf.reshape(tf.cast(mask, activation.dtype), [1, n_h * n_w])
     guided = unroll(activation) * weights
     return gram_matrix(guided) / tf.reduce_sum(tf.square(weights))
+
+
+def gram_sum(activation, weights=None):
+    """The un-normalized Gram sum_p w_p^2 f_p f_p^T over the positions p of a (1, h, w, n_C)
+    activation of any h and w (w_p = 1 without ``weights``, else the (1, h, w, 1) weights:
+    a guided Gram's numerator); shape (n_C, n_C)."""
+    flat = tf.reshape(activation, [-1, activation.shape[-1]])
+    if weights is not None:
+        flat = flat * tf.reshape(tf.cast(weights, activation.dtype), [-1, 1])
+    return tf.matmul(flat, flat, transpose_a=True)
+
+
+def squared_distance(a, b):
+    """sum((a - b)^2) of two tensors of one shape, any shape: the content cost's numerator."""
+    return tf.reduce_sum(tf.square(a - b))
 
 
 def gram_style_cost(normalized_gram_style, normalized_gram_generated):

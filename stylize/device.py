@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 from stylize._tf import tf
 from stylize.cpu import cpu_flags, require_bfloat16
 from stylize.errors import DeviceError
@@ -90,3 +93,22 @@ def session_config(device: str, intra_threads: int = 0, inter_threads: int = 0):
     else:
         config.device_count["GPU"] = 0
     return config
+
+
+def gpu_free_memory(run=subprocess.run) -> int | None:
+    """Free bytes of the first GPU this process sees (the first of CUDA_VISIBLE_DEVICES),
+    as nvidia-smi reports them; None where it cannot say (no nvidia-smi, an error, output
+    it does not understand). ``run`` is subprocess.run (tests pass another)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0].strip()
+    command = ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"]
+    if visible.isdigit():
+        command.append(f"--id={visible}")
+    try:
+        done = run(command, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = done.stdout.strip().splitlines() if done.returncode == 0 else []
+    try:
+        return int(lines[0].strip()) * 2**20  # MiB, without units
+    except (IndexError, ValueError):
+        return None

@@ -28,11 +28,10 @@ import math
 import mmap
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from stylize.errors import ResourceError
 
 if TYPE_CHECKING:  # _tf imports this module first thing: keep it light
     from stylize.config import Settings
@@ -117,15 +116,37 @@ def release_pages(arrays: Iterable[np.ndarray | None]) -> int:
 # --- the memory a size needs -------------------------------------------------------------
 
 
-# Peak RSS of `stylize run` measured with /usr/bin/time at 320x240 ... 1280x960 (3
-# iterations, real-shaped VGG-19, TensorFlow 2.21, 2 cores; benchmarks/README.md, "Memory"):
-# peak = 719-742 MiB + 3.6 bytes per float32 activation (Adam), 4.75 with L-BFGS. The model
-# below rounds each part up, so it predicts 11-23 % above every measured peak.
-RUNTIME_BYTES = 800 * 2**20  # TensorFlow, the weights, the graph: the measured intercept
-ACTIVATION_COPIES = 1.1  # activations alive at the peak, in copies of every layer's output
+# Peak RSS of `stylize run` measured with wait4 at 320x240 ... 1600x1200 (3 iterations,
+# real-shaped VGG-19, TensorFlow 2.21, 2 cores; benchmarks/README.md, "Memory") is a line in
+# the number of float32 activation values, whose slope depends on the convolution kernels
+# oneDNN picks for the CPU: 719 MiB + 3.6 bytes a value on an AMD EPYC with AVX-512
+# (Adam; 742 MiB + 4.75 with L-BFGS), 1187 MiB + 5.45 bytes on an AMD EPYC with AVX2 only,
+# whose kernels keep larger work buffers. Each model below rounds its line up: 5-23 %
+# above every peak measured on its kind of CPU.
+
+
+@dataclass(frozen=True)
+class PeakModel:
+    """Peak = ``runtime`` (TensorFlow, the weights, the graph) + ``copies`` x every layer's
+    output + the optimizer's state."""
+
+    runtime: int
+    copies: float
+
+
+AVX512_PEAKS = PeakModel(runtime=800 * 2**20, copies=1.1)
+OTHER_PEAKS = PeakModel(runtime=1300 * 2**20, copies=1.5)  # AVX2, and CPUs not measured
 ADAM_BYTES_PER_VALUE = 4 * 4  # the image, its gradient and Adam's two moments, float32
 # SciPy's L-BFGS-B keeps 2 x 10 correction vectors and about 10 work vectors in float64.
 LBFGS_BYTES_PER_VALUE = (2 * 10 + 10) * 8
+
+
+def peak_model(flags: frozenset[str] | None = None) -> PeakModel:
+    """The PeakModel of this CPU (its /proc/cpuinfo flags unless ``flags`` are given)."""
+    from stylize.cpu import cpu_flags
+
+    flags = cpu_flags() if flags is None else flags
+    return AVX512_PEAKS if flags and "avx512f" in flags else OTHER_PEAKS
 
 
 def activation_bytes(weights: VggWeights, settings: Settings, width: int, height: int) -> int:
@@ -147,8 +168,9 @@ def step_bytes(weights: VggWeights, settings: Settings, width: int, height: int)
     """The peak memory of optimizing a (width, height) image, in bytes: the runtime, the
     activations and the optimizer's state, calibrated on measured peaks (see above)."""
     per_value = LBFGS_BYTES_PER_VALUE if settings.optimizer == "lbfgs" else ADAM_BYTES_PER_VALUE
-    activations = ACTIVATION_COPIES * activation_bytes(weights, settings, width, height)
-    return int(RUNTIME_BYTES + activations + per_value * 3 * width * height)
+    model = peak_model()
+    activations = model.copies * activation_bytes(weights, settings, width, height)
+    return int(model.runtime + activations + per_value * 3 * width * height)
 
 
 def available_memory(root: str = "/") -> int | None:
@@ -246,22 +268,3 @@ def resident_bytes() -> int:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
-
-
-def check_memory(weights: VggWeights, settings: Settings, width: int, height: int) -> None:
-    """Refuse up front a size whose optimization would not fit in the memory this process
-    may still use (the machine's, or its container's when that is smaller)."""
-    need = step_bytes(weights, settings, width, height)
-    have = available_memory()
-    if have is None:
-        return
-    # The peak counts the runtime, most of which this process holds already; the activations
-    # and the optimizer's state must be found afresh, whatever else it holds.
-    more = need - min(resident_bytes(), RUNTIME_BYTES)
-    if more > have:
-        raise ResourceError(
-            f"a {width}x{height} image needs about {need / 2**30:.1f} GiB at its peak,"
-            f" {more / 2**30:.1f} GiB more than this process holds now, but"
-            f" {have / 2**30:.1f} GiB is free (in memory, or under this process's memory"
-            " limit when that is less); lower --max-size"
-        )

@@ -267,7 +267,7 @@ class TransferGraph:
         """SciPy's L-BFGS-B over J for ``iterations`` evaluations in one call, so its history
         is kept for the whole run; pixels are bounded to [0, 255]. Each Step is one
         evaluation (line-search trials included)."""
-        return _LbfgsRun(self, start, iterations).steps()
+        return lbfgs_steps(self, start, iterations)
 
     def value_and_gradient(self, image: np.ndarray) -> tuple[Costs, np.ndarray]:
         """Costs and dJ/dimage, (1, H, W, 3) float32, of a preprocessed image."""
@@ -277,6 +277,12 @@ class TransferGraph:
 
     def close(self) -> None:
         self.session.close()
+
+
+def lbfgs_steps(graph, start: np.ndarray, iterations: int) -> Iterator[Step]:
+    """SciPy's L-BFGS-B on a graph with ``value_and_gradient(image)`` and ``low`` (a
+    TransferGraph or a tiled one), as TransferGraph.lbfgs describes."""
+    return _LbfgsRun(graph, start, iterations).steps()
 
 
 class _Stop(Exception):
@@ -289,7 +295,7 @@ class _LbfgsRun:
 
     _DONE = object()
 
-    def __init__(self, graph: TransferGraph, start: np.ndarray, iterations: int):
+    def __init__(self, graph, start: np.ndarray, iterations: int):
         self.graph, self.start, self.iterations = graph, start, iterations
         self.evaluations = 0
         self.stop = threading.Event()

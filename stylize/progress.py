@@ -17,6 +17,10 @@ def format_duration(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+LONG_STEP = 2.0  # seconds of one step before ``within`` shows what it is doing
+INSIDE_EVERY = 30.0  # seconds between such lines in a log
+
+
 class ProgressDisplay:
     """Shows (done, total, detail) updates. On a terminal: one line redrawn in place, at
     most ten times a second. Elsewhere: about twenty lines per run, plus the last one."""
@@ -29,6 +33,8 @@ class ProgressDisplay:
         self.every = max(1, total // 20)
         self.began = time.perf_counter()
         self._drawn = 0.0
+        self._last = (0, "", "", self.began)  # done, detail, stats, when: the latest update
+        self._inside = self.began  # when the latest line about the step's inside was written
 
     def update(self, done: int, detail: str = "", elapsed: float | None = None) -> None:
         """Report ``done`` of ``total``; ``elapsed`` seconds default to the time since start."""
@@ -38,15 +44,32 @@ class ProgressDisplay:
         rate = done / elapsed if elapsed > 0 else 0.0
         left = (self.total - done) / rate if rate else 0.0
         stats = f"{rate:.2f} {self.unit}/s  {format_duration(left)} left"
+        self._last = (done, detail, stats, time.perf_counter())
         if self.interactive:
             self._draw(done, detail, stats)
         elif done % self.every == 0 or done == self.total:
             self.stream.write(f"{self.label} {done}/{self.total}  {detail}  {stats}\n")
             self.stream.flush()
 
-    def _draw(self, done: int, detail: str, stats: str) -> None:
+    def within(self, text: str) -> None:
+        """Where the step under way has got to (a tile pass of a 12-megapixel iteration,
+        say), shown once the step has lasted LONG_STEP seconds: on a terminal the line is
+        redrawn with it, at most once a second; elsewhere a line every INSIDE_EVERY seconds."""
+        done, detail, stats, when = self._last
         now = time.perf_counter()
-        if done != self.total and now - self._drawn < 0.1:
+        if self.quiet or now - when < LONG_STEP:
+            return
+        if self.interactive:
+            if now - self._drawn >= 1.0:
+                self._draw(done, f"{detail}  [{self.label} {done + 1}: {text}]", stats, force=True)
+        elif now - max(self._inside, when) >= INSIDE_EVERY:
+            self._inside = now
+            self.stream.write(f"{self.label} {done + 1}/{self.total}: {text}\n")
+            self.stream.flush()
+
+    def _draw(self, done: int, detail: str, stats: str, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and done != self.total and now - self._drawn < 0.1:
             return
         self._drawn = now
         filled = int(24 * done / self.total) if self.total else 24

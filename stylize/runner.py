@@ -166,7 +166,7 @@ def _run(request: RunRequest, board) -> RunOutcome:
     if board is not None:
         board.show(lambda: result.image)
         board.finish("interrupted" if stopped else "failed" if error else "finished")
-    summary = _summary(inputs, result, stylizer.device, stopped)
+    summary = _summary(inputs, result, stylizer.device, stopped, transfer.tiling)
     if stopped:
         note = (f"interrupted by {stopped} at iteration {result.iterations}; the best image so"
                 f" far was written to {request.output}{_coarse(result, inputs)}")  # fmt: skip
@@ -195,6 +195,9 @@ class Recorder:
         self.history: list[dict] = []
         self.panels: list[tuple[str, np.ndarray]] = []
         self.feed = None
+        transfer.stylizer.on_tile = self._tile_done
+        if not self.request.quiet:
+            transfer.stylizer.on_note = self.display.message
         if board is not None:
             from stylize.preview.feed import ProgressFeed
 
@@ -220,6 +223,9 @@ class Recorder:
         finally:
             self.display.close()
         return stop.signal, None
+
+    def _tile_done(self, name: str, done: int, count: int) -> None:
+        self.display.within(f"{name}, tile {done}/{count}")
 
     def _record(self, progress) -> None:
         c = progress.costs
@@ -281,7 +287,8 @@ def job_label(content: Path, styles: tuple[Path, ...], output: Path) -> str:
     return f"{content.name} + {' + '.join(style.name for style in styles)} -> {output}"
 
 
-def _summary(inputs: Inputs, result, device: str, stopped: str | None) -> dict:
+def _summary(inputs: Inputs, result, device: str, stopped: str | None,
+             tiling: dict | None) -> dict:  # fmt: skip
     height, width, _ = result.image.shape
     settings = {**inputs.settings.as_dict(), "seed": result.seed}
     return {
@@ -299,6 +306,7 @@ def _summary(inputs: Inputs, result, device: str, stopped: str | None) -> dict:
         "style_masks": [str(path) for path in inputs.request.style_masks],
         "mask": str(inputs.request.mask) if inputs.request.mask else None,
         "device": device,
+        "tiling": tiling,
         "interrupted": bool(stopped),
         "signal": stopped,
         "settings": settings,

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stylize import colors, images, masks, memory
-from stylize.config import Settings
+from stylize import colors, images, masks
 from stylize.errors import DivergedError
 from stylize.images import postprocess, preprocess
-from stylize.memory import check_memory
-from stylize.optimize import Costs, Step, TransferGraph, noise_image, style_grams_at_size
-from stylize.weights import VggWeights
+from stylize.optimize import Costs, Step, TransferGraph, noise_image
+from stylize.stylizer import Stylizer
+from stylize.tiled import TiledGraph
 
 
 @dataclass(frozen=True)
@@ -43,68 +42,6 @@ class Result:
     seconds: float
     setup_seconds: float
     seed: int
-
-
-class Stylizer:
-    """Weights, settings and device fixed; one TransferGraph per output size, built on first
-    use and kept (the ``max_graphs`` most recently used ones, each holding a copy of the
-    weights), so many jobs of one size pay for the graph once. Content and style targets
-    can be remembered by key across jobs."""
-
-    def __init__(self, weights: VggWeights, settings: Settings, device: str,
-                 max_graphs: int | None = None, regions: int = 0,
-                 keep_mask: bool = False, temporal_weight: float = 0.0):  # fmt: skip
-        self.weights, self.settings, self.device = weights, settings, device
-        self.max_graphs = max_graphs
-        self.regions, self.keep_mask = regions, keep_mask  # see TransferGraph
-        self.temporal_weight = temporal_weight
-        self._graphs: dict[tuple[int, int], TransferGraph] = {}
-        self._content_cache: dict[tuple, dict[str, np.ndarray]] = {}
-        self._style_cache: dict[tuple, dict[str, np.ndarray]] = {}
-
-    def graph(self, width: int, height: int) -> TransferGraph:
-        """The graph for a (width, height) image, refusing sizes that cannot fit in memory."""
-        key = (width, height)
-        if key not in self._graphs:
-            check_memory(self.weights, self.settings, width, height)
-            if self.max_graphs and len(self._graphs) >= self.max_graphs:
-                self._graphs.pop(next(iter(self._graphs))).close()
-                memory.release_free_memory()
-            self._graphs[key] = TransferGraph(self.weights, height, width, self.settings,
-                                              self.device, self.regions, self.keep_mask,
-                                              self.temporal_weight)  # fmt: skip
-        self._graphs[key] = self._graphs.pop(key)  # most recently used last
-        return self._graphs[key]
-
-    def content_features(self, graph: TransferGraph, content: np.ndarray,
-                         key: object = None) -> dict[str, np.ndarray]:  # fmt: skip
-        """Content-layer activations of a preprocessed image; with a ``key`` (a content
-        file's checksum, say) they are remembered per size, for a content meeting many
-        styles. The most recent 8 are kept."""
-        if key is None:
-            return graph.content_features(content)
-        return _remember(self._content_cache, (key, content.shape),
-                         lambda: graph.content_features(content))  # fmt: skip
-
-    def style_grams(self, key: object, size: tuple[int, int], compute) -> dict[str, np.ndarray]:
-        """A style's Grams at an output size, from ``compute()`` or remembered under ``key``
-        (None: not remembered). The most recent 16 are kept."""
-        if key is None:
-            return compute()
-        return _remember(self._style_cache, (key, size), compute, limit=16)
-
-    def close(self) -> None:
-        for graph in self._graphs.values():
-            graph.close()
-        self._graphs.clear()
-
-
-def _remember(cache: dict, key: tuple, compute, limit: int = 8):
-    if key not in cache:
-        if len(cache) >= limit:
-            cache.pop(next(iter(cache)))
-        cache[key] = compute()
-    return cache[key]
 
 
 def split_iterations(total: int, sizes: Sequence[tuple[int, int]]) -> list[int]:
@@ -300,8 +237,7 @@ class Transfer:
         image = preprocess(style, self.mean)
         if same_size:
             return self.graph.style_grams(image)
-        s = self.stylizer
-        return style_grams_at_size(s.weights, image, s.settings, s.device)
+        return self.stylizer.grams_at_size(image)
 
     def _initial(self, content: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         init = self.settings.init
@@ -345,6 +281,14 @@ class Transfer:
             return image
         content = images.resize(self.original_content, (image.shape[1], image.shape[0]))
         return colors.restore_chroma(image, content)
+
+    @property
+    def tiling(self) -> dict | None:
+        """{"core": px, "tiles": count} of the current scale's graph when it computes in
+        tiles, else None."""
+        if not isinstance(self.graph, TiledGraph):
+            return None
+        return {"core": self.graph.core, "tiles": len(self.graph.tiles)}
 
     @property
     def has_image(self) -> bool:

@@ -203,9 +203,11 @@ def test_bad_usage_exits_2_with_one_line(vgg_file, inputs, tmp_path, args, messa
 def test_bfloat16_on_a_cpu_without_it_is_refused_before_the_out_folder(
     vgg_file, inputs, tmp_path, monkeypatch, flags, refused
 ):
-    from stylize import cpu
+    from stylize import cpu, device
 
+    # the batch command reads stylize.cpu's, the worker's device check stylize.device's
     monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
     out = tmp_path / "out"
     result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style", inputs / "s",
                     "--out", out, "--device", "cpu", "--precision", "bfloat16")  # fmt: skip
@@ -342,3 +344,20 @@ def test_a_mask_template_with_an_unknown_field_is_refused(vgg_file, inputs, tmp_
         result.stderr
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_tiled_jobs_make_the_one_pass_images_and_a_tile_size_redoes_nothing(
+    vgg_file, inputs, tmp_path
+):
+    content, style = inputs / "c" / "c1.png", inputs / "s" / "s1.png"
+    layers = ["--content-layers", "conv2_2", "--style-layers", "conv1_1,conv2_1"]
+    whole, tiled = tmp_path / "whole", tmp_path / "tiled"
+    for out, extra in ((whole, []), (tiled, ["--tile-size", "16"])):
+        result = _batch(vgg_file, "--content", content, "--style", style, "--out", out,
+                        "--seed", "9", *layers, *extra)  # fmt: skip
+        assert result.exit_code == 0, result.output
+    a, b = (np.asarray(Image.open(folder / "c1_s1.png"), np.int16) for folder in (whole, tiled))
+    assert np.abs(a - b).mean() < 0.01
+    again = _batch(vgg_file, "--content", content, "--style", style, "--out", whole,
+                   "--seed", "9", *layers, "--tile-size", "16")  # fmt: skip
+    assert again.exit_code == 0 and "0 done, 1 skipped" in again.stderr

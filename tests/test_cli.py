@@ -146,6 +146,35 @@ def test_save_every_writes_checkpoints(runner, vgg_file, image_files, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png", "r_00003.png", "r_00006.png"]
 
 
+SHALLOW_LAYERS = ("--content-layers", "conv2_2", "--style-layers", "conv1_1,conv2_1")
+
+
+def test_tile_size_computes_in_tiles_and_makes_the_one_pass_image(
+    runner, vgg_file, image_files, tmp_path
+):
+    whole = _json_run(runner, vgg_file, image_files, tmp_path / "a.png", "--iterations", "4",
+                      *SHALLOW_LAYERS)  # fmt: skip
+    result = runner.invoke(main, [*_args(vgg_file, image_files, "-o", str(tmp_path / "b.png"),
+                                         "--seed", "1", "--iterations", "4", *SHALLOW_LAYERS,
+                                         "--tile-size", "16"), "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    tiled = json.loads(result.stdout)
+    assert whole["tiling"] is None and tiled["tiling"] == {"core": 16, "tiles": 4}
+    assert tiled["settings"]["tile_size"] == 16
+    assert "32x24: J and its gradient computed in 4 tiles of at most 16 px" in result.stderr
+    a, b = (np.asarray(Image.open(tmp_path / n), np.int16) for n in ("a.png", "b.png"))
+    assert np.abs(a - b).mean() < 0.01
+    assert tiled["J"] == pytest.approx(whole["J"], rel=1e-4)
+
+
+def test_a_tile_size_below_16_is_refused(runner, vgg_file, image_files, tmp_path):
+    result = runner.invoke(main, _args(vgg_file, image_files, "-o", str(tmp_path / "r.png"),
+                                       "--tile-size", "8"))  # fmt: skip
+    assert result.exit_code == 2
+    assert "--tile-size must be 0 (automatic) or at least 16, got 8" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_seed_reproduces_the_file_byte_for_byte(runner, vgg_file, image_files, tmp_path):
     for name in ("a.png", "b.png"):
         _json_run(runner, vgg_file, image_files, tmp_path / name, "--iterations", "3")

@@ -68,3 +68,43 @@ def test_bfloat16_on_a_gpu_needs_compute_capability_8(monkeypatch, capability, r
             device.check_precision("bfloat16", device.GPU)
     else:
         device.check_precision("bfloat16", device.GPU)
+
+
+class FakeRun:
+    """Stands in for subprocess.run: records the command, returns or raises as told."""
+
+    def __init__(self, stdout="", returncode=0, error=None):
+        self.stdout, self.returncode, self.error = stdout, returncode, error
+        self.commands = []
+
+    def __call__(self, command, **kwargs):
+        self.commands.append(command)
+        if self.error is not None:
+            raise self.error
+        import subprocess
+
+        return subprocess.CompletedProcess(command, self.returncode, self.stdout, "")
+
+
+def test_gpu_free_memory_reads_nvidia_smi_in_mib(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    run = FakeRun("23000\n11000\n")
+    assert device.gpu_free_memory(run) == 23000 * 2**20
+    assert run.commands[0][:2] == ["nvidia-smi", "--query-gpu=memory.free"]
+
+
+def test_gpu_free_memory_asks_for_the_first_visible_gpu(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    run = FakeRun("9000\n")
+    assert device.gpu_free_memory(run) == 9000 * 2**20
+    assert run.commands[0][-1] == "--id=3"
+
+
+@pytest.mark.parametrize(
+    "run",
+    [FakeRun(error=FileNotFoundError("nvidia-smi")), FakeRun("", returncode=9),
+     FakeRun("[N/A]\n"), FakeRun("")],
+    ids=["missing", "failing", "not-a-number", "empty"],
+)  # fmt: skip
+def test_gpu_free_memory_is_unknown_when_nvidia_smi_cannot_say(run):
+    assert device.gpu_free_memory(run) is None

@@ -7,7 +7,6 @@ import pytest
 
 from stylize import memory, weights_cache
 from stylize.config import Settings
-from stylize.errors import ResourceError
 from stylize.weights import load_vgg19
 
 ARRAYS = {
@@ -164,13 +163,24 @@ def test_bfloat16_activations_take_half_the_bytes(weights):
     assert memory.activation_bytes(weights, Settings(precision="bfloat16"), 100, 100) * 2 == full
 
 
-def test_the_step_estimate_is_calibrated_on_measured_peaks(weights):
+@pytest.mark.parametrize(
+    ("flags", "model"),
+    [({"avx2", "avx512f"}, memory.AVX512_PEAKS), ({"avx2"}, memory.OTHER_PEAKS),
+     ({"neon", "bf16"}, memory.OTHER_PEAKS), (set(), memory.OTHER_PEAKS)],
+)  # fmt: skip
+def test_the_peak_model_follows_the_cpus_kernels(flags, model):
+    assert memory.peak_model(frozenset(flags)) == model
+
+
+def test_the_step_estimate_is_calibrated_on_measured_peaks(weights, monkeypatch):
     # tiny weights here; the constants were fitted on the real shapes (see memory.py)
-    adam = memory.step_bytes(weights, Settings(), 400, 300)
-    lbfgs = memory.step_bytes(weights, Settings(optimizer="lbfgs"), 400, 300)
-    activations = memory.activation_bytes(weights, Settings(), 400, 300)
-    assert adam == int(memory.RUNTIME_BYTES + 1.1 * activations + 16 * 3 * 400 * 300)
-    assert lbfgs - adam == (240 - 16) * 3 * 400 * 300
+    for model in (memory.AVX512_PEAKS, memory.OTHER_PEAKS):
+        monkeypatch.setattr(memory, "peak_model", lambda model=model: model)
+        adam = memory.step_bytes(weights, Settings(), 400, 300)
+        lbfgs = memory.step_bytes(weights, Settings(optimizer="lbfgs"), 400, 300)
+        activations = memory.activation_bytes(weights, Settings(), 400, 300)
+        assert adam == int(model.runtime + model.copies * activations + 16 * 3 * 400 * 300)
+        assert lbfgs - adam == (240 - 16) * 3 * 400 * 300
 
 
 def _tree(root, files: dict[str, str]):
@@ -218,20 +228,3 @@ def test_no_limit_leaves_memavailable(tmp_path):
     })  # fmt: skip
     assert memory.available_memory(root) == 20000000 * 1024
     assert memory.available_memory(str(tmp_path / "nothing")) is None
-
-
-def test_the_check_counts_what_the_process_holds_already(weights, monkeypatch):
-    need = memory.step_bytes(weights, Settings(), 64, 48)
-    monkeypatch.setattr(memory, "resident_bytes", lambda: memory.RUNTIME_BYTES - 100)
-    monkeypatch.setattr(memory, "available_memory", lambda: need - memory.RUNTIME_BYTES + 100)
-    memory.check_memory(weights, Settings(), 64, 48)  # fits exactly
-    monkeypatch.setattr(memory, "available_memory", lambda: need - memory.RUNTIME_BYTES + 99)
-    with pytest.raises(ResourceError, match="64x48 image needs about .* GiB at its peak"):
-        memory.check_memory(weights, Settings(), 64, 48)
-
-
-def test_a_process_holding_more_than_the_runtime_still_needs_the_activations(weights, monkeypatch):
-    monkeypatch.setattr(memory, "resident_bytes", lambda: 50 * 2**30)
-    monkeypatch.setattr(memory, "available_memory", lambda: 1024)
-    with pytest.raises(ResourceError):
-        memory.check_memory(weights, Settings(), 64, 48)

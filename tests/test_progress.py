@@ -45,3 +45,56 @@ def test_quiet_writes_nothing():
     display.update(3, "J=1", elapsed=1.0)
     display.close()
     assert stream.getvalue() == ""
+
+
+class Clock:
+    """A settable time.perf_counter."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_inside_a_long_step_a_log_gets_a_line_every_30_seconds(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("stylize.progress.time.perf_counter", clock)
+    stream = io.StringIO()
+    display = ProgressDisplay(200, stream=stream)
+    display.update(1, "J=1")
+    clock.now += 1.0
+    display.within("Gram pass, tile 1/12")  # the step is young: nothing
+    clock.now += 29.5
+    display.within("Gram pass, tile 5/12")  # 30.5 s into the step
+    clock.now += 10.0
+    display.within("gradient pass, tile 2/12")  # 10 s after the last such line: nothing
+    clock.now += 25.0
+    display.within("gradient pass, tile 9/12")
+    assert stream.getvalue().splitlines() == [
+        "iteration 2/200: Gram pass, tile 5/12",
+        "iteration 2/200: gradient pass, tile 9/12",
+    ]
+
+
+def test_inside_a_long_step_a_terminal_redraws_with_the_pass(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("stylize.progress.time.perf_counter", clock)
+    stream = FakeTerminal()
+    display = ProgressDisplay(4, stream=stream)
+    display.update(1, "J=2")
+    clock.now += 3.0
+    display.within("gradient pass, tile 3/12")
+    last = stream.getvalue().split("\r")[-1]
+    assert last.startswith("[######") and last.endswith("\x1b[K")
+    assert "1/4  J=2  [iteration 2: gradient pass, tile 3/12]  " in last
+
+
+def test_quiet_shows_nothing_inside_a_step(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("stylize.progress.time.perf_counter", clock)
+    stream = io.StringIO()
+    display = ProgressDisplay(4, stream=stream, quiet=True)
+    clock.now += 100.0
+    display.within("gradient pass, tile 3/12")
+    assert stream.getvalue() == ""

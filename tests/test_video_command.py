@@ -78,6 +78,7 @@ def test_a_rerun_keeps_every_frame_untouched(request_for, tmp_path):
     ({"settings": {"beta": 20.0}}, [False, False, False, False]),
     ({"settings": {"scales": 2}}, [False, False, False, False]),  # the first frame's
     ({"settings": {"device": "cpu"}}, [True, True, True, True]),
+    ({"settings": {"tile_size": 16}}, [True, True, True, True]),  # the same images
 ])  # fmt: skip
 def test_changed_settings_redo_from_the_first_frame_they_affect(request_for, change, kept):
     run_video(request_for())
@@ -95,6 +96,19 @@ def test_a_changed_input_frame_or_a_damaged_output_redoes_from_there(request_for
     assert [r["resumed"] for r in run_video(request_for())["frames"]] == [True, False, False, False]
     (tmp_path / "out" / "00001.png").unlink()
     assert not any(r["resumed"] for r in run_video(request_for())["frames"])
+
+
+def test_frames_computed_in_tiles_are_the_one_pass_frames(request_for):
+    shallow = {"content_layers": (("conv2_2", 1.0),), "style_layers": (("conv1_1", 0.5),
+               ("conv2_1", 0.5))}  # fmt: skip
+    whole = run_video(request_for("whole", settings=shallow))
+    tiled = run_video(request_for("tiled", settings={**shallow, "tile_size": 16}))
+    for a, b in zip(whole["frames"], tiled["frames"], strict=True):
+        assert b["J"] == pytest.approx(a["J"], rel=1e-3)
+    for name in ("00001.png", "00004.png"):
+        a, b = (np.asarray(Image.open(request_for(n).output / name), np.int16)
+                for n in ("whole", "tiled"))  # fmt: skip
+        assert np.abs(a - b).mean() < 0.05
 
 
 def test_seeded_runs_are_byte_identical(request_for):

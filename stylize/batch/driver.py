@@ -27,7 +27,7 @@ from stylize.errors import StylizeError, one_line
 from stylize.files import file_digests, is_regular_file
 from stylize.manifest import Manifest, clean_json
 
-UNMATCHED_SETTINGS = ("seed", "device")  # may differ between runs without redoing a job
+UNMATCHED_SETTINGS = ("seed", "device", "tile_size")  # may differ without redoing a job
 
 
 def sha256_of(path: Path) -> str | None:
@@ -48,7 +48,7 @@ def settings_record(settings: Settings, seed: int) -> dict:
 
 def comparable(settings: dict, seed_given: bool) -> dict:
     """Settings as compared to decide if a finished job can be kept: the seed counts only
-    when --seed is given, the device never."""
+    when --seed is given, the device and the tile size never."""
     skip = set(UNMATCHED_SETTINGS) - ({"seed"} if seed_given else set())
     return {key: value for key, value in settings.items() if key not in skip}
 

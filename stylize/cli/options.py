@@ -86,6 +86,11 @@ OPTIONS: dict[str, Callable] = {
     "scales": click.option("--scales", type=int, default=_D.scales, show_default=True,
                            help="Coarse-to-fine: optimize at 1/2^(N-1) of the size first,"
                                 " doubling up."),
+    "tile_size": click.option("--tile-size", type=int, default=_D.tile_size,
+                              show_default=True, metavar="PX",
+                              help="Compute J and its gradient in tiles with cores of at most"
+                                   " PX pixels, exactly (same image as one pass). 0: only when"
+                                   " one pass would not fit in memory."),
     "device": click.option("--device", type=click.Choice(DEVICE_CHOICES), default=_D.device,
                            show_default=True, help="auto takes a GPU when TensorFlow sees one."),
     "precision": click.option("--precision", type=click.Choice(PRECISION_CHOICES),
@@ -108,8 +113,8 @@ OPTIONS: dict[str, Callable] = {
 # The settings of one job that every stylizing command takes, in --help order.
 JOB_SETTINGS = ("weights", "iterations", "optimizer", "learning_rate", "alpha", "beta",
                 "tv_weight", "content_layers", "style_layers", "style_scale", "init",
-                "noise_ratio", "preserve_colors", "pooling", "max_size", "scales", "device",
-                "precision")  # fmt: skip
+                "noise_ratio", "preserve_colors", "pooling", "max_size", "scales", "tile_size",
+                "device", "precision")  # fmt: skip
 
 _SETTINGS_FIELDS = tuple(field.name for field in fields(Settings))
 

@@ -18,7 +18,7 @@ from stylize.files import file_digests, is_regular_file
 from stylize.manifest import clean_json
 
 FIRST_FRAME_ONLY = ("scales", "init", "noise_ratio")  # later frames start from the previous
-NOT_COMPARED = ("device",)  # may differ between runs without redoing a frame
+NOT_COMPARED = ("device", "tile_size")  # may differ without redoing a frame (same image)
 
 
 def frame_name(index: int, count: int) -> str:
