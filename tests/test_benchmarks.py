@@ -124,3 +124,42 @@ def test_the_video_benchmark_reports_every_clip_and_mode(tmp_path):
             assert _positive(modes[mode]["later_frame_seconds"])
     assert data["resume"]["kept_frames_unchanged"] and data["resume"]["video_frames"] == 3
     assert _positive(data["flow"]["frame_link_seconds"])
+
+
+TILING = BENCH.parent / "tiling.py"
+
+
+def _tiling(tmp_path, *args) -> dict:
+    weights = tmp_path / "tiny.mat"
+    if not weights.exists():
+        write_vgg19_mat(weights, "new")
+    command = [sys.executable, str(TILING), *args, "--weights", str(weights), "--work",
+               str(tmp_path / "work")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_the_tiling_benchmark_measures_exactness_and_cost(tmp_path):
+    exact = _tiling(tmp_path, "exactness", "--size", "96", "--tile-size", "32")
+    assert exact["tiles"] == 9 and exact["size"] == "96x72"
+    assert 0 <= exact["gradient_relative"] < 1e-4 and exact["max_pixel_difference"] <= 1
+    cost = _tiling(tmp_path, "cost", "--size", "96", "--reference", "64", "--tile-size", "32",
+                   "--iterations", "2")  # fmt: skip
+    assert cost["tiled"]["tiling"] == {"core": 32, "tiles": 9}
+    assert set(cost["tiled"]["pass_seconds_per_iteration"]) == {"Gram pass", "gradient pass"}
+    assert _positive(cost["ratio"]) and len(cost["untiled"]["seconds_per_iteration"]) == 8
+
+
+def test_the_tiling_benchmark_runs_children_for_peaks_and_regressions(tmp_path):
+    scale = _tiling(tmp_path, "scale", "--size", "64", "--style-size", "48", "--tile-size",
+                    "16", "--iterations", "2", "--optimizers", "adam")  # fmt: skip
+    assert scale["adam"]["tiling"] == {"core": 16, "tiles": 12}
+    assert (
+        _positive(scale["adam"]["peak_bytes"]) and len(scale["adam"]["seconds_per_iteration"]) == 2
+    )
+    root = BENCH.parent.parent
+    regression = _tiling(tmp_path, "regression", "--size", "48", "--iterations", "5",
+                         "--rounds", "1", "--baseline", str(root))  # fmt: skip
+    assert len(regression["medians"]["this"]) == len(regression["medians"]["baseline"]) == 1
+    assert _positive(regression["this"]) and _positive(regression["baseline"])
