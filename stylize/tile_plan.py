@@ -31,9 +31,12 @@ MAX_AUTO_CORE = 1024
 # while the next one is computed), the two moments, the image before the step (the Step
 # record) and the best image kept. (TV and the temporal term add a few more for a moment.)
 TILED_ADAM_BYTES_PER_VALUE = 7 * 4
-# L-BFGS: SciPy's float64 history and work vectors, and the float32 image, gradient and
-# the evaluated and best images.
-TILED_LBFGS_BYTES_PER_VALUE = memory.LBFGS_BYTES_PER_VALUE + 4 * 4
+# L-BFGS: SciPy's float64 history and work vectors (memory.LBFGS_BYTES_PER_VALUE), its
+# float64 x, gradient and bounds and integer work arrays, and the float32 image, gradient
+# and the evaluated and best images. 256 bytes (the first and the last alone) was 7.6 %
+# under the peak measured at 4000x3000 (16.07 GiB, benchmarks/README.md "Tiling"); 320
+# bytes puts the estimate 6 % above it.
+TILED_LBFGS_BYTES_PER_VALUE = 320
 
 
 @dataclass(frozen=True)
