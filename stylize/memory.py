@@ -24,6 +24,7 @@ TensorFlow's threads share the arenas.
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import mmap
 import os
@@ -143,10 +144,16 @@ LBFGS_BYTES_PER_VALUE = (2 * 10 + 10) * 8
 
 def peak_model(flags: frozenset[str] | None = None) -> PeakModel:
     """The PeakModel of this CPU (its /proc/cpuinfo flags unless ``flags`` are given)."""
+    flags = _this_cpu_flags() if flags is None else flags
+    return AVX512_PEAKS if flags and "avx512f" in flags else OTHER_PEAKS
+
+
+@functools.lru_cache(maxsize=1)
+def _this_cpu_flags() -> frozenset[str] | None:
+    """/proc/cpuinfo's flags, read once: a plan asks for the model once per core size."""
     from stylize.cpu import cpu_flags
 
-    flags = cpu_flags() if flags is None else flags
-    return AVX512_PEAKS if flags and "avx512f" in flags else OTHER_PEAKS
+    return cpu_flags()
 
 
 def activation_bytes(weights: VggWeights, settings: Settings, width: int, height: int) -> int:

@@ -65,14 +65,14 @@ class Stylizer:
         graph = TiledGraph(self.tile_net(), self.weights.mean_pixel, height, width,
                            self.settings, core, self.keep_mask, self.temporal_weight)  # fmt: skip
         graph.on_tile = self._tile_done
-        graph.untiled_bytes = memory.step_bytes(self.weights, self.settings, width, height)
         return graph
 
     def _say_tiled(self, width: int, height: int, graph: TiledGraph) -> None:
         if self.on_note is None:
             return
+        one_pass = memory.step_bytes(self.weights, self.settings, width, height)
         reason = (f"--tile-size {self.settings.tile_size}" if self.settings.tile_size else
-                  f"one pass would need about {graph.untiled_bytes / 2**30:.1f} GiB")  # fmt: skip
+                  f"one pass would need about {one_pass / 2**30:.1f} GiB")  # fmt: skip
         self.on_note(f"{width}x{height}: J and its gradient computed in {len(graph.tiles)} tiles"
                      f" of at most {graph.core} px ({reason})")  # fmt: skip
 

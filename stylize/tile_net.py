@@ -84,11 +84,9 @@ class TileNet:
 
     def feed(self, image: np.ndarray, tile: Tile) -> dict:
         """The feeds of the tile's window of a (1, H, W, 3) image and its core box."""
-        r, c = tile.rows, tile.columns
-        box = (r.core_start - r.start, r.core_stop - r.start,
-               c.core_start - c.start, c.core_stop - c.start)  # fmt: skip
         rows, columns = tile.window
-        return {self.image: image[:, rows, columns, :], self.box: np.asarray(box, np.int32)}
+        box = np.asarray(tile.core_box(1), np.int32)  # in the tile's pixels
+        return {self.image: image[:, rows, columns, :], self.box: box}
 
     def run(self, fetches, feeds: dict):
         return self.session.run(fetches, feeds)

@@ -96,7 +96,6 @@ class TiledGraph:
         self.low = -mean_pixel.reshape(1, 1, 1, 3).astype(np.float32)
         self.tiles: list[Tile] = tile_grid(width, height, core, net.reach)
         self.on_tile: TileCallback | None = None
-        self.untiled_bytes = 0  # what one pass would need (memory.step_bytes), when known
         self._current: np.ndarray | None = None
         self._style: dict = {}  # Gram key -> (target, positions or mask weight, lambda)
         self._masks: dict = {}  # (layer, k) -> (h_l, w_l) mask
