@@ -12,6 +12,12 @@ from stylize.memory import limit_malloc_arenas
 # TensorFlow's C++ start-up chatter (oneDNN notices, CUDA probes on CPU-only machines) is
 # noise on a CLI's stderr; a user can still set these variables to see it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# stylize never changes a conv kernel once its session has it. Told so, oneDNN's conv op
+# keeps each kernel reordered into the blocked layout its fastest float32 primitive wants
+# (as it does for a constant); otherwise it picks a primitive that reads the plain layout,
+# and the forward pass is ~20 % slower (benchmarks/README.md, "Frozen weights"). Read once,
+# when TensorFlow first runs a convolution; a user's own setting wins.
+os.environ.setdefault("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "1")
 
 
 @contextlib.contextmanager

@@ -19,3 +19,19 @@ def test_malloc_arenas_are_limited_before_tensorflow_starts_its_threads():
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
                           env=env, timeout=120, check=True)  # fmt: skip
     assert done.stdout.strip().splitlines()[-1] == "[False]"  # once, with TF not yet imported
+
+
+FROZEN = "import os, stylize._tf; print(os.environ['TF_ONEDNN_ASSUME_FROZEN_WEIGHTS'])"
+
+
+def _frozen_setting(env):
+    done = subprocess.run([sys.executable, "-c", FROZEN], capture_output=True, text=True,
+                          env=env, timeout=120, check=True)  # fmt: skip
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_onednn_is_told_the_weights_are_frozen_unless_the_user_says_otherwise():
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", None)
+    assert _frozen_setting(env) == "1"
+    assert _frozen_setting({**env, "TF_ONEDNN_ASSUME_FROZEN_WEIGHTS": "0"}) == "0"
