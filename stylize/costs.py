@@ -44,32 +44,67 @@ def gram_matrix(unrolled):
 
 
 def normalized_gram(activation):
-    """Gram matrix of an activation divided by its n_H * n_W; shape (n_C, n_C).
+    """Gram matrix of an activation divided by its n_H * n_W; shape (n_C, n_C), float32.
 
     Dividing by each image's own pixel count lets a style image of another size be compared.
+    The activation may be bfloat16 (see ``gram_sum``).
     """
     n_h, n_w, _ = _dims(activation)
-    return gram_matrix(unroll(activation)) / float(n_h * n_w)
+    return gram_sum(activation) / float(n_h * n_w)
 
 
 def guided_gram(activation, mask):
     """Gram matrix of a (1, n_H, n_W, n_C) activation with each position weighted by an
-    (n_H, n_W) mask, divided by sum(mask^2); shape (n_C, n_C). With a mask of ones it is
-    ``normalized_gram``. The mask must not be all zero (the caller refuses such a mask)."""
+    (n_H, n_W) mask, divided by sum(mask^2); shape (n_C, n_C), float32. With a mask of ones
+    it is ``normalized_gram``. The mask must not be all zero (the caller refuses such a
+    mask)."""
     n_h, n_w, _ = _dims(activation)
-    weights = tf.reshape(tf.cast(mask, activation.dtype), [1, n_h * n_w])
-    guided = unroll(activation) * weights
-    return gram_matrix(guided) / tf.reduce_sum(tf.square(weights))
+    weights = tf.reshape(tf.cast(mask, tf.float32), [1, n_h, n_w, 1])
+    return gram_sum(activation, weights) / tf.reduce_sum(tf.square(weights))
+
+
+def _bfloat16_gram(rows):
+    """F^T F of a bfloat16 (M, n_C) F, float32, to ~2^-17 relative rather than bfloat16's
+    2^-9. oneDNN's bfloat16 product accumulates in float32 but can only return bfloat16, so
+    the Gram is taken twice: G1 = F^T F rounded, then [F; I]^T [F; -G1] = F^T F - G1 in one
+    product whose float32 sum cancels G1 before the rounding, which then only touches the
+    small remainder. G = G1 + remainder, in float32."""
+    first = tf.matmul(rows, rows, transpose_a=True)
+    identity = tf.eye(int(rows.shape[-1]), dtype=rows.dtype)
+    remainder = tf.matmul(tf.concat([rows, identity], 0), tf.concat([rows, -first], 0),
+                          transpose_a=True)  # fmt: skip
+    return tf.cast(first, tf.float32) + tf.cast(remainder, tf.float32)
+
+
+@tf.custom_gradient
+def _gram_of_rows(rows):
+    """F^T F of an (M, n_C) matrix F, one row per position, as float32 (n_C, n_C).
+
+    The products run in F's dtype: for bfloat16 on the CPU's bfloat16 units (see
+    ``_bfloat16_gram``). The gradient is written out because d<U, F^T F>/dF = F (U + U^T)
+    is one product, where differentiating the matmul gives two (F U and F U^T) and a sum.
+    """
+    if rows.dtype == tf.float32:
+        value = tf.matmul(rows, rows, transpose_a=True)
+    else:
+        value = _bfloat16_gram(rows)
+
+    def gradient(upstream):
+        return tf.matmul(rows, tf.cast(upstream + tf.transpose(upstream), rows.dtype))
+
+    return value, gradient
 
 
 def gram_sum(activation, weights=None):
     """The un-normalized Gram sum_p w_p^2 f_p f_p^T over the positions p of a (1, h, w, n_C)
     activation of any h and w (w_p = 1 without ``weights``, else the (1, h, w, 1) weights:
-    a guided Gram's numerator); shape (n_C, n_C)."""
-    flat = tf.reshape(activation, [-1, activation.shape[-1]])
+    a guided Gram's numerator); shape (n_C, n_C), float32 whatever the activation's dtype
+    (float32 or bfloat16). Equal to ``gram_matrix(unroll(activation))``, computed without
+    the transpose."""
+    rows = tf.reshape(activation, [-1, activation.shape[-1]])
     if weights is not None:
-        flat = flat * tf.reshape(tf.cast(weights, activation.dtype), [-1, 1])
-    return tf.matmul(flat, flat, transpose_a=True)
+        rows = rows * tf.reshape(tf.cast(weights, activation.dtype), [-1, 1])
+    return _gram_of_rows(rows)
 
 
 def squared_distance(a, b):

@@ -46,6 +46,8 @@ class TileNet:
             net = build_vgg(weights, self.image, settings.pooling, settings.deepest_layer,
                             self.weights)  # fmt: skip
             self.cores = {name: self._core_of(net, name) for name in settings.layers_used}
+            self.content_cores = {name: tf.cast(self.cores[name], tf.float32)  # float32 costs
+                                  for name, _ in settings.content_layers}  # fmt: skip
             self._build_grams()
             self._build_gradient()
         self.graph.finalize()
@@ -53,8 +55,9 @@ class TileNet:
         initialize(self.session, self.weights.initializer, self.weights)
 
     def _core_of(self, net, name: str):
-        activation = tf.cast(net[activation_layer(name)], tf.float32)  # costs are float32
-        return _core(activation, self.box, self.strides[name])
+        """The layer's core in the network's dtype: Gram sums take it as it is (bfloat16
+        products, float32 sums, as optimize.FeatureNet's), the content cost casts."""
+        return _core(net[activation_layer(name)], self.box, self.strides[name])
 
     def _build_grams(self) -> None:
         style = [name for name, _ in self.settings.style_layers]
@@ -74,7 +77,7 @@ class TileNet:
                              for key, gram in self.grams.items()}  # fmt: skip
         self.content_targets, self.content_scales, self.distances = {}, {}, {}
         for name, _ in self.settings.content_layers:
-            core = self.cores[name]
+            core = self.content_cores[name]
             self.content_targets[name] = tf.placeholder(tf.float32, (1, None, None, core.shape[-1]))
             self.content_scales[name] = tf.placeholder(tf.float32, ())
             self.distances[name] = costs.squared_distance(core, self.content_targets[name])

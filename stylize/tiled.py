@@ -48,7 +48,7 @@ def tiled_content_features(
     names = [name for name, _ in net.settings.content_layers]
     found = {}
     for index, tile in enumerate(tiles):
-        cores = net.run({n: net.cores[n] for n in names}, net.feed(image, tile))
+        cores = net.run({n: net.content_cores[n] for n in names}, net.feed(image, tile))
         for name, values in cores.items():
             if name not in found:
                 stride = net.strides[name]

@@ -146,3 +146,46 @@ def test_temporal_cost_has_the_gradient_of_its_formula():
 
     expected = 2 * mask * (image - warped) / (4 * 6 * 3)
     np.testing.assert_allclose(_run(gradient, image, warped, mask), expected, rtol=1e-5, atol=1e-7)
+
+
+def _rounded_to_bfloat16(a):
+    return _run(lambda t: tf.cast(tf.cast(t, tf.bfloat16), tf.float32), a)
+
+
+def test_gram_sum_has_the_gradient_of_its_formula():
+    """d<U, F^T F>/dF = F (U + U^T), written out in costs._gram_of_rows."""
+    a = _activation(20)
+    upstream = np.random.default_rng(21).normal(size=(4, 4)).astype(np.float32)
+
+    def gradient(t):
+        return tf.gradients(tf.reduce_sum(upstream * costs.gram_sum(t)), [t])[0]
+
+    rows = a.reshape(-1, 4).astype(np.float64)
+    expected = (rows @ (upstream + upstream.T)).reshape(a.shape)
+    np.testing.assert_allclose(_run(gradient, a), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_bfloat16_gram_sum_is_float32_and_as_accurate_as_its_inputs_allow():
+    """One bfloat16 product rounds the Gram to 8 bits (~5e-3 here); the two-pass form keeps
+    the float32 sum to ~2e-5 of the largest entry."""
+    rng = np.random.default_rng(22)
+    a = _rounded_to_bfloat16(np.maximum(rng.normal(0.5, 1, (1, 30, 40, 64)), 0).astype(np.float32))
+    rows = a.reshape(-1, 64).astype(np.float64)
+    expected = rows.T @ rows
+    got = _run(lambda t: costs.gram_sum(tf.cast(t, tf.bfloat16)), a)
+    assert got.dtype == np.float32
+    assert np.abs(got - expected).max() / np.abs(expected).max() < 1e-4
+
+
+def test_a_bfloat16_gram_sum_has_the_gradient_of_its_formula():
+    rng = np.random.default_rng(23)
+    a = _rounded_to_bfloat16(rng.normal(size=(1, 6, 8, 16)).astype(np.float32))
+    upstream = rng.normal(size=(16, 16)).astype(np.float32)
+
+    def gradient(t):
+        half = tf.cast(t, tf.bfloat16)
+        return tf.gradients(tf.reduce_sum(upstream * costs.gram_sum(half)), [t])[0]
+
+    expected = (a.reshape(-1, 16).astype(np.float64) @ (upstream + upstream.T)).reshape(a.shape)
+    got = _run(gradient, a)
+    assert np.abs(got - expected).max() / np.abs(expected).max() < 2e-2

@@ -63,6 +63,28 @@ def test_gradient_matches_finite_differences(graph):
     assert (plus - minus) / (2 * step) == pytest.approx(norm, rel=1e-3)
 
 
+def test_one_graph_evaluates_each_new_image_afresh(weights, graph):
+    """oneDNN is told the conv kernels are frozen (stylize._tf) and caches reordered
+    copies; the image changes every step, so a graph that has seen image A must give a
+    fresh graph's J and gradient for image B."""
+    first, second = preprocess(_image(5), MEAN), preprocess(_image(6), MEAN)
+    graph.value_and_gradient(first)
+    graph.evaluate(first)
+    seen_costs, seen_gradient = graph.value_and_gradient(second)
+    fresh = TransferGraph(weights, 24, 32, Settings(), CPU)
+    try:
+        content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
+        fresh.set_targets(fresh.content_features(content), fresh.style_grams(style))
+        fresh_costs, fresh_gradient = fresh.value_and_gradient(second)
+    finally:
+        fresh.close()
+    assert seen_costs.J == pytest.approx(fresh_costs.J, rel=1e-6)
+    assert seen_costs.J != pytest.approx(graph.evaluate(first).J, rel=1e-3)
+    np.testing.assert_allclose(
+        seen_gradient, fresh_gradient, rtol=1e-4, atol=1e-6 * float(np.abs(fresh_gradient).max())
+    )
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
 def test_loops_lower_j_and_keep_pixels_in_range(graph, optimizer):
     start = noise_image(preprocess(_image(0), MEAN), 0.6, np.random.default_rng(0))
