@@ -305,14 +305,16 @@ def floor_summary(run: dict) -> dict:
     if not result:
         return summary
     flops = result["step_flops"]
-    for key in ("forward_seconds", "step_seconds", "j_gradient_seconds", "repeats"):
+    for key in ("forward_seconds", "step_seconds", "constant_step_seconds",
+                "j_gradient_seconds", "repeats"):  # fmt: skip
         summary[key] = result[key]
-    for key in ("step", "j_gradient"):
+    for key in ("step", "constant_step", "j_gradient"):
         samples = result[f"{key}_samples"]
         summary[f"{key}_seconds_mean"] = statistics.mean(samples)
         summary[f"{key}_seconds_min"] = min(samples)
     summary["gflops"] = flops / result["step_seconds"] / 1e9
     summary["j_gradient_gflops"] = flops / result["j_gradient_seconds"] / 1e9
+    summary["constant_step_gflops"] = flops / result["constant_step_seconds"] / 1e9
     summary["forward_gflops"] = flops / 2 / result["forward_seconds"] / 1e9
     return summary
 

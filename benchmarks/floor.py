@@ -8,7 +8,10 @@ Two timings are taken after a warm-up, each the median of ``--repeats`` runs:
 * ``j_gradient``: stylize's TransferGraph.value_and_gradient, i.e. J, its two parts and dJ/dx
   for an image fed in and copied out, which is what one L-BFGS evaluation costs.
 
-The forward pass alone is timed too. Prints one JSON object with the timings and the conv
+The forward pass alone is timed too. ``constant_step`` times ``step`` once more with the conv
+kernels as graph constants instead of variables: the plain TensorFlow floor, which oneDNN
+may run faster because it knows a constant's layout will not change (benchmarks/README.md,
+"Frozen weights"). Prints one JSON object with the timings and the conv
 layer shapes, from which benchmarks/flops.py counts the work.
 """
 
@@ -60,8 +63,27 @@ def work_counts(weights, settings, width: int, height: int) -> dict:
             "gram_flops": gram_flops(shapes, width, height, style)}  # fmt: skip
 
 
-def time_plain_pass(weights, settings, shape, repeats: int, warmup: int) -> dict:
-    """Forward and forward-plus-backward through build_vgg, up to the deepest cost layer."""
+class ConstantKernels:
+    """The kernels and biases up to ``deepest`` as graph constants in ``dtype``, in the
+    shape build_vgg reads from stylize.vgg.WeightVariables (``dtype``, ``tensors``)."""
+
+    def __init__(self, weights, deepest: str, dtype):
+        from stylize._tf import tf
+
+        self.dtype = dtype
+        self.tensors = {}
+        for layer in weights.layers:
+            if layer.kind == "conv" and layer.kernel is not None:
+                self.tensors[layer.name] = (tf.constant(layer.kernel, dtype=dtype),
+                                            tf.constant(layer.bias, dtype=dtype))  # fmt: skip
+            if layer.name == deepest:
+                break
+
+
+def time_plain_pass(weights, settings, shape, repeats: int, warmup: int,
+                    constants: bool = False) -> dict:  # fmt: skip
+    """Forward and forward-plus-backward through build_vgg, up to the deepest cost layer,
+    with the kernels in variables (as stylize runs) or, with ``constants``, as constants."""
     from stylize._tf import tf
     from stylize.device import CPU, session_config
     from stylize.vgg import WeightVariables, build_vgg
@@ -69,19 +91,27 @@ def time_plain_pass(weights, settings, shape, repeats: int, warmup: int) -> dict
     with tf.Graph().as_default() as graph:
         image = tf.Variable(np.random.default_rng(0).normal(0, 50, shape).astype(np.float32),
                             use_resource=True)  # fmt: skip
-        variables = WeightVariables(weights, settings.deepest_layer,
-                                    tf.as_dtype(settings.precision))  # fmt: skip
+        kernels = ConstantKernels if constants else WeightVariables
+        variables = kernels(weights, settings.deepest_layer, tf.as_dtype(settings.precision))
         net = build_vgg(weights, image, settings.pooling, settings.deepest_layer, variables)
         layers = [activation_layer(name) for name in settings.layers_used]
         loss = tf.add_n([tf.reduce_sum(tf.cast(net[name], tf.float32)) for name in layers])
         (gradient,) = tf.gradients(loss, [image])
     with tf.Session(graph=graph, config=session_config(CPU)) as session:
         session.run(image.initializer)
-        session.run(variables.initializer, variables.feed)
+        if not constants:
+            session.run(variables.initializer, variables.feed)
         forward, forwards = median_seconds(lambda: session.run(loss.op), repeats, warmup)
         step, samples = median_seconds(lambda: session.run(gradient.op), repeats, warmup)
     return {"forward_seconds": forward, "forward_samples": forwards, "step_seconds": step,
             "step_samples": samples}  # fmt: skip
+
+
+def constant_step(weights, settings, shape, repeats: int, warmup: int) -> dict:
+    """``step`` with the kernels as constants, as ``constant_step_seconds`` and samples."""
+    timed = time_plain_pass(weights, settings, shape, repeats, warmup, constants=True)
+    return {"constant_step_seconds": timed["step_seconds"],
+            "constant_step_samples": timed["step_samples"]}  # fmt: skip
 
 
 def time_j_gradient(weights, settings, shape, repeats: int, warmup: int) -> dict:
@@ -126,6 +156,7 @@ def main(argv=None) -> int:
         "repeats": args.repeats,
         "precision": args.precision,
         **time_plain_pass(weights, settings, shape, args.repeats, args.warmup),
+        **constant_step(weights, settings, shape, args.repeats, args.warmup),
         **time_j_gradient(weights, settings, shape, args.repeats, args.warmup),
     }
     json.dump(result, sys.stdout)

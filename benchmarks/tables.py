@@ -31,7 +31,8 @@ def cost(value) -> str:
 
 
 def floor_rows(floor: dict, label: str = "floor") -> list[str]:
-    """Two rows for a floor: the bare pass, and stylize's J with its gradient."""
+    """Three rows for a floor: the bare pass, stylize's J with its gradient, and the bare pass
+    with constant kernels."""
     if "step_seconds" not in floor:
         return [f"| {label} | failed (exit {floor['returncode']}) |" + " |" * (COLUMNS - 2)]
     rss = number(floor["peak_rss_mib"], 0)
@@ -45,6 +46,11 @@ def floor_rows(floor: dict, label: str = "floor") -> list[str]:
         f" | {number(floor['j_gradient_seconds_mean'])} | {number(floor['j_gradient_seconds'])}"
         f" | {number(floor['j_gradient_seconds_min'])}"
         f" | {number(floor['j_gradient_gflops'], 1)} | — | {rss} {rest}",
+        f"| {label}: plain TF, kernels as constants, forward + backward"
+        f" | {number(floor['constant_step_seconds_mean'])}"
+        f" | {number(floor['constant_step_seconds'])}"
+        f" | {number(floor['constant_step_seconds_min'])}"
+        f" | {number(floor['constant_step_gflops'], 1)} | — | {rss} {rest}",
     ]
 
 

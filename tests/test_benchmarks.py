@@ -22,7 +22,8 @@ OPTIMIZER_KEYS = ("iterations", "loop_seconds", "seconds_per_iteration",
                   "median_seconds_per_iteration", "gflops", "setup_seconds", "peak_rss_mib",
                   "wall_seconds", "J")  # fmt: skip
 FLOOR_KEYS = ("forward_seconds", "step_seconds", "j_gradient_seconds", "gflops",
-              "j_gradient_gflops", "peak_rss_mib", "wall_seconds")  # fmt: skip
+              "j_gradient_gflops", "constant_step_seconds", "constant_step_gflops",
+              "peak_rss_mib", "wall_seconds")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,8 @@ def test_markdown_table(report):
     )
     rows = [line for line in markdown.splitlines() if line.startswith("|")]
     assert {row.count("|") for row in rows} == {13}
-    for label in ("floor: forward + backward", "reference (notebook", "stylize adam",
+    for label in ("floor: forward + backward", "floor: plain TF, kernels as constants",
+                  "reference (notebook", "stylize adam",
                   "stylize lbfgs |", "stylize lbfgs --scales 2"):  # fmt: skip
         assert label in markdown
     assert "failed" not in markdown
