@@ -7,6 +7,7 @@ and the CLI imports those lazily so that ``stylize --help`` stays fast.
 import contextlib
 import os
 
+from stylize.cpu import cpu_flags, frozen_weights_pay
 from stylize.memory import limit_malloc_arenas
 
 # TensorFlow's C++ start-up chatter (oneDNN notices, CUDA probes on CPU-only machines) is
@@ -14,10 +15,12 @@ from stylize.memory import limit_malloc_arenas
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # stylize never changes a conv kernel once its session has it. Told so, oneDNN's conv op
 # keeps each kernel reordered into the blocked layout its fastest float32 primitive wants
-# (as it does for a constant); otherwise it picks a primitive that reads the plain layout,
-# and the forward pass is ~20 % slower (benchmarks/README.md, "Frozen weights"). Read once,
-# when TensorFlow first runs a convolution; a user's own setting wins.
-os.environ.setdefault("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "1")
+# (as it does for a constant), one copy per executor. On AMX CPUs its primitive for
+# variable kernels otherwise reads the plain layout, ~20 % slower; elsewhere measured no
+# faster, so left alone (stylize.cpu.frozen_weights_pay). Read once, when TensorFlow first
+# runs a convolution; a user's own setting wins.
+if frozen_weights_pay(cpu_flags()):
+    os.environ.setdefault("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "1")
 
 
 @contextlib.contextmanager
