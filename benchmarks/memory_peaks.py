@@ -66,17 +66,22 @@ def main() -> None:
     stylize = [sys.executable, "-m", "stylize", "run", "--content", str(content), "--style",
                str(style), "--weights", str(weights_path), "-q", "--overwrite"]  # fmt: skip
     _peak([*stylize, "--max-size", "64", "--iterations", "1", "-o", str(args.work / "w.png")], env)
-    weights = load_vgg19(weights_path, Settings().deepest_layer)
+    peaks = []
     for optimizer in args.optimizers.split(","):
         for size in map(int, args.sizes.split(",")):
-            width, height = size, size * 3 // 4
             peak = _peak([*stylize, "--max-size", str(size), "--optimizer", optimizer,
                           "--iterations", str(args.iterations),
                           "-o", str(args.work / "out.png")], env)  # fmt: skip
-            estimate = memory.step_bytes(weights, Settings(optimizer=optimizer), width, height)
-            print(json.dumps({"optimizer": optimizer, "width": width, "height": height,
-                              "peak": peak, "estimate": estimate,
-                              "margin": round(estimate / peak - 1, 3)}), flush=True)  # fmt: skip
+            peaks.append((optimizer, size, peak))
+    # Loaded only now: a child's ru_maxrss starts from its parent's resident set at the fork,
+    # and parsing the .mat takes this process to about 2 GiB.
+    weights = load_vgg19(weights_path, Settings().deepest_layer)
+    for optimizer, size, peak in peaks:
+        width, height = size, size * 3 // 4
+        estimate = memory.step_bytes(weights, Settings(optimizer=optimizer), width, height)
+        print(json.dumps({"optimizer": optimizer, "width": width, "height": height,
+                          "peak": peak, "estimate": estimate,
+                          "margin": round(estimate / peak - 1, 3)}), flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

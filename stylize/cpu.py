@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from stylize.errors import DeviceError
 
 # Feature flags of CPUs that compute bfloat16 dot products natively: x86 (AVX512_BF16, AMX)
@@ -44,3 +46,13 @@ def frozen_weights_pay(flags: frozenset[str] | None) -> bool:
     ~180 MiB more; on an AMD EPYC with AVX512_BF16 they ran at the same speed for ~190 MiB
     more (benchmarks/README.md, "Frozen weights"), so only AMX CPUs get it."""
     return bool(flags and "amx_tile" in flags)
+
+
+def frozen_weights_on(flags: frozenset[str] | None, environ=os.environ) -> bool:
+    """Whether TensorFlow will treat the conv kernels as frozen: the user's
+    TF_ONEDNN_ASSUME_FROZEN_WEIGHTS when set (TensorFlow reads 1/true and 0/false), else
+    ``frozen_weights_pay(flags)``, as stylize._tf sets it."""
+    setting = environ.get("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS")
+    if setting is None:
+        return frozen_weights_pay(flags)
+    return setting.strip().lower() in ("1", "true")

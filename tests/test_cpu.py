@@ -48,3 +48,12 @@ def test_reading_the_cpu_does_not_import_tensorflow():
     code = "import sys, stylize.cpu; print('tensorflow' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_frozen_weights_follow_the_users_setting_else_the_cpu():
+    amx, other = frozenset({"amx_tile", "amx_bf16"}), frozenset({"avx512_bf16"})
+    frozen_weights_on = cpu.frozen_weights_on
+    assert frozen_weights_on(amx, {}) and not frozen_weights_on(other, {})
+    assert not frozen_weights_on(amx, {"TF_ONEDNN_ASSUME_FROZEN_WEIGHTS": "0"})
+    assert frozen_weights_on(other, {"TF_ONEDNN_ASSUME_FROZEN_WEIGHTS": "True"})
+    assert not frozen_weights_on(other, {"TF_ONEDNN_ASSUME_FROZEN_WEIGHTS": "false"})

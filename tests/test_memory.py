@@ -168,8 +168,21 @@ def test_bfloat16_activations_take_half_the_bytes(weights):
     [({"avx2", "avx512f"}, memory.AVX512_PEAKS), ({"avx2"}, memory.OTHER_PEAKS),
      ({"neon", "bf16"}, memory.OTHER_PEAKS), (set(), memory.OTHER_PEAKS)],
 )  # fmt: skip
-def test_the_peak_model_follows_the_cpus_kernels(flags, model):
+def test_the_peak_model_follows_the_cpus_kernels(flags, model, monkeypatch):
+    monkeypatch.delenv("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", raising=False)  # set on AMX CPUs
     assert memory.peak_model(frozenset(flags)) == model
+
+
+def test_frozen_kernels_add_their_copies_to_the_peak_model(monkeypatch):
+    amx = frozenset({"avx2", "avx512f", "amx_bf16", "amx_tile"})
+    monkeypatch.delenv("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", raising=False)
+    frozen = memory.peak_model(amx)
+    assert frozen.runtime == memory.AVX512_PEAKS.runtime + memory.FROZEN_KERNELS_BYTES
+    assert frozen.copies == memory.AVX512_PEAKS.copies
+    monkeypatch.setenv("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "0")
+    assert memory.peak_model(amx) == memory.AVX512_PEAKS
+    monkeypatch.setenv("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "true")
+    assert memory.peak_model(frozenset({"avx2"})).runtime > memory.OTHER_PEAKS.runtime
 
 
 def test_the_step_estimate_is_calibrated_on_measured_peaks(weights, monkeypatch):
