@@ -11,7 +11,7 @@ Two timings are taken after a warm-up, each the median of ``--repeats`` runs:
 The forward pass alone is timed too. ``constant_step`` times ``step`` once more with the conv
 kernels as graph constants instead of variables: the plain TensorFlow floor, which oneDNN
 may run faster because it knows a constant's layout will not change (benchmarks/README.md,
-"Frozen weights"). Prints one JSON object with the timings and the conv
+"Step speed"). Prints one JSON object with the timings and the conv
 layer shapes, from which benchmarks/flops.py counts the work.
 """
 

@@ -44,7 +44,7 @@ def frozen_weights_pay(flags: frozenset[str] | None) -> bool:
     """Whether telling oneDNN the conv kernels are frozen (stylize._tf) is worth its memory
     on a CPU with these flags: on an Intel Xeon with AMX, float32 steps ran ~20 % faster for
     ~180 MiB more; on an AMD EPYC with AVX512_BF16 they ran at the same speed for ~190 MiB
-    more (benchmarks/README.md, "Frozen weights"), so only AMX CPUs get it."""
+    more (benchmarks/README.md, "Step speed"), so only AMX CPUs get it."""
     return bool(flags and "amx_tile" in flags)
 
 

@@ -78,11 +78,6 @@ class FeatureNet:
         """Put a preprocessed (1, H, W, 3) image into the input variable."""
         session.run(self._assign, {self._feed: image})
 
-    def content_features(self, session, image: np.ndarray) -> dict[str, np.ndarray]:
-        """Activations of the content layers for ``image``, as the notebook computes a_C."""
-        self.assign(session, image)
-        return session.run(self.activations)
-
     def style_grams(self, session, image: np.ndarray) -> dict[str, np.ndarray]:
         """Normalized Grams (n_C, n_C) of the style layers for ``image``."""
         self.assign(session, image)
@@ -136,9 +131,9 @@ class TransferGraph:
             self._build_adam()
             init = tf.global_variables_initializer()
         # Every forward-only use (content targets, style targets, costs) fetches the same
-        # tensors, so TensorFlow builds one executor for them: each executor keeps its own
-        # reordered copy of the conv kernels (TF_ONEDNN_ASSUME_FROZEN_WEIGHTS, see _tf), and
-        # three would hold ~90 MB more at any size for a few ms saved per target.
+        # tensors, so TensorFlow builds one executor for them: where oneDNN is told the
+        # kernels are frozen (see _tf) each executor keeps its own reordered copy, and three
+        # would hold ~90 MB more at any size for a few ms saved per target.
         self._forward = {"content": self.net.activations, "grams": self.net.grams,
                          "costs": self._costs}  # fmt: skip
         self.graph.finalize()  # no op can be created inside the loops
