@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
+import threadpoolctl
 
 from stylize import costs, memory
 from stylize._tf import tf
@@ -334,6 +335,14 @@ class _LbfgsRun:
             self.queue.put(self._DONE)
 
     def steps(self) -> Iterator[Step]:
+        # SciPy's BLAS threads spin-wait for a while after each call, and two of them slowed
+        # the TensorFlow evaluation that follows by 40 ms (0.63 -> 0.67 s, Intel, 400x300).
+        # The limit is set here, in the consuming thread: threadpoolctl lets only one Python
+        # thread control OpenBLAS, and that is the caller's, not a short-lived worker's.
+        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+            yield from self._steps_in_worker()
+
+    def _steps_in_worker(self) -> Iterator[Step]:
         worker = threading.Thread(target=self.minimize, name="lbfgs", daemon=True)
         worker.start()
         try:

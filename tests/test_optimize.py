@@ -1,10 +1,17 @@
 import numpy as np
 import pytest
+import threadpoolctl
 
 from stylize.config import Settings
 from stylize.device import CPU
 from stylize.images import preprocess
-from stylize.optimize import TransferGraph, noise_image, style_grams_at_size
+from stylize.optimize import (
+    Costs,
+    TransferGraph,
+    lbfgs_steps,
+    noise_image,
+    style_grams_at_size,
+)
 from stylize.weights import load_vgg19
 
 MEAN = np.array([123.68, 116.779, 103.939], np.float32)
@@ -114,6 +121,35 @@ def test_lbfgs_stops_cleanly_when_abandoned(graph):
     steps.close()  # the worker thread must stop and release the session
     assert len(taken) == 3
     assert len(list(graph.lbfgs(start, 4))) == 4
+
+
+class _BlasThreadsSeen:
+    """A stand-in graph (a quadratic in the pixels) that records how many threads each
+    loaded BLAS library would use while the L-BFGS objective runs."""
+
+    low = -np.asarray(MEAN, np.float32)
+
+    def __init__(self):
+        self.seen: list[set[int]] = []
+
+    def value_and_gradient(self, image):
+        blas = threadpoolctl.threadpool_info()
+        self.seen.append({info["num_threads"] for info in blas if info["user_api"] == "blas"})
+        residual = image.astype(np.float64) - 10.0
+        J = float((residual**2).sum())
+        return Costs(J, J, 0.0), (2 * residual).astype(np.float32)
+
+
+def test_lbfgs_runs_scipy_blas_on_one_thread_and_restores_it():
+    graph = _BlasThreadsSeen()
+    start = preprocess(_image(8), MEAN)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        steps = list(lbfgs_steps(graph, start, 5))
+        after = {info["num_threads"] for info in threadpoolctl.threadpool_info()
+                 if info["user_api"] == "blas"}  # fmt: skip
+    assert len(steps) == 5 and steps[-1].costs.J < steps[0].costs.J
+    assert graph.seen and all(seen == {1} for seen in graph.seen)
+    assert after == {2}
 
 
 def test_style_grams_of_another_size_use_their_own_pixel_count(weights):
