@@ -4,6 +4,7 @@ L-BFGS loops, which yield one record per iteration."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -308,8 +309,11 @@ class _LbfgsRun:
         self.evaluations = 0
         self.stop = threading.Event()
         self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.collector_paused = False
 
     def objective(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.evaluations == 1:  # SciPy's set-up ends between the first two evaluations
+            self._resume_collector()
         if self.stop.is_set() or self.evaluations >= self.iterations:
             raise _Stop
         self.evaluations += 1
@@ -324,6 +328,10 @@ class _LbfgsRun:
         x0 = np.clip(self.start.ravel().astype(np.float64), bounds.lb, bounds.ub)
         options = {"maxfun": self.iterations + 1, "maxiter": self.iterations, "ftol": 0.0,
                    "gtol": 0.0, "maxcor": 10}  # fmt: skip
+        # SciPy turns the bounds into a list of n tuples and back before the first
+        # evaluation; with TensorFlow's millions of objects alive, the cyclic collections
+        # those tuples trigger tripled that set-up (0.35 -> 0.98 s at 360,000 variables).
+        self._pause_collector()
         try:
             scipy.optimize.minimize(self.objective, x0, jac=True, method="L-BFGS-B",
                                     bounds=bounds, options=options)  # fmt: skip
@@ -332,7 +340,17 @@ class _LbfgsRun:
         except BaseException as error:  # handed to the consuming thread, raised there
             self.queue.put(error)
         finally:
+            self._resume_collector()
             self.queue.put(self._DONE)
+
+    def _pause_collector(self) -> None:
+        self.collector_paused = gc.isenabled()
+        gc.disable()
+
+    def _resume_collector(self) -> None:
+        if self.collector_paused:
+            self.collector_paused = False
+            gc.enable()
 
     def steps(self) -> Iterator[Step]:
         # SciPy's BLAS threads spin-wait for a while after each call, and two of them slowed
