@@ -125,6 +125,10 @@ def test_lbfgs_stops_cleanly_when_abandoned(graph):
     assert len(list(graph.lbfgs(start, 4))) == 4
 
 
+def _blas_threads() -> set[int]:
+    return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+
+
 class _Quadratic:
     """A stand-in graph (a quadratic in the pixels) that records, at each L-BFGS evaluation,
     how many threads each loaded BLAS library would use and whether the cyclic garbage
@@ -137,16 +141,11 @@ class _Quadratic:
         self.collector_on: list[bool] = []
 
     def value_and_gradient(self, image):
-        blas = threadpoolctl.threadpool_info()
-        self.blas_threads.append({i["num_threads"] for i in blas if i["user_api"] == "blas"})
+        self.blas_threads.append(_blas_threads())
         self.collector_on.append(gc.isenabled())
         residual = image.astype(np.float64) - 10.0
         J = float((residual**2).sum())
         return Costs(J, J, 0.0), (2 * residual).astype(np.float32)
-
-
-def _blas_threads() -> set[int]:
-    return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
 
 
 def test_lbfgs_runs_scipy_blas_on_one_thread_and_restores_it():
