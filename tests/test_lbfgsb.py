@@ -1,0 +1,140 @@
+"""The own L-BFGS-B against SciPy's (the same algorithm, version 3.0) in float64."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+from stylize.lbfgsb import BoundedLbfgs
+
+
+def _convex(n, seed):
+    """f = x.A x / 2 - b.x + sum(x^4) / 4 with A positive definite (condition 1000): a
+    strictly convex problem, so rounding differences do not grow between the two codes."""
+    rng = np.random.default_rng(seed)
+    q = np.linalg.qr(rng.normal(size=(n, n)))[0]
+    a = q @ np.diag(np.geomspace(1.0, 1000.0, n)) @ q.T
+    b = 20 * rng.normal(size=n)
+
+    def objective(x):
+        ax = a @ x
+        return float(x @ ax / 2 - b @ x + np.sum(x**4) / 4), ax - b + x**3
+
+    return objective
+
+
+def _scipy_points(objective, x0, lower, upper, evaluations, memory):
+    points = []
+
+    def recorded(x):
+        points.append(x.copy())
+        return objective(x)
+
+    scipy.optimize.minimize(recorded, x0, jac=True, method="L-BFGS-B",
+                            bounds=scipy.optimize.Bounds(lower, upper),
+                            options={"maxfun": evaluations, "maxiter": 10 * evaluations,
+                                     "ftol": 0.0, "gtol": 0.0, "maxcor": memory})  # fmt: skip
+    return points[:evaluations]  # SciPy checks maxfun after the iteration that passes it
+
+
+def _own_points(objective, x0, lower, upper, evaluations, memory):
+    optimizer = BoundedLbfgs(x0, lower, upper, memory=memory)
+    points = []
+    while len(points) < evaluations and (x := optimizer.ask()) is not None:
+        points.append(x.copy())
+        optimizer.tell(*objective(x))
+    return points, optimizer
+
+
+@pytest.mark.parametrize("memory", [3, 10])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_iterates_equal_scipy_l_bfgs_b_in_float64(memory, seed):
+    n, evaluations = 60, 40
+    objective = _convex(n, seed)
+    lower, upper = -np.ones(n), np.full(n, 1.5)
+    x0 = np.random.default_rng(seed + 10).uniform(-2, 2, n)  # partly outside the box
+    expected = _scipy_points(objective, x0, lower, upper, evaluations, memory)
+    points, _ = _own_points(objective, x0, lower, upper, evaluations, memory)
+    assert len(points) == len(expected)
+    at_bound = np.mean((expected[-1] == lower) | (expected[-1] == upper))
+    assert 0.1 < at_bound < 0.9  # the bounds matter: the test exercises the free-set logic
+    # The Cauchy point's slope is a sum with cancellation (its terms are 1e7 times the
+    # result here), so the two codes' summation orders differ by 1e-9 from the first step;
+    # a change of algorithm would differ by far more than the 1e-6 allowed.
+    for k, (own, theirs) in enumerate(zip(points, expected, strict=True)):
+        np.testing.assert_allclose(own, theirs, rtol=0, atol=1e-6, err_msg=f"evaluation {k}")
+
+
+def _wavy(n, seed):
+    """A nonconvex f = sum(sin(3 A x)) + x.x / 2 - b.x, whose line searches need several
+    trials."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(n, n)) / np.sqrt(n), rng.normal(size=n)
+
+    def objective(x):
+        z = a @ x
+        return float(np.sum(np.sin(3 * z)) + x @ x / 2 - b @ x), 3 * a.T @ np.cos(3 * z) + x - b
+
+    return objective
+
+
+@pytest.mark.parametrize("memory", [3, 10])
+def test_nonconvex_iterates_and_line_search_trials_equal_scipy(memory):
+    n, evaluations = 40, 60
+    objective = _wavy(n, 3)
+    lower, upper = np.full(n, -0.8), np.full(n, 0.8)
+    x0 = np.random.default_rng(6).uniform(-1, 1, n)
+    expected = _scipy_points(objective, x0, lower, upper, evaluations, memory)
+    points, optimizer = _own_points(objective, x0, lower, upper, evaluations, memory)
+    assert len(points) == len(expected) == evaluations
+    for k, (own, theirs) in enumerate(zip(points, expected, strict=True)):
+        np.testing.assert_allclose(own, theirs, rtol=0, atol=1e-9, err_msg=f"evaluation {k}")
+
+
+def test_a_projection_that_is_not_descent_is_backtracked_into_the_box():
+    """Morales-Nocedal: x_c + newton projected is (1, -0.5), uphill from x for g = (1, 0.1),
+    so the step is cut to the largest alpha inside the box (0.5), the variable that
+    limits it landing exactly on its bound."""
+    optimizer = BoundedLbfgs(np.zeros(2), -np.ones(2), np.ones(2))
+    x, g = np.zeros(2), np.array([1.0, 0.1])
+    end = optimizer._into_box(x, g, np.zeros(2), np.array([2.0, -0.5]), np.ones(2, bool))
+    np.testing.assert_array_equal(end, [1.0, -0.25])
+    downhill = optimizer._into_box(x, -g, np.zeros(2), np.array([2.0, -0.5]), np.ones(2, bool))
+    np.testing.assert_array_equal(downhill, [1.0, -0.5])  # descent: the projection stays
+
+
+def test_stops_like_scipy_when_the_minimum_is_reached():
+    """A separable quadratic whose minimizer is a vertex of the box: both codes stop once
+    the projected gradient is zero, after the same evaluations."""
+    n = 8
+    target = np.linspace(-3, 3, n)
+
+    def objective(x):
+        return float(np.sum((x - target) ** 2)), 2 * (x - target)
+
+    lower, upper = -np.ones(n), np.ones(n)
+    x0 = np.zeros(n)
+    expected = _scipy_points(objective, x0, lower, upper, 50, 10)
+    points, optimizer = _own_points(objective, x0, lower, upper, 50, 10)
+    assert len(points) == len(expected) < 50
+    np.testing.assert_allclose(points[-1], np.clip(target, -1, 1))
+    assert optimizer.ask() is None and optimizer.message
+
+
+def test_float32_run_stays_in_float32_and_inside_the_box():
+    n = 500
+    objective = _convex(n, 3)
+    lower, upper = np.full(n, -1.0, np.float32), np.full(n, 1.5, np.float32)
+    x0 = np.zeros(n, np.float32)
+    points, _ = _own_points(lambda x: objective(x.astype(np.float64)), x0, lower, upper, 60, 10)
+    assert all(p.dtype == np.float32 for p in points)
+    assert all(np.all((p >= lower) & (p <= upper)) for p in points)
+    f = [objective(p.astype(np.float64))[0] for p in points]
+    assert min(f) < f[0] - 0.5 * abs(f[0])
+
+
+def test_tell_after_the_end_is_refused():
+    optimizer = BoundedLbfgs(np.zeros(2), -np.ones(2), np.ones(2))
+    optimizer.tell(0.0, np.zeros(2))  # zero gradient: finished at once
+    assert optimizer.ask() is None
+    with pytest.raises(RuntimeError):
+        optimizer.tell(0.0, np.zeros(2))
