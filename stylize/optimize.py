@@ -3,15 +3,10 @@ L-BFGS loops, which yield one record per iteration."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import queue
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.optimize
 import threadpoolctl
 
 from stylize import costs, memory
@@ -19,6 +14,7 @@ from stylize._tf import tf
 from stylize.config import Settings
 from stylize.device import session_config
 from stylize.layers import activation_layer
+from stylize.lbfgsb import BoundedLbfgs
 from stylize.vgg import WeightVariables, build_vgg
 from stylize.weights import VggWeights
 
@@ -273,9 +269,9 @@ class TransferGraph:
             yield Step(Costs(*map(float, values)), image)
 
     def lbfgs(self, start: np.ndarray, iterations: int) -> Iterator[Step]:
-        """SciPy's L-BFGS-B over J for ``iterations`` evaluations in one call, so its history
-        is kept for the whole run; pixels are bounded to [0, 255]. Each Step is one
-        evaluation (line-search trials included)."""
+        """L-BFGS-B over J for ``iterations`` evaluations, its history kept for the whole
+        run; pixels are bounded to [0, 255]. Each Step is one evaluation (line-search
+        trials included)."""
         return lbfgs_steps(self, start, iterations)
 
     def value_and_gradient(self, image: np.ndarray) -> tuple[Costs, np.ndarray]:
@@ -289,88 +285,23 @@ class TransferGraph:
 
 
 def lbfgs_steps(graph, start: np.ndarray, iterations: int) -> Iterator[Step]:
-    """SciPy's L-BFGS-B on a graph with ``value_and_gradient(image)`` and ``low`` (a
-    TransferGraph or a tiled one), as TransferGraph.lbfgs describes."""
-    return _LbfgsRun(graph, start, iterations).steps()
+    """L-BFGS-B (stylize.lbfgsb, float32) on a graph with ``value_and_gradient(image)`` and
+    ``low`` (a TransferGraph or a tiled one), as TransferGraph.lbfgs describes."""
+    # NumPy's BLAS threads spin-wait for a while after each call, and two of them slowed
+    # the TensorFlow evaluation that follows by 40 ms (0.63 -> 0.67 s, Intel, 400x300), for
+    # no gain on products this small. threadpoolctl lets only one Python thread control
+    # OpenBLAS: this generator runs in the caller's.
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        yield from _bounded_lbfgs(graph, start, iterations)
 
 
-class _Stop(Exception):
-    """Raised inside SciPy's objective to end the minimization early."""
-
-
-class _LbfgsRun:
-    """Runs scipy.optimize.minimize in a worker thread and hands each evaluation to the
-    caller's generator through a one-slot queue, so the loop can be consumed like Adam's."""
-
-    _DONE = object()
-
-    def __init__(self, graph, start: np.ndarray, iterations: int):
-        self.graph, self.start, self.iterations = graph, start, iterations
-        self.evaluations = 0
-        self.stop = threading.Event()
-        self.queue: queue.Queue = queue.Queue(maxsize=1)
-        self.collector_paused = False
-
-    def objective(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        if self.evaluations == 1:  # SciPy's set-up ends between the first two evaluations
-            self._resume_collector()
-        if self.stop.is_set() or self.evaluations >= self.iterations:
-            raise _Stop
-        self.evaluations += 1
-        image = x.reshape(self.start.shape).astype(np.float32)
-        costs_, gradient = self.graph.value_and_gradient(image)
-        self.queue.put(Step(costs_, image))
-        return costs_.J, gradient.ravel().astype(np.float64)
-
-    def minimize(self) -> None:
-        low = np.broadcast_to(self.graph.low, self.start.shape).ravel()
-        bounds = scipy.optimize.Bounds(low, low + 255.0)
-        x0 = np.clip(self.start.ravel().astype(np.float64), bounds.lb, bounds.ub)
-        options = {"maxfun": self.iterations + 1, "maxiter": self.iterations, "ftol": 0.0,
-                   "gtol": 0.0, "maxcor": 10}  # fmt: skip
-        # SciPy turns the bounds into a list of n tuples and back before the first
-        # evaluation; with TensorFlow's millions of objects alive, the cyclic collections
-        # those tuples trigger tripled that set-up (0.35 -> 0.98 s at 360,000 variables).
-        self._pause_collector()
-        try:
-            scipy.optimize.minimize(self.objective, x0, jac=True, method="L-BFGS-B",
-                                    bounds=bounds, options=options)  # fmt: skip
-        except _Stop:
-            pass
-        except BaseException as error:  # handed to the consuming thread, raised there
-            self.queue.put(error)
-        finally:
-            self._resume_collector()
-            self.queue.put(self._DONE)
-
-    def _pause_collector(self) -> None:
-        self.collector_paused = gc.isenabled()
-        gc.disable()
-
-    def _resume_collector(self) -> None:
-        if self.collector_paused:
-            self.collector_paused = False
-            gc.enable()
-
-    def steps(self) -> Iterator[Step]:
-        # SciPy's BLAS threads spin-wait for a while after each call, and two of them slowed
-        # the TensorFlow evaluation that follows by 40 ms (0.63 -> 0.67 s, Intel, 400x300).
-        # The limit is set here, in the consuming thread: threadpoolctl lets only one Python
-        # thread control OpenBLAS, and that is the caller's, not a short-lived worker's.
-        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-            yield from self._steps_in_worker()
-
-    def _steps_in_worker(self) -> Iterator[Step]:
-        worker = threading.Thread(target=self.minimize, name="lbfgs", daemon=True)
-        worker.start()
-        try:
-            while (item := self.queue.get()) is not self._DONE:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            self.stop.set()
-            while worker.is_alive() or not self.queue.empty():
-                with contextlib.suppress(queue.Empty):
-                    self.queue.get(timeout=0.1)
-            worker.join()
+def _bounded_lbfgs(graph, start: np.ndarray, iterations: int) -> Iterator[Step]:
+    low = np.broadcast_to(np.asarray(graph.low, np.float32), start.shape).ravel()
+    optimizer = BoundedLbfgs(start.astype(np.float32).ravel(), low, low + np.float32(255.0))
+    for _ in range(iterations):
+        if (x := optimizer.ask()) is None:
+            return
+        image = x.reshape(start.shape)
+        costs_, gradient = graph.value_and_gradient(image)
+        yield Step(costs_, image)
+        optimizer.tell(costs_.J, gradient)
