@@ -45,6 +45,7 @@ class BoundedLbfgs:
         self.lower, self.upper = lower, upper
         self.memory = Memory(x0.size, memory, x0.dtype)
         self.message = ""
+        self._with_g = np.zeros((0, 2))  # [y_k . g, s_k . g] by slot for the current g
         self._iterations = self._run(np.clip(x0, lower, upper))
         self._pending: np.ndarray | None = next(self._iterations)
 
@@ -69,7 +70,7 @@ class BoundedLbfgs:
             return
         iteration = 0
         while True:
-            end = self._search_end(x, g)
+            end, w_step = self._search_end(x, g)
             found = yield from self._line_search(x, f, g, end, iteration)
             if found is None:
                 if not self.memory.col:
@@ -85,38 +86,59 @@ class BoundedLbfgs:
             if f - f_new <= 0:
                 self.message = "f did not decrease"
                 return
-            self._update(d, step, g_new - g, slopes)
+            self._update(d, w_step, step, (g_new, g), slopes)
             x, f, g = x_new, f_new, g_new
 
-    def _update(self, d, step, y, slopes):
-        """Store s = step * d and y unless s.y is too small for B to stay positive definite
-        (the reference code's test s.y <= eps * (-g.s))."""
+    def _update(self, d, w_step, step, gradients, slopes):
+        """Store s = step * d and y = g_new - g unless s.y is too small for B to stay
+        positive definite (the reference code's test s.y <= eps * (-g.s)). The products
+        of y and s with the stored pairs come from those of the two gradients and from
+        W^T d, so the memory is read once per iteration (for g_new) instead of three times."""
+        memory, (g_new, g) = self.memory, gradients
+        with_g_new = memory.products(g_new) if memory.col else None
         slope_new, slope_old = slopes
         sy = (slope_new - slope_old) * step
         if sy <= _EPS * (-slope_old * step):
+            self._with_g = with_g_new
             return
+        y = g_new - g
         s = d if step == 1.0 else d * d.dtype.type(step)
+        known = None
+        if memory.col:
+            known = step * memory.to_slots(w_step), with_g_new - self._with_g
         ss = float(np.dot(d, d)) * step * step
-        if not self.memory.add(s, y, sy, float(np.dot(y, y)), ss):
-            self.memory.reset()
+        slot = memory.add(s, y, sy, float(np.dot(y, y)), ss, known)
+        if slot is None:
+            memory.reset()
+            return
+        self._with_g = np.zeros((memory.col, 2))
+        if with_g_new is not None:
+            self._with_g[: with_g_new.shape[0]] = with_g_new
+        self._with_g[slot] = float(np.dot(y, g_new)), float(np.dot(s, g_new))
 
-    def _search_end(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    def _search_end(self, x: np.ndarray, g: np.ndarray):
         """The point the line search aims at: the GCP, improved on its free variables by the
-        subspace step when there is history to do it with."""
+        subspace step when there is history to do it with. Returns it and W^T (it - x)
+        (None without history)."""
         while True:
-            gcp = cauchy_point(x, g, self.lower, self.upper, self.memory)
-            if not self.memory.col or not gcp.free.any():
-                return gcp.point
-            end = self._subspace_step(x, g, gcp)
-            if end is not None:
-                return end
-            self.memory.reset()  # the reduced system was not definite: start afresh
+            memory = self.memory
+            w_g = memory.to_w_space(self._with_g) if memory.col else None
+            gcp = cauchy_point(x, g, self.lower, self.upper, memory, w_g)
+            if not memory.col:
+                return gcp.point, None
+            if not gcp.free.any():
+                return gcp.point, gcp.c
+            found = self._subspace_step(x, g, gcp)
+            if found is not None:
+                return found
+            memory.reset()  # the reduced system was not definite: start afresh
 
-    def _subspace_step(self, x, g, gcp: CauchyPoint) -> np.ndarray | None:
+    def _subspace_step(self, x, g, gcp: CauchyPoint):
         """Newton step of the model over the free variables Z at the GCP, d = B_Z^-1 r with
         r = -Z^T(g + B (x_c - x)) and, by Sherman-Morrison-Woodbury,
         B_Z^-1 = I / theta + W_Z K^-1 W_Z^T / theta^2, K = M^-1 - W_Z^T W_Z / theta.
-        On Z, x_c - x = -t g, so Z^T r = (theta t - 1) g_Z + W_Z M c and W_Z^T g_Z = -p."""
+        On Z, x_c - x = -t g, so Z^T r = (theta t - 1) g_Z + W_Z M c and W_Z^T g_Z = -p.
+        Returns the end point and W^T (end - x), or None when K cannot be factored."""
         memory, theta = self.memory, self.memory.theta
         mc = memory.middle @ gcp.c
         gram = memory.gram_of(gcp.free)
@@ -124,26 +146,35 @@ class BoundedLbfgs:
         v = _solve_saddle(memory.inverse_middle() - gram / theta, rhs)
         if v is None:
             return None
-        newton = memory.expand(mc / theta + v / theta**2)
-        newton += x.dtype.type(gcp.t - 1 / theta) * g
+        coefficients, scale = mc / theta + v / theta**2, gcp.t - 1 / theta
+        newton = memory.expand(coefficients)
+        newton += x.dtype.type(scale) * g
         newton *= gcp.free
-        return self._into_box(x, g, gcp.point, newton, gcp.free)
+        w_newton = gram @ coefficients - scale * gcp.p  # W^T newton
+        return self._into_box(x, g, gcp, newton, w_newton)
 
-    def _into_box(self, x, g, cauchy, newton, free):
+    def _into_box(self, x, g, gcp: CauchyPoint, newton, w_newton):
         """Morales-Nocedal: project x_c + newton onto the box; if that touched a bound and is
-        not a descent direction from x, move along newton only as far as stays inside."""
-        projected = np.minimum(np.maximum(cauchy + newton, self.lower), self.upper)
-        touched = free & ((projected == self.lower) | (projected == self.upper))
-        if not touched.any() or float(np.dot(projected - x, g)) <= 0:
-            return projected
-        limits = _step_limits(cauchy, newton, self.lower, self.upper)
+        not a descent direction from x, move along newton only as far as stays inside.
+        Returns the end point and W^T (end - x)."""
+        trial = gcp.point + newton
+        end = np.minimum(np.maximum(trial, self.lower), self.upper)
+        touched = gcp.free & ((end == self.lower) | (end == self.upper))
+        if not touched.any() or float(np.dot(end - x, g)) <= 0:
+            clipped = np.flatnonzero(end != trial)
+            correction = self.memory.sparse_products(clipped, end[clipped] - trial[clipped])
+            return end, gcp.c + w_newton + self.memory.to_w_space(correction)
+        limits = _step_limits(gcp.point, newton, self.lower, self.upper)
         limits[np.isnan(limits)] = np.inf
         first = int(np.argmin(limits))
         alpha = min(1.0, float(limits[first]))
-        end = (cauchy + alpha * newton).astype(cauchy.dtype)
+        end = gcp.point + x.dtype.type(alpha) * newton
+        w_step = gcp.c + alpha * w_newton
         if alpha < 1.0:
+            landing = end[first]
             end[first] = self.upper[first] if newton[first] > 0 else self.lower[first]
-        return end
+            w_step = w_step + memory_row(self.memory, first) * float(end[first] - landing)
+        return end, w_step
 
     def _line_search(self, x, f, g, end, iteration):
         """More-Thuente along d = end - x from step 1 (which lands on ``end`` exactly).
@@ -180,6 +211,11 @@ class BoundedLbfgs:
         return True
 
 
+def memory_row(memory, index: int) -> np.ndarray:
+    """Row ``index`` of W, float64."""
+    return memory.rows_of(np.array([index]))[0]
+
+
 def _step_limits(start, direction, lower, upper):
     """For each variable, the largest alpha >= 0 keeping start + alpha * direction inside
     the box: +inf where direction is 0, NaN where it is 0 on a bound."""
@@ -191,7 +227,14 @@ def _step_limits(start, direction, lower, upper):
 
 
 def _max_step(x, d, lower, upper) -> float:
-    return min(_NO_LIMIT, float(np.fmin.reduce(_step_limits(x, d, lower, upper))))
+    """The largest step along d from x that stays inside the box (at most 1e10)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        limits = np.subtract(lower, x)
+        limits /= d
+        other = np.subtract(upper, x)
+        other /= d
+        np.maximum(limits, other, out=limits)  # as in _step_limits
+    return min(_NO_LIMIT, max(0.0, float(np.fmin.reduce(limits))))
 
 
 def _solve_saddle(k: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:

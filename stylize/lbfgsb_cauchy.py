@@ -5,8 +5,8 @@ Byrd, Lu, Nocedal and Zhu, "A limited memory algorithm for bound constrained opt
 SIAM J. Sci. Comput. 16 (1995), section 4. The path is piecewise linear: variable i stops at
 its bound at the breakpoint t_i, and on each segment Q is a parabola whose slope f1 and
 curvature f2 change at the breakpoint by terms in the variable's row w_b of W. The reference
-code takes breakpoints one by one from a heap; here they are taken in sorted chunks (the
-k smallest by partial sort, k = 1024 and growing eightfold) and a chunk's recursion
+code takes breakpoints one by one from a heap; here they are taken in sorted chunks (those
+below a threshold read off a sample, about 1024 and growing eightfold) and a chunk's recursion
     c_j = c_{j-1} + dt_j p_{j-1},   p_j = p_{j-1} - d_b w_b,
     f1_j = f1_{j-1} + dt_j f2_{j-1} + d_b^2 - theta d_b z_b + d_b w_b^T M c_j,
     f2_j = max(eps * f2_0, f2_{j-1} - theta d_b^2 + 2 d_b w_b^T M p_{j-1} - d_b^2 w_b^T M w_b)
@@ -25,6 +25,7 @@ from stylize.lbfgsb_memory import Memory
 
 _EPS = float(np.finfo(np.float64).eps)
 _FIRST_CHUNK = 1024
+_SAMPLE_STRIDE = 64
 
 
 @dataclass
@@ -54,21 +55,25 @@ class _Path:
     segments: int = 1
 
 
-def cauchy_point(
-    x: np.ndarray, g: np.ndarray, lower: np.ndarray, upper: np.ndarray, memory: Memory
-) -> CauchyPoint:
+def cauchy_point(x, g, lower, upper, memory: Memory, w_g=None) -> CauchyPoint:
     """The GCP for point x (n,), gradient g (n,) and bounds lower < upper (n,) of the
-    quadratic model with the matrix B held by ``memory``."""
+    quadratic model with the matrix B held by ``memory``. ``w_g``, W^T g if the caller
+    has it, saves a pass over the memory."""
     with np.errstate(divide="ignore", invalid="ignore"):
         # Variable i reaches a bound at t = (x - lower) / g for g > 0 and (x - upper) / g
         # for g < 0: the larger of the two. It is 0 where x sits on the bound g pushes
         # against (fixed), NaN where x is on a bound and g = 0 (fixed), +inf for g = 0 inside.
-        breaks = np.maximum((x - lower) / g, (x - upper) / g)
+        breaks = np.subtract(x, lower)
+        breaks /= g
+        other = np.subtract(x, upper)
+        other /= g
+        np.maximum(breaks, other, out=breaks)
     movable = breaks > 0  # everything else stays where it is, and only these can be free
     moving = movable & (breaks < np.inf)
-    d = -(g * moving)
+    d = np.multiply(g, moving)
+    np.negative(d, out=d)
     f1 = -float(np.dot(d, d))
-    p = memory.project(d) if memory.col else np.zeros(0)
+    p = _path_direction(memory, d, g, movable, w_g)
     f2 = -memory.theta * f1
     path = _Path(f1=f1, f2=f2, floor=_EPS * f2, p=p, c=np.zeros_like(p))
     if memory.col:
@@ -80,6 +85,19 @@ def cauchy_point(
     path.c = path.c + step * path.p
     movable[passed] = False
     return CauchyPoint(point, movable, path.c, path.p, path.t + step, path.segments)
+
+
+def _path_direction(memory, d, g, movable, w_g) -> np.ndarray:
+    """p = W^T d. With W^T g known, from it and the few variables that do not move:
+    d = -g except there."""
+    if not memory.col:
+        return np.zeros(0)
+    if w_g is None:
+        return memory.project(d)
+    still = np.flatnonzero(~movable)
+    if 16 * still.size > movable.size:  # gathering would cost more than one pass
+        return memory.project(d)
+    return -w_g + memory.to_w_space(memory.sparse_products(still, g[still]))
 
 
 def _walk(path, breaks, x, g, d, lower, upper, memory):
@@ -108,12 +126,18 @@ def _walk(path, breaks, x, g, d, lower, upper, memory):
 
 
 def _smallest(breaks: np.ndarray, size: int) -> np.ndarray:
-    """Indices of the ``size`` smallest finite entries of ``breaks``, in increasing order."""
-    finite = int(np.count_nonzero(breaks < np.inf))
-    if size < finite:
-        chosen = np.argpartition(breaks, size - 1)[:size]
+    """Indices of the smallest finite entries of ``breaks`` in increasing order: all those
+    up to a threshold taken from a sample (about ``size`` of them, a full partial sort
+    cost as much as the rest of the Cauchy point), at most 4 * ``size``."""
+    sample = breaks[::_SAMPLE_STRIDE]
+    rank = size // _SAMPLE_STRIDE
+    threshold = np.partition(sample, rank)[rank] if sample.size > rank else np.inf
+    if threshold < np.inf:
+        chosen = np.flatnonzero(breaks <= threshold)
     else:
         chosen = np.flatnonzero(breaks < np.inf)
+    if chosen.size > 4 * size:
+        chosen = chosen[np.argpartition(breaks[chosen], size - 1)[:size]]
     return chosen[np.argsort(breaks[chosen], kind="stable")]
 
 

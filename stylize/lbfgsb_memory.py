@@ -48,10 +48,31 @@ class Memory:
     def _stacked(self) -> np.ndarray:
         return self.rows[: self.col].reshape(2 * self.col, -1)
 
+    def products(self, v: np.ndarray) -> np.ndarray:
+        """[y_k . v, s_k . v] for every filled slot k: (col, 2) float64, slot order."""
+        return (self._stacked() @ v).reshape(self.col, 2).astype(np.float64)
+
+    def sparse_products(self, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``products`` of the vector that is ``values`` (len(indices),) on ``indices`` and
+        0 elsewhere, reading only those columns of the memory."""
+        picked = self._stacked()[:, indices] @ values.astype(self.rows.dtype)
+        return picked.reshape(self.col, 2).astype(np.float64)
+
+    def to_w_space(self, by_slot: np.ndarray) -> np.ndarray:
+        """W^T v from the slot-order products of v (``products``)."""
+        chrono = by_slot[self.order]
+        return np.concatenate([chrono[:, 0], self.theta * chrono[:, 1]])
+
+    def to_slots(self, w_space: np.ndarray) -> np.ndarray:
+        """The slot-order products [y_k . v, s_k . v] of a v with W^T v = ``w_space``."""
+        by_slot = np.empty((self.col, 2))
+        by_slot[self.order, 0] = w_space[: self.col]
+        by_slot[self.order, 1] = w_space[self.col :] / self.theta
+        return by_slot
+
     def project(self, v: np.ndarray) -> np.ndarray:
         """W^T v for an n-vector v: the 2*col W-space vector [Y^T v, theta * S^T v]."""
-        by_slot = (self._stacked() @ v).reshape(self.col, 2)[self.order]
-        return np.concatenate([by_slot[:, 0], self.theta * by_slot[:, 1]]).astype(np.float64)
+        return self.to_w_space(self.products(v))
 
     def expand(self, a: np.ndarray) -> np.ndarray:
         """W a for a W-space vector a: the n-vector Y a_y + theta * S a_s."""
@@ -62,7 +83,8 @@ class Memory:
 
     def rows_of(self, indices: np.ndarray) -> np.ndarray:
         """The rows of W for variables ``indices``: (len(indices), 2*col) float64."""
-        picked = self.rows[:, :, indices][self.order].astype(np.float64)  # (col, 2, k)
+        picked = self._stacked()[:, indices].reshape(self.col, 2, -1)[self.order]
+        picked = picked.astype(np.float64)  # (col, 2, k)
         return np.concatenate([picked[:, 0].T, self.theta * picked[:, 1].T], axis=1)
 
     def gram_of(self, mask: np.ndarray) -> np.ndarray:
@@ -101,10 +123,16 @@ class Memory:
         order = self.order
         return matrix[np.ix_(order, order)]
 
-    def add(self, s: np.ndarray, y: np.ndarray, sy: float, yy: float, ss: float) -> bool:
+    def add(self, s, y, sy: float, yy: float, ss: float, known=None) -> int | None:
         """Store the pair (s, y) with s.y = ``sy``, y.y = ``yy``, s.s = ``ss`` (as the caller
-        computed them), dropping the oldest when full, and rebuild M. False when
-        theta*S^T S + L D^-1 L^T is not positive definite (the caller then resets)."""
+        computed them), dropping the oldest when full, and rebuild M. ``known`` may give
+        the pair's products with the stored pairs, (products of s, products of y) as
+        ``products`` would return them before the call, which saves two passes over the
+        memory. Returns the slot used, or None when theta*S^T S + L D^-1 L^T is not
+        positive definite (the caller then resets)."""
+        if known is None and self.col:
+            known = self.products(s), self.products(y)
+        stored = np.arange(self.col)
         if self.col < self.size:
             slot = self.col
             self.col += 1
@@ -112,16 +140,15 @@ class Memory:
             slot = self.head
             self.head = (self.head + 1) % self.size
         self.rows[slot, 0], self.rows[slot, 1] = y, s
-        products = (self._stacked() @ self.rows[slot].T).astype(np.float64)
-        products = products.reshape(self.col, 2, 2)  # [slot k, (y_k|s_k), (y|s)]
-        stored = np.arange(self.col)
-        self.sy[slot, stored] = products[:, 0, 1]  # s . y_k
-        self.sy[stored, slot] = products[:, 1, 0]  # s_k . y
-        self.ss[slot, stored] = self.ss[stored, slot] = products[:, 1, 1]
-        self.yy[slot, stored] = self.yy[stored, slot] = products[:, 0, 0]
+        if stored.size:
+            with_s, with_y = known
+            self.sy[slot, stored] = with_s[:, 0]  # s . y_k
+            self.sy[stored, slot] = with_y[:, 1]  # s_k . y
+            self.ss[slot, stored] = self.ss[stored, slot] = with_s[:, 1]
+            self.yy[slot, stored] = self.yy[stored, slot] = with_y[:, 0]
         self.sy[slot, slot], self.yy[slot, slot], self.ss[slot, slot] = sy, yy, ss
         self.theta = yy / sy
-        return self._form_middle()
+        return slot if self._form_middle() else None
 
     def _form_middle(self) -> bool:
         """M by the block inverse with Schur complement T = theta*S^T S + L D^-1 L^T."""

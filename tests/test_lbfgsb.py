@@ -5,6 +5,7 @@ import pytest
 import scipy.optimize
 
 from stylize.lbfgsb import BoundedLbfgs
+from stylize.lbfgsb_cauchy import CauchyPoint
 
 
 def _convex(n, seed):
@@ -90,16 +91,47 @@ def test_nonconvex_iterates_and_line_search_trials_equal_scipy(memory):
         np.testing.assert_allclose(own, theirs, rtol=0, atol=1e-9, err_msg=f"evaluation {k}")
 
 
+def _one_pair_optimizer():
+    optimizer = BoundedLbfgs(np.zeros(2), -np.ones(2), np.ones(2))
+    s, y = np.array([0.5, 0.2]), np.array([1.0, 0.7])
+    optimizer.memory.add(s, y, float(s @ y), float(y @ y), float(s @ s))
+    return optimizer
+
+
 def test_a_projection_that_is_not_descent_is_backtracked_into_the_box():
     """Morales-Nocedal: x_c + newton projected is (1, -0.5), uphill from x for g = (1, 0.1),
     so the step is cut to the largest alpha inside the box (0.5), the variable that
-    limits it landing exactly on its bound."""
-    optimizer = BoundedLbfgs(np.zeros(2), -np.ones(2), np.ones(2))
-    x, g = np.zeros(2), np.array([1.0, 0.1])
-    end = optimizer._into_box(x, g, np.zeros(2), np.array([2.0, -0.5]), np.ones(2, bool))
-    np.testing.assert_array_equal(end, [1.0, -0.25])
-    downhill = optimizer._into_box(x, -g, np.zeros(2), np.array([2.0, -0.5]), np.ones(2, bool))
-    np.testing.assert_array_equal(downhill, [1.0, -0.5])  # descent: the projection stays
+    limits it landing exactly on its bound. W^T (end - x) comes back with it."""
+    optimizer = _one_pair_optimizer()
+    memory = optimizer.memory
+    x, g, newton = np.zeros(2), np.array([1.0, 0.1]), np.array([2.0, -0.5])
+    gcp = CauchyPoint(np.zeros(2), np.ones(2, bool), np.zeros(2), np.zeros(2), 0.0, 1)
+    for gradient, expected in ((g, [1.0, -0.25]), (-g, [1.0, -0.5])):  # uphill, downhill
+        end, w_step = optimizer._into_box(x, gradient, gcp, newton, memory.project(newton))
+        np.testing.assert_array_equal(end, expected)
+        np.testing.assert_allclose(w_step, memory.project(end - x), rtol=1e-12)
+
+
+def test_the_step_in_w_space_equals_w_transposed_times_the_step(monkeypatch):
+    """W^T (end - x), which the update uses instead of a pass over the memory, matches the
+    direct product at every iteration (clipped and unclipped subspace steps)."""
+    n = 60
+    objective = _convex(n, 2)
+    lower, upper = -np.ones(n), np.full(n, 1.5)
+    search_end = BoundedLbfgs._search_end
+    checked = []
+
+    def checking(self, x, g):
+        end, w_step = search_end(self, x, g)
+        if w_step is not None:
+            direct = self.memory.project(end - x)
+            np.testing.assert_allclose(w_step, direct, rtol=1e-9, atol=1e-9 * np.abs(direct).max())
+            checked.append(True)
+        return end, w_step
+
+    monkeypatch.setattr(BoundedLbfgs, "_search_end", checking)
+    _own_points(objective, np.zeros(n), lower, upper, 40, 5)
+    assert len(checked) > 20
 
 
 def test_stops_like_scipy_when_the_minimum_is_reached():

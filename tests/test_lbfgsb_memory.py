@@ -21,7 +21,7 @@ def _pairs(n, count, seed):
 def _filled(n, size, count, seed=0):
     memory = Memory(n, size, np.float64)
     for s, y in _pairs(n, count, seed):
-        assert memory.add(s, y, float(s @ y), float(y @ y), float(s @ s))
+        assert memory.add(s, y, float(s @ y), float(y @ y), float(s @ s)) is not None
     return memory
 
 
@@ -93,6 +93,6 @@ def test_reset_forgets_and_refill_wraps_around():
 def test_a_matrix_that_is_not_definite_is_refused():
     memory = Memory(4, 3, np.float64)
     s = np.array([1.0, 0, 0, 0])
-    assert memory.add(s, s, 1.0, 1.0, 1.0)
+    assert memory.add(s, s, 1.0, 1.0, 1.0) == 0
     # theta = y.y / s.y < 0 makes T = theta S^T S + L D^-1 L^T negative: Cholesky fails.
-    assert not memory.add(-s, s, 1.0, -1.0, 1.0)
+    assert memory.add(-s, s, 1.0, -1.0, 1.0) is None
