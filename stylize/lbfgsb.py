@@ -192,6 +192,8 @@ class BoundedLbfgs:
             point = end if search.step == 1.0 else self._clipped(x + step * d)
             f_new, g_new = yield point
             slope_new = float(np.dot(g_new, d))
+            if not (np.isfinite(f_new) and np.isfinite(slope_new)):
+                return None  # overflow at this trial: the search has failed, x is kept
             if search.tell(f_new, slope_new) != EVALUATE:
                 return point, f_new, g_new, d, search.step, (slope_new, slope)
         return None

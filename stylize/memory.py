@@ -139,8 +139,10 @@ class PeakModel:
 AVX512_PEAKS = PeakModel(runtime=800 * 2**20, copies=1.1)
 OTHER_PEAKS = PeakModel(runtime=1300 * 2**20, copies=1.5)  # AVX2, and CPUs not measured
 ADAM_BYTES_PER_VALUE = 4 * 4  # the image, its gradient and Adam's two moments, float32
-# SciPy's L-BFGS-B keeps 2 x 10 correction vectors and about 10 work vectors in float64.
-LBFGS_BYTES_PER_VALUE = (2 * 10 + 10) * 8
+# stylize.lbfgsb keeps 2 x 10 correction vectors, the bounds, x, g, the step and its end
+# in float32, and builds about 8 more while it computes the next point (Cauchy point,
+# subspace step): 36 float32 vectors, counted (SciPy's float64 L-BFGS-B took 30 x 8).
+LBFGS_BYTES_PER_VALUE = 36 * 4
 
 
 # Frozen conv kernels (stylize.cpu.frozen_weights_on) are reordered copies cached per

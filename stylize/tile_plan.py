@@ -4,7 +4,7 @@ this process may use.
 The untiled peak is memory.step_bytes. A tiled run holds the runtime, one tile's window in
 the network (the activations of its largest window, as memory.step_bytes counts them),
 and the state that stays whole: the image, its gradient, the optimizer's state (Adam's two
-moments, or SciPy's float64 L-BFGS history: 2 x 10 corrections of n doubles and its work
+moments, or L-BFGS's float32 history: 2 x 10 corrections of n floats and its work
 vectors) and the content targets.
 """
 
@@ -31,12 +31,11 @@ MAX_AUTO_CORE = 1024
 # while the next one is computed), the two moments, the image before the step (the Step
 # record) and the best image kept. (TV and the temporal term add a few more for a moment.)
 TILED_ADAM_BYTES_PER_VALUE = 7 * 4
-# L-BFGS: SciPy's float64 history and work vectors (memory.LBFGS_BYTES_PER_VALUE), its
-# float64 x, gradient and bounds and integer work arrays, and the float32 image, gradient
-# and the evaluated and best images. 256 bytes (the first and the last alone) was 7.6 %
-# under the peak measured at 4000x3000 (16.07 GiB, benchmarks/README.md "Tiling"); 320
-# bytes puts the estimate 6 % above it.
-TILED_LBFGS_BYTES_PER_VALUE = 320
+# L-BFGS: stylize.lbfgsb's float32 history and work vectors (memory.LBFGS_BYTES_PER_VALUE)
+# and the float32 image, gradient and the evaluated and best images, plus 16 bytes of
+# margin. Counted: with SciPy's float64 L-BFGS-B the count (256) was 7.6 % under the peak
+# measured at 4000x3000 and 320 was used; the float32 one is not measured at print size yet.
+TILED_LBFGS_BYTES_PER_VALUE = 36 * 4 + 4 * 4 + 16
 
 
 @dataclass(frozen=True)

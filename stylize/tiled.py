@@ -84,7 +84,7 @@ def _report(on_tile: TileCallback | None, name: str, index: int, count: int) -> 
 class TiledGraph:
     """The interface of optimize.TransferGraph for one (width, height), computed on
     ``net`` in tiles with cores of at most ``core`` pixels. Adam runs in NumPy with
-    TensorFlow 1's update; L-BFGS is the same SciPy loop. ``on_tile`` (a TileCallback) is
+    TensorFlow 1's update; L-BFGS is the same L-BFGS-B loop. ``on_tile`` (a TileCallback) is
     told of every tile finished."""
 
     def __init__(self, net: TileNet, mean_pixel: np.ndarray, height: int, width: int,

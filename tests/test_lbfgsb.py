@@ -170,3 +170,18 @@ def test_tell_after_the_end_is_refused():
     assert optimizer.ask() is None
     with pytest.raises(RuntimeError):
         optimizer.tell(0.0, np.zeros(2))
+
+
+def test_a_non_finite_trial_fails_the_search_instead_of_raising():
+    """f overflows beyond x = 0.5: the first step (to the box's far corner) fails the search;
+    without history that ends the run, the last point asked for being the failed one."""
+    n = 4
+
+    def objective(x):
+        if np.any(x > 0.5):
+            return float("inf"), np.full(n, np.nan)
+        return float(np.sum((x - 2) ** 2)), 2 * (x - 2)
+
+    points, optimizer = _own_points(objective, np.zeros(n), -np.ones(n), np.ones(n), 20, 5)
+    assert optimizer.ask() is None and optimizer.message == "the line search failed"
+    assert len(points) == 2

@@ -193,7 +193,7 @@ def test_the_step_estimate_is_calibrated_on_measured_peaks(weights, monkeypatch)
         lbfgs = memory.step_bytes(weights, Settings(optimizer="lbfgs"), 400, 300)
         activations = memory.activation_bytes(weights, Settings(), 400, 300)
         assert adam == int(model.runtime + model.copies * activations + 16 * 3 * 400 * 300)
-        assert lbfgs - adam == (240 - 16) * 3 * 400 * 300
+        assert lbfgs - adam == (144 - 16) * 3 * 400 * 300
 
 
 def _tree(root, files: dict[str, str]):

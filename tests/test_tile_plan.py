@@ -39,7 +39,7 @@ def test_whole_image_state_counts_the_optimizer(real_shapes):
     adam = tile_plan.whole_image_bytes(real_shapes, Settings(), 4000, 3000)
     lbfgs = tile_plan.whole_image_bytes(real_shapes, Settings(optimizer="lbfgs"), 4000, 3000)
     assert adam == 28 * values + content
-    assert lbfgs == 320 * values + content
+    assert lbfgs == 176 * values + content
 
 
 def test_a_size_that_fits_runs_in_one_pass(real_shapes):
