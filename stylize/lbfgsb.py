@@ -13,7 +13,7 @@ so in float64 the iterates agree with SciPy's to rounding.
 What differs is the arithmetic: the n-vectors (point, gradient, the stored corrections)
 stay in the caller's dtype, float32 for images, and every O(n) step is a NumPy or BLAS
 call. At 360,000 variables SciPy's float64 code spent 65-70 ms per evaluation and 0.9 s
-setting up; this spends a few milliseconds (benchmarks/README.md).
+setting up; this spends about 14 ms and nothing (benchmarks/README.md, "Step speed").
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ class BoundedLbfgs:
         if alpha < 1.0:
             landing = end[first]
             end[first] = self.upper[first] if newton[first] > 0 else self.lower[first]
-            w_step = w_step + memory_row(self.memory, first) * float(end[first] - landing)
+            w_step = w_step + _memory_row(self.memory, first) * float(end[first] - landing)
         return end, w_step
 
     def _line_search(self, x, f, g, end, iteration):
@@ -213,7 +213,7 @@ class BoundedLbfgs:
         return True
 
 
-def memory_row(memory, index: int) -> np.ndarray:
+def _memory_row(memory, index: int) -> np.ndarray:
     """Row ``index`` of W, float64."""
     return memory.rows_of(np.array([index]))[0]
 
