@@ -143,7 +143,7 @@ class BoundedLbfgs:
         mc = memory.middle @ gcp.c
         gram = memory.gram_of(gcp.free)
         rhs = (1 - theta * gcp.t) * gcp.p + gram @ mc
-        v = _solve_saddle(memory.inverse_middle() - gram / theta, rhs)
+        v = _solve_saddle(memory.middle_inverse - gram / theta, rhs)
         if v is None:
             return None
         coefficients, scale = mc / theta + v / theta**2, gcp.t - 1 / theta
@@ -173,7 +173,8 @@ class BoundedLbfgs:
         if alpha < 1.0:
             landing = end[first]
             end[first] = self.upper[first] if newton[first] > 0 else self.lower[first]
-            w_step = w_step + _memory_row(self.memory, first) * float(end[first] - landing)
+            row = self.memory.rows_of(np.array([first]))[0]
+            w_step = w_step + row * float(end[first] - landing)
         return end, w_step
 
     def _line_search(self, x, f, g, end, iteration):
@@ -213,30 +214,23 @@ class BoundedLbfgs:
         return True
 
 
-def _memory_row(memory, index: int) -> np.ndarray:
-    """Row ``index`` of W, float64."""
-    return memory.rows_of(np.array([index]))[0]
-
-
 def _step_limits(start, direction, lower, upper):
     """For each variable, the largest alpha >= 0 keeping start + alpha * direction inside
     the box: +inf where direction is 0, NaN where it is 0 on a bound."""
     with np.errstate(divide="ignore", invalid="ignore"):
         # (lower - start) / direction is the limit where direction < 0, (upper - start) /
         # direction where it is > 0, and in each case the other one is <= 0.
-        limits = np.maximum((lower - start) / direction, (upper - start) / direction)
+        limits = np.subtract(lower, start)
+        limits /= direction
+        other = np.subtract(upper, start)
+        other /= direction
+        np.maximum(limits, other, out=limits)
     return np.maximum(limits, 0, out=limits)
 
 
 def _max_step(x, d, lower, upper) -> float:
     """The largest step along d from x that stays inside the box (at most 1e10)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        limits = np.subtract(lower, x)
-        limits /= d
-        other = np.subtract(upper, x)
-        other /= d
-        np.maximum(limits, other, out=limits)  # as in _step_limits
-    return min(_NO_LIMIT, max(0.0, float(np.fmin.reduce(limits))))
+    return min(_NO_LIMIT, float(np.fmin.reduce(_step_limits(x, d, lower, upper))))
 
 
 def _solve_saddle(k: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:

@@ -9,8 +9,8 @@ limited memory methods", Math. Programming 63 (1994), eq. (3.2) and (3.5):
 with S and Y the last ``col`` corrections s_k = x_{k+1} - x_k and y_k = g_{k+1} - g_k
 (oldest first), D = diag(s_k^T y_k), L the strictly lower triangle of S^T Y (L_ij = s_i^T y_j
 for i > j) and theta = y^T y / s^T y of the newest pair. The n-vectors are kept in the
-caller's dtype (float32 for images, halving memory and traffic); the col x col products and
-M are float64, which costs nothing at this size.
+caller's dtype (float32 for images, halving memory and traffic); the col x col products,
+M (``middle``) and M^-1 (``middle_inverse``) are float64, which costs nothing at this size.
 
 Vectors of length 2*col ("W-space") are ordered [Y part, S part], oldest first, and the S part
 carries the factor theta, as W does.
@@ -38,7 +38,7 @@ class Memory:
     def reset(self) -> None:
         """Forget every correction: B becomes the identity (theta = 1)."""
         self.col, self.head, self.theta = 0, 0, 1.0
-        self.middle = np.zeros((0, 0))
+        self.middle = self.middle_inverse = np.zeros((0, 0))
 
     @property
     def order(self) -> np.ndarray:
@@ -151,11 +151,13 @@ class Memory:
         return slot if self._form_middle() else None
 
     def _form_middle(self) -> bool:
-        """M by the block inverse with Schur complement T = theta*S^T S + L D^-1 L^T."""
+        """M and M^-1 = [[-D, L^T], [L, theta S^T S]]; M by the block inverse with Schur
+        complement T = theta*S^T S + L D^-1 L^T."""
         sy = self.chrono(self.sy)
         d = np.diag(sy)
         lower = np.tril(sy, -1)
-        t = self.theta * self.chrono(self.ss) + (lower / d) @ lower.T
+        theta_ss = self.theta * self.chrono(self.ss)
+        t = theta_ss + (lower / d) @ lower.T
         try:
             factor = scipy.linalg.cho_factor(t)
         except np.linalg.LinAlgError:
@@ -164,11 +166,5 @@ class Memory:
         upper_right = (lower.T / d[:, None]) @ t_inv  # D^-1 L^T T^-1
         upper_left = -np.diag(1.0 / d) + upper_right @ lower / d[None, :]
         self.middle = np.block([[upper_left, upper_right], [upper_right.T, t_inv]])
+        self.middle_inverse = np.block([[-np.diag(d), lower.T], [lower, theta_ss]])
         return True
-
-    def inverse_middle(self) -> np.ndarray:
-        """M^-1 = [[-D, L^T], [L, theta * S^T S]], (2*col, 2*col) float64."""
-        sy = self.chrono(self.sy)
-        lower = np.tril(sy, -1)
-        ss = self.theta * self.chrono(self.ss)
-        return np.block([[-np.diag(np.diag(sy)), lower.T], [lower, ss]])

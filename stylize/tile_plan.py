@@ -35,7 +35,7 @@ TILED_ADAM_BYTES_PER_VALUE = 7 * 4
 # and the float32 image, gradient and the evaluated and best images, plus 16 bytes of
 # margin. Counted: with SciPy's float64 L-BFGS-B the count (256) was 7.6 % under the peak
 # measured at 4000x3000 and 320 was used; the float32 one is not measured at print size yet.
-TILED_LBFGS_BYTES_PER_VALUE = 36 * 4 + 4 * 4 + 16
+TILED_LBFGS_BYTES_PER_VALUE = memory.LBFGS_BYTES_PER_VALUE + 4 * 4 + 16
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def test_compact_matrix_equals_the_recursive_bfgs_matrix(count):
 
 def test_middle_is_the_inverse_of_its_stated_inverse():
     memory = _filled(10, 4, 6)
-    product = memory.middle @ memory.inverse_middle()
+    product = memory.middle @ memory.middle_inverse
     np.testing.assert_allclose(product, np.eye(8), atol=1e-10)
 
 
