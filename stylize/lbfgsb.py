@@ -11,19 +11,22 @@ tests, restarts and stopping rules are those of SciPy's L-BFGS-B with ``ftol = g
 so in float64 the iterates agree with SciPy's to rounding.
 
 What differs is the arithmetic: the n-vectors (point, gradient, the stored corrections)
-stay in the caller's dtype, float32 for images, and every O(n) step is a NumPy or BLAS
-call. At 360,000 variables SciPy's float64 code spent 65-70 ms per evaluation and 0.9 s
-setting up; this spends about 14 ms and nothing (benchmarks/README.md, "Step speed").
+stay in the caller's dtype, float32 for images, every O(n) step is a NumPy call, and the
+passes over the n variables are shared between two threads (stylize.lbfgsb_lanes). At
+360,000 variables SciPy's float64 code spent 65-70 ms per evaluation and 0.9 s setting up;
+this spends about 10 ms and nothing (benchmarks/README.md, "Step speed").
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 
 from stylize.lbfgsb_cauchy import CauchyPoint, cauchy_point
+from stylize.lbfgsb_lanes import Lanes
 from stylize.lbfgsb_memory import Memory
 from stylize.linesearch import EVALUATE, LineSearch
 
@@ -35,15 +38,32 @@ _QUICK_LOOK = 4096
 Request = Generator[np.ndarray, tuple[float, np.ndarray], None]
 
 
+@dataclass
+class _Direction:
+    """Where an iteration's line search aims: ``end`` (n,), d = end - x (n,), the slope
+    g.d, the largest step along d that stays in the box (``step_max``, at most 1e10) and
+    W^T d (None without history)."""
+
+    end: np.ndarray
+    d: np.ndarray
+    slope: float
+    step_max: float
+    w_d: np.ndarray | None
+
+
 class BoundedLbfgs:
     """Minimizes f over lower <= x <= upper (finite bounds, lower < upper, each (n,)) from
     x0 (n,), keeping ``memory`` correction pairs. Use: ``while (x := opt.ask()) is not
     None: opt.tell(f(x), grad f(x))``; every point asked for is one evaluation (line-search
-    trials included). ``message`` says why it stopped once ``ask`` returns None."""
+    trials included). ``message`` says why it stopped once ``ask`` returns None. ``lanes``
+    says how the passes over the n variables are shared between threads (default: two
+    halves from stylize.lbfgsb_lanes.SPLIT_FROM variables on)."""
 
-    def __init__(self, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, memory: int = 10):
+    def __init__(self, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, memory: int = 10,
+                 lanes: Lanes | None = None):  # fmt: skip
         self.lower, self.upper = lower, upper
-        self.memory = Memory(x0.size, memory, x0.dtype)
+        self.lanes = lanes or Lanes(x0.size)
+        self.memory = Memory(x0.size, memory, x0.dtype, self.lanes)
         self.message = ""
         self._with_g = np.zeros((0, 2))  # [y_k . g, s_k . g] by slot for the current g
         self._iterations = self._run(np.clip(x0, lower, upper))
@@ -70,15 +90,15 @@ class BoundedLbfgs:
             return
         iteration = 0
         while True:
-            end, w_step = self._search_end(x, g)
-            found = yield from self._line_search(x, f, g, end, iteration)
+            direction = self._search_end(x, g)
+            found = yield from self._line_search(x, f, g, direction, iteration)
             if found is None:
                 if not self.memory.col:
                     self.message = "the line search failed"
                     return
                 self.memory.reset()
                 continue
-            x_new, f_new, g_new, d, step, slopes = found
+            x_new, f_new, g_new, step, slope_new = found
             iteration += 1
             if self._projected_gradient_is_zero(x_new, g_new):
                 self.message = "the projected gradient is zero"
@@ -86,117 +106,150 @@ class BoundedLbfgs:
             if f - f_new <= 0:
                 self.message = "f did not decrease"
                 return
-            self._update(d, w_step, step, (g_new, g), slopes)
+            self._update(direction, step, (g_new, g), slope_new)
             x, f, g = x_new, f_new, g_new
 
-    def _update(self, d, w_step, step, gradients, slopes):
+    def _update(self, direction: _Direction, step, gradients, slope_new):
         """Store s = step * d and y = g_new - g unless s.y is too small for B to stay
         positive definite (the reference code's test s.y <= eps * (-g.s)). The products
         of y and s with the stored pairs come from those of the two gradients and from
         W^T d, so the memory is read once per iteration (for g_new) instead of three times."""
-        memory, (g_new, g) = self.memory, gradients
+        memory, (g_new, g), d = self.memory, gradients, direction.d
         with_g_new = memory.products(g_new) if memory.col else None
-        slope_new, slope_old = slopes
-        sy = (slope_new - slope_old) * step
-        if sy <= _EPS * (-slope_old * step):
+        sy = (slope_new - direction.slope) * step
+        if sy <= _EPS * (-direction.slope * step):
             self._with_g = with_g_new
             return
-        y = g_new - g
-        s = d if step == 1.0 else d * d.dtype.type(step)
+        y, s = np.empty_like(g), d if step == 1.0 else d * d.dtype.type(step)
+        sums = np.sum(self.lanes.run(lambda part: _correction(part, g_new, g, d, y)), axis=0)
+        yy, y_g_new, dd = map(float, sums)
         known = None
         if memory.col:
-            known = step * memory.to_slots(w_step), with_g_new - self._with_g
-        ss = float(np.dot(d, d)) * step * step
-        slot = memory.add(s, y, sy, float(np.dot(y, y)), ss, known)
+            known = step * memory.to_slots(direction.w_d), with_g_new - self._with_g
+        slot = memory.add(s, y, sy, yy, dd * step * step, known)
         if slot is None:
             memory.reset()
             return
         self._with_g = np.zeros((memory.col, 2))
         if with_g_new is not None:
             self._with_g[: with_g_new.shape[0]] = with_g_new
-        self._with_g[slot] = float(np.dot(y, g_new)), float(np.dot(s, g_new))
+        self._with_g[slot] = y_g_new, step * slope_new
 
-    def _search_end(self, x: np.ndarray, g: np.ndarray):
+    def _search_end(self, x: np.ndarray, g: np.ndarray) -> _Direction:
         """The point the line search aims at: the GCP, improved on its free variables by the
-        subspace step when there is history to do it with. Returns it and W^T (it - x)
-        (None without history)."""
+        subspace step when there is history to do it with."""
         while True:
             memory = self.memory
             w_g = memory.to_w_space(self._with_g) if memory.col else None
             gcp = cauchy_point(x, g, self.lower, self.upper, memory, w_g)
             if not memory.col:
-                return gcp.point, None
+                return self._direction(x, g, gcp.point, None)
             if not gcp.free.any():
-                return gcp.point, gcp.c
+                return self._direction(x, g, gcp.point, gcp.c)
             found = self._subspace_step(x, g, gcp)
             if found is not None:
                 return found
             memory.reset()  # the reduced system was not definite: start afresh
 
-    def _subspace_step(self, x, g, gcp: CauchyPoint):
+    def _subspace_step(self, x, g, gcp: CauchyPoint) -> _Direction | None:
         """Newton step of the model over the free variables Z at the GCP, d = B_Z^-1 r with
         r = -Z^T(g + B (x_c - x)) and, by Sherman-Morrison-Woodbury,
         B_Z^-1 = I / theta + W_Z K^-1 W_Z^T / theta^2, K = M^-1 - W_Z^T W_Z / theta.
         On Z, x_c - x = -t g, so Z^T r = (theta t - 1) g_Z + W_Z M c and W_Z^T g_Z = -p.
-        Returns the end point and W^T (end - x), or None when K cannot be factored."""
+        None when K cannot be factored."""
         memory, theta = self.memory, self.memory.theta
         mc = memory.middle @ gcp.c
-        gram = memory.gram_of(gcp.free)
+        gram = memory.gram_of(gcp.free, gcp.fixed)
         rhs = (1 - theta * gcp.t) * gcp.p + gram @ mc
         v = _solve_saddle(memory.middle_inverse - gram / theta, rhs)
         if v is None:
             return None
         coefficients, scale = mc / theta + v / theta**2, gcp.t - 1 / theta
-        newton = memory.expand(coefficients)
-        newton += x.dtype.type(scale) * g
-        newton *= gcp.free
+        newton = np.empty_like(x)
+        expansion, scale_ = memory.expansion(coefficients, newton), x.dtype.type(scale)
+
+        def newton_part(part):
+            expansion(part)
+            newton[part] += scale_ * g[part]
+            newton[part] *= gcp.free[part]
+
+        self.lanes.run(newton_part)
         w_newton = gram @ coefficients - scale * gcp.p  # W^T newton
         return self._into_box(x, g, gcp, newton, w_newton)
 
-    def _into_box(self, x, g, gcp: CauchyPoint, newton, w_newton):
+    def _into_box(self, x, g, gcp: CauchyPoint, newton, w_newton) -> _Direction:
         """Morales-Nocedal: project x_c + newton onto the box; if that touched a bound and is
-        not a descent direction from x, move along newton only as far as stays inside.
-        Returns the end point and W^T (end - x)."""
-        trial = gcp.point + newton
-        end = np.minimum(np.maximum(trial, self.lower), self.upper)
-        touched = gcp.free & ((end == self.lower) | (end == self.upper))
-        if not touched.any() or float(np.dot(end - x, g)) <= 0:
-            clipped = np.flatnonzero(end != trial)
-            correction = self.memory.sparse_products(clipped, end[clipped] - trial[clipped])
-            return end, gcp.c + w_newton + self.memory.to_w_space(correction)
+        not a descent direction from x, move along newton only as far as stays inside."""
+        end, d = np.empty_like(x), np.empty_like(x)
+        parts = self.lanes.run(lambda part: self._projected(part, x, g, gcp, newton, end, d))
+        touched = any(part[0] for part in parts)
+        slope, step_max = sum(part[1] for part in parts), min(part[2] for part in parts)
+        if not touched or slope <= 0:
+            clipped = np.concatenate([part[3] for part in parts])
+            change = end[clipped] - (gcp.point[clipped] + newton[clipped])
+            correction = self.memory.sparse_products(clipped, change)
+            w_d = gcp.c + w_newton + self.memory.to_w_space(correction)
+            return _Direction(end, d, slope, min(_NO_LIMIT, step_max), w_d)
         limits = _step_limits(gcp.point, newton, self.lower, self.upper)
         limits[np.isnan(limits)] = np.inf
         first = int(np.argmin(limits))
         alpha = min(1.0, float(limits[first]))
         end = gcp.point + x.dtype.type(alpha) * newton
-        w_step = gcp.c + alpha * w_newton
+        w_d = gcp.c + alpha * w_newton
         if alpha < 1.0:
             landing = end[first]
             end[first] = self.upper[first] if newton[first] > 0 else self.lower[first]
             row = self.memory.rows_of(np.array([first]))[0]
-            w_step = w_step + row * float(end[first] - landing)
-        return end, w_step
+            w_d = w_d + row * float(end[first] - landing)
+        return self._direction(x, g, end, w_d)
 
-    def _line_search(self, x, f, g, end, iteration):
-        """More-Thuente along d = end - x from step 1 (which lands on ``end`` exactly).
-        Returns (point, f, g, d, step, (g_new.d, g.d)) or None when it fails."""
-        d = end - x
-        slope = float(np.dot(g, d))
+    def _projected(self, part, x, g, gcp: CauchyPoint, newton, end, d):
+        """On ``part``: end = P(x_c + newton) and d = end - x. Returns whether a free
+        variable landed on a bound, g.d, the largest step along d inside the box and the
+        indices where the projection moved the point."""
+        low, high = self.lower[part], self.upper[part]
+        trial = np.add(gcp.point[part], newton[part])
+        e = np.maximum(trial, low, out=end[part])
+        np.minimum(e, high, out=e)
+        on_bound = np.equal(e, low)
+        on_bound |= e == high
+        on_bound &= gcp.free[part]
+        ds = np.subtract(e, x[part], out=d[part])
+        clipped = np.flatnonzero(e != trial) + (part.start or 0)
+        limit = float(np.fmin.reduce(_step_limits(x[part], ds, low, high)))
+        return bool(on_bound.any()), float(np.dot(g[part], ds)), limit, clipped
+
+    def _direction(self, x, g, end, w_d) -> _Direction:
+        d = np.empty_like(x)
+
+        def part_of(part):
+            ds = np.subtract(end[part], x[part], out=d[part])
+            limits = _step_limits(x[part], ds, self.lower[part], self.upper[part])
+            return float(np.dot(g[part], ds)), float(np.fmin.reduce(limits))
+
+        parts = self.lanes.run(part_of)
+        slope, step_max = sum(p[0] for p in parts), min(p[1] for p in parts)
+        return _Direction(end, d, slope, min(_NO_LIMIT, step_max), w_d)
+
+    def _line_search(self, x, f, g, direction: _Direction, iteration):
+        """More-Thuente along d from step 1 (which lands on ``end`` exactly). Returns
+        (point, f, g, step, g_new.d) or None when it fails."""
+        d, slope = direction.d, direction.slope
         if slope >= 0:
             return None
-        step_max = 1.0 if iteration == 0 else _max_step(x, d, self.lower, self.upper)
+        step_max = 1.0 if iteration == 0 else direction.step_max
         if step_max < 1.0:
             return None
         search = LineSearch(f, slope, 1.0, step_max=step_max)
         for _ in range(_MAX_TRIALS):
             step = x.dtype.type(search.step)
-            point = end if search.step == 1.0 else self._clipped(x + step * d)
+            point = direction.end if search.step == 1.0 else self._clipped(x + step * d)
             f_new, g_new = yield point
             slope_new = float(np.dot(g_new, d))
             if not (np.isfinite(f_new) and np.isfinite(slope_new)):
                 return None  # overflow at this trial: the search has failed, x is kept
             if search.tell(f_new, slope_new) != EVALUATE:
-                return point, f_new, g_new, d, search.step, (slope_new, slope)
+                return point, f_new, g_new, search.step, slope_new
         return None
 
     def _clipped(self, point: np.ndarray) -> np.ndarray:
@@ -228,9 +281,11 @@ def _step_limits(start, direction, lower, upper):
     return np.maximum(limits, 0, out=limits)
 
 
-def _max_step(x, d, lower, upper) -> float:
-    """The largest step along d from x that stays inside the box (at most 1e10)."""
-    return min(_NO_LIMIT, float(np.fmin.reduce(_step_limits(x, d, lower, upper))))
+def _correction(part, g_new, g, d, y):
+    """On ``part``: y = g_new - g into ``y``; returns (y.y, y.g_new, d.d) there."""
+    ys = np.subtract(g_new[part], g[part], out=y[part])
+    ds = d[part]
+    return float(np.dot(ys, ys)), float(np.dot(ys, g_new[part])), float(np.dot(ds, ds))
 
 
 def _solve_saddle(k: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:

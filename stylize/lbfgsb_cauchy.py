@@ -30,12 +30,14 @@ _SAMPLE_STRIDE = 64
 
 @dataclass
 class CauchyPoint:
-    """The GCP ``point`` (n,), the ``free`` mask of variables not at a bound there,
-    c = W^T (point - x) and p = W^T d of the path's direction beyond the GCP (W-space
-    vectors), the path parameter ``t`` of the GCP and the segments explored."""
+    """The GCP ``point`` (n,), the ``free`` mask of variables not at a bound there and
+    the indices of the others (``fixed``, unordered), c = W^T (point - x) and p = W^T d of
+    the path's direction beyond the GCP (W-space vectors), the path parameter ``t`` of the
+    GCP and the segments explored."""
 
     point: np.ndarray
     free: np.ndarray
+    fixed: np.ndarray
     c: np.ndarray
     p: np.ndarray
     t: float
@@ -58,44 +60,60 @@ class _Path:
 def cauchy_point(x, g, lower, upper, memory: Memory, w_g=None) -> CauchyPoint:
     """The GCP for point x (n,), gradient g (n,) and bounds lower < upper (n,) of the
     quadratic model with the matrix B held by ``memory``. ``w_g``, W^T g if the caller
-    has it, saves a pass over the memory."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Variable i reaches a bound at t = (x - lower) / g for g > 0 and (x - upper) / g
-        # for g < 0: the larger of the two. It is 0 where x sits on the bound g pushes
-        # against (fixed), NaN where x is on a bound and g = 0 (fixed), +inf for g = 0 inside.
-        breaks = np.subtract(x, lower)
-        breaks /= g
-        other = np.subtract(x, upper)
-        other /= g
-        np.maximum(breaks, other, out=breaks)
-    movable = breaks > 0  # everything else stays where it is, and only these can be free
-    moving = movable & (breaks < np.inf)
-    d = np.multiply(g, moving)
-    np.negative(d, out=d)
-    f1 = -float(np.dot(d, d))
-    p = _path_direction(memory, d, g, movable, w_g)
+    has it, saves a pass over the memory. ``fixed`` of the result lists the variables
+    not free at the GCP."""
+    breaks, movable, d = np.empty_like(x), np.empty(x.shape, bool), np.empty_like(x)
+    found = memory.lanes.run(lambda part: _breakpoints(part, x, g, lower, upper, breaks,
+                                                       movable, d))  # fmt: skip
+    f1 = -float(sum(dd for dd, _ in found))
+    still = np.concatenate([indices for _, indices in found])
+    p = _path_direction(memory, d, g, still, w_g)
     f2 = -memory.theta * f1
     path = _Path(f1=f1, f2=f2, floor=_EPS * f2, p=p, c=np.zeros_like(p))
     if memory.col:
         path.f2 -= float(p @ memory.middle @ p)
-    breaks[~moving] = np.inf
     passed, step = _walk(path, breaks, x, g, d, lower, upper, memory)
-    point = x + x.dtype.type(path.t + step) * d
+    point, t = np.empty_like(x), x.dtype.type(path.t + step)
+    memory.lanes.run(lambda part: np.add(x[part], t * d[part], out=point[part]))
     point[passed] = np.where(g[passed] > 0, lower[passed], upper[passed])
     path.c = path.c + step * path.p
     movable[passed] = False
-    return CauchyPoint(point, movable, path.c, path.p, path.t + step, path.segments)
+    fixed = np.concatenate([still, passed])
+    return CauchyPoint(point, movable, fixed, path.c, path.p, path.t + step, path.segments)
 
 
-def _path_direction(memory, d, g, movable, w_g) -> np.ndarray:
-    """p = W^T d. With W^T g known, from it and the few variables that do not move:
-    d = -g except there."""
+def _breakpoints(part, x, g, lower, upper, breaks, movable, d):
+    """On ``part``: the path parameter at which each variable reaches a bound (+inf for
+    those that do not move) into ``breaks``, whether it can move into ``movable``, the
+    path direction (-g, 0 where it does not move) into ``d``. Returns d.d over the part and
+    the indices of the variables that cannot move."""
+    xs, gs, b = x[part], g[part], breaks[part]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Variable i reaches a bound at t = (x - lower) / g for g > 0 and (x - upper) / g
+        # for g < 0: the larger of the two. It is 0 where x sits on the bound g pushes
+        # against (fixed), NaN where x is on a bound and g = 0 (fixed), +inf for g = 0 inside.
+        np.subtract(xs, lower[part], out=b)
+        b /= gs
+        other = np.subtract(xs, upper[part])
+        other /= gs
+        np.maximum(b, other, out=b)
+    can_move = np.greater(b, 0, out=movable[part])  # only these can be free
+    moving = np.less(b, np.inf)
+    moving &= can_move
+    ds = np.multiply(gs, moving, out=d[part])
+    np.negative(ds, out=ds)
+    np.logical_not(moving, out=moving)
+    b[moving] = np.inf
+    still = np.flatnonzero(~can_move)
+    return float(np.dot(ds, ds)), still + (part.start or 0)
+
+
+def _path_direction(memory, d, g, still, w_g) -> np.ndarray:
+    """p = W^T d. With W^T g known, from it and the few variables that do not move
+    (``still``): d = -g except there."""
     if not memory.col:
         return np.zeros(0)
-    if w_g is None:
-        return memory.project(d)
-    still = np.flatnonzero(~movable)
-    if 16 * still.size > movable.size:  # gathering would cost more than one pass
+    if w_g is None or 16 * still.size > d.size:  # gathering would cost more than one pass
         return memory.project(d)
     return -w_g + memory.to_w_space(memory.sparse_products(still, g[still]))
 

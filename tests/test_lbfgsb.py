@@ -6,6 +6,11 @@ import scipy.optimize
 
 from stylize.lbfgsb import BoundedLbfgs
 from stylize.lbfgsb_cauchy import CauchyPoint
+from stylize.lbfgsb_lanes import Lanes
+
+# Every pass over the variables on one thread, or split in two halves as from 65,536
+# variables (forced here at a small n): both must follow SciPy.
+LANES = pytest.mark.parametrize("split_from", [10**9, 2], ids=["one lane", "two lanes"])
 
 
 def _convex(n, seed):
@@ -37,8 +42,9 @@ def _scipy_points(objective, x0, lower, upper, evaluations, memory):
     return points[:evaluations]  # SciPy checks maxfun after the iteration that passes it
 
 
-def _own_points(objective, x0, lower, upper, evaluations, memory):
-    optimizer = BoundedLbfgs(x0, lower, upper, memory=memory)
+def _own_points(objective, x0, lower, upper, evaluations, memory, split_from=10**9):
+    lanes = Lanes(x0.size, split_from=split_from)
+    optimizer = BoundedLbfgs(x0, lower, upper, memory=memory, lanes=lanes)
     points = []
     while len(points) < evaluations and (x := optimizer.ask()) is not None:
         points.append(x.copy())
@@ -46,15 +52,16 @@ def _own_points(objective, x0, lower, upper, evaluations, memory):
     return points, optimizer
 
 
+@LANES
 @pytest.mark.parametrize("memory", [3, 10])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_iterates_equal_scipy_l_bfgs_b_in_float64(memory, seed):
+def test_iterates_equal_scipy_l_bfgs_b_in_float64(memory, seed, split_from):
     n, evaluations = 60, 40
     objective = _convex(n, seed)
     lower, upper = -np.ones(n), np.full(n, 1.5)
     x0 = np.random.default_rng(seed + 10).uniform(-2, 2, n)  # partly outside the box
     expected = _scipy_points(objective, x0, lower, upper, evaluations, memory)
-    points, _ = _own_points(objective, x0, lower, upper, evaluations, memory)
+    points, _ = _own_points(objective, x0, lower, upper, evaluations, memory, split_from)
     assert len(points) == len(expected)
     at_bound = np.mean((expected[-1] == lower) | (expected[-1] == upper))
     assert 0.1 < at_bound < 0.9  # the bounds matter: the test exercises the free-set logic
@@ -78,14 +85,16 @@ def _wavy(n, seed):
     return objective
 
 
+@LANES
 @pytest.mark.parametrize("memory", [3, 10])
-def test_nonconvex_iterates_and_line_search_trials_equal_scipy(memory):
+def test_nonconvex_iterates_and_line_search_trials_equal_scipy(memory, split_from):
     n, evaluations = 40, 60
     objective = _wavy(n, 3)
     lower, upper = np.full(n, -0.8), np.full(n, 0.8)
     x0 = np.random.default_rng(6).uniform(-1, 1, n)
     expected = _scipy_points(objective, x0, lower, upper, evaluations, memory)
-    points, optimizer = _own_points(objective, x0, lower, upper, evaluations, memory)
+    points, optimizer = _own_points(objective, x0, lower, upper, evaluations, memory,
+                                    split_from)  # fmt: skip
     assert len(points) == len(expected) == evaluations
     for k, (own, theirs) in enumerate(zip(points, expected, strict=True)):
         np.testing.assert_allclose(own, theirs, rtol=0, atol=1e-9, err_msg=f"evaluation {k}")
@@ -101,15 +110,20 @@ def _one_pair_optimizer():
 def test_a_projection_that_is_not_descent_is_backtracked_into_the_box():
     """Morales-Nocedal: x_c + newton projected is (1, -0.5), uphill from x for g = (1, 0.1),
     so the step is cut to the largest alpha inside the box (0.5), the variable that
-    limits it landing exactly on its bound. W^T (end - x) comes back with it."""
+    limits it landing exactly on its bound. W^T (end - x) comes back with it, and so do
+    d = end - x, g.d and the largest step along d inside the box."""
     optimizer = _one_pair_optimizer()
     memory = optimizer.memory
     x, g, newton = np.zeros(2), np.array([1.0, 0.1]), np.array([2.0, -0.5])
-    gcp = CauchyPoint(np.zeros(2), np.ones(2, bool), np.zeros(2), np.zeros(2), 0.0, 1)
+    gcp = CauchyPoint(np.zeros(2), np.ones(2, bool), np.zeros(0, np.intp), np.zeros(2),
+                      np.zeros(2), 0.0, 1)  # fmt: skip
     for gradient, expected in ((g, [1.0, -0.25]), (-g, [1.0, -0.5])):  # uphill, downhill
-        end, w_step = optimizer._into_box(x, gradient, gcp, newton, memory.project(newton))
-        np.testing.assert_array_equal(end, expected)
-        np.testing.assert_allclose(w_step, memory.project(end - x), rtol=1e-12)
+        found = optimizer._into_box(x, gradient, gcp, newton, memory.project(newton))
+        np.testing.assert_array_equal(found.end, expected)
+        np.testing.assert_array_equal(found.d, found.end - x)
+        assert found.slope == pytest.approx(float(gradient @ found.d), rel=1e-15)
+        assert found.step_max == 1.0  # the first variable ends on its bound
+        np.testing.assert_allclose(found.w_d, memory.project(found.end - x), rtol=1e-12)
 
 
 def test_the_step_in_w_space_equals_w_transposed_times_the_step(monkeypatch):
@@ -122,12 +136,13 @@ def test_the_step_in_w_space_equals_w_transposed_times_the_step(monkeypatch):
     checked = []
 
     def checking(self, x, g):
-        end, w_step = search_end(self, x, g)
-        if w_step is not None:
-            direct = self.memory.project(end - x)
-            np.testing.assert_allclose(w_step, direct, rtol=1e-9, atol=1e-9 * np.abs(direct).max())
+        found = search_end(self, x, g)
+        if found.w_d is not None:
+            direct = self.memory.project(found.end - x)
+            np.testing.assert_allclose(found.w_d, direct, rtol=1e-9,
+                                       atol=1e-9 * np.abs(direct).max())  # fmt: skip
             checked.append(True)
-        return end, w_step
+        return found
 
     monkeypatch.setattr(BoundedLbfgs, "_search_end", checking)
     _own_points(objective, np.zeros(n), lower, upper, 40, 5)

@@ -5,14 +5,15 @@ import pytest
 
 from stylize import lbfgsb_cauchy
 from stylize.lbfgsb_cauchy import _clamped_cumsum, cauchy_point
+from stylize.lbfgsb_lanes import Lanes
 from stylize.lbfgsb_memory import Memory
 
 
-def _memory(n, count, seed):
+def _memory(n, count, seed, split_from=10**9):
     rng = np.random.default_rng(seed)
     a = rng.normal(size=(n, n))
     hessian = a @ a.T / n + 0.5 * np.eye(n)
-    memory = Memory(n, 5, np.float64)
+    memory = Memory(n, 5, np.float64, Lanes(n, split_from=split_from))
     for _ in range(count):
         s = rng.normal(size=n)
         y = hessian @ s
@@ -57,12 +58,13 @@ def _problem(n, seed, spread=3.0):
     return x, g, lower, upper
 
 
+@pytest.mark.parametrize("split_from", [10**9, 2], ids=["one lane", "two lanes"])
 @pytest.mark.parametrize("count", [0, 1, 4, 7])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_cauchy_point_matches_the_dense_reference(count, seed):
+def test_cauchy_point_matches_the_dense_reference(count, seed, split_from):
     n = 40
     x, g, lower, upper = _problem(n, seed)
-    memory = _memory(n, count, seed)
+    memory = _memory(n, count, seed, split_from)
     gcp = cauchy_point(x, g, lower, upper, memory)
     expected = _reference(x, g, lower, upper, _dense_b(memory, n))
     np.testing.assert_allclose(gcp.point, expected, rtol=1e-10, atol=1e-12)
@@ -71,6 +73,7 @@ def test_cauchy_point_matches_the_dense_reference(count, seed):
         np.testing.assert_allclose(gcp.c, w.T @ (gcp.point - x), rtol=1e-9, atol=1e-9)
     at_bound = (gcp.point == lower) | (gcp.point == upper)
     assert not np.any(gcp.free & at_bound & (g != 0) & (gcp.point != x))
+    np.testing.assert_array_equal(np.sort(gcp.fixed), np.flatnonzero(~gcp.free))
 
 
 def test_many_breakpoints_are_passed_in_growing_chunks(monkeypatch):

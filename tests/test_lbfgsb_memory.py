@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from stylize.lbfgsb_lanes import Lanes
 from stylize.lbfgsb_memory import Memory
 
 
@@ -18,8 +19,8 @@ def _pairs(n, count, seed):
     return pairs
 
 
-def _filled(n, size, count, seed=0):
-    memory = Memory(n, size, np.float64)
+def _filled(n, size, count, seed=0, lanes=None):
+    memory = Memory(n, size, np.float64, lanes)
     for s, y in _pairs(n, count, seed):
         assert memory.add(s, y, float(s @ y), float(y @ y), float(s @ s)) is not None
     return memory
@@ -96,3 +97,18 @@ def test_a_matrix_that_is_not_definite_is_refused():
     assert memory.add(s, s, 1.0, 1.0, 1.0) == 0
     # theta = y.y / s.y < 0 makes T = theta S^T S + L D^-1 L^T negative: Cholesky fails.
     assert memory.add(-s, s, 1.0, -1.0, 1.0) is None
+
+
+def test_two_lanes_store_project_and_expand_as_one_does():
+    """With the passes split in two halves, the stored rows, W^T v and W a equal the
+    one-lane results (to the rounding of a sum taken in two parts)."""
+    n, size = 31, 4  # odd: the halves differ in length
+    one = _filled(n, size, 6)
+    two = _filled(n, size, 6, lanes=Lanes(n, split_from=2))
+    assert len(two.lanes.parts) == 2
+    np.testing.assert_array_equal(two.rows, one.rows)
+    rng = np.random.default_rng(3)
+    v, a = rng.normal(size=n), rng.normal(size=2 * size)
+    np.testing.assert_allclose(two.products(v), one.products(v), rtol=1e-13)
+    np.testing.assert_allclose(two.expand(a), one.expand(a), rtol=1e-13)
+    np.testing.assert_allclose(two.project(v), one.project(v), rtol=1e-13)
