@@ -146,7 +146,7 @@ class Transfer:
                     yield Progress(self.done, self.total, step.costs, elapsed, index + 1,
                                    len(self.sizes), step.image)  # fmt: skip
             finally:
-                steps.close()  # stops L-BFGS's worker thread before anything else uses the graph
+                steps.close()  # ends the optimizer's loop before anything else uses the graph
                 self.seconds += time.perf_counter() - began
 
     def _steps(self, iterations: int) -> Iterator[Step]:
@@ -257,15 +257,26 @@ class Transfer:
         height, width = self.graph.shape[1:3]
         if self.best is None:
             return images.resize(self.previous, (width, height))
-        scored = []
+        return self._settled()[0]
+
+    def _settled(self) -> tuple[np.ndarray, Costs]:
+        """``_settled_image`` once the scale has a step, with the costs of that 8-bit image.
+        Each distinct candidate is evaluated once: at print size a forward pass takes
+        minutes, and after L-BFGS the latest iterate usually is the best one."""
+        candidates = []
         for candidate in (self.graph.current(), self.best.image):
             if np.all(np.isfinite(candidate)):
                 image = postprocess(candidate, self.mean)
-                cost = self.graph.evaluate(preprocess(image, self.mean)).J
-                scored.append((cost if math.isfinite(cost) else math.inf, image))
+                if not any(np.array_equal(image, seen) for seen in candidates):
+                    candidates.append(image)
+        scored = []
+        for image in candidates:
+            costs = self.graph.evaluate(preprocess(image, self.mean))
+            scored.append((costs.J if math.isfinite(costs.J) else math.inf, image, costs))
         if not scored:  # the best iterate had a finite J, so its pixels are finite
             raise DivergedError("the image became NaN or infinite; nothing written")
-        return min(scored, key=lambda pair: pair[0])[1]
+        _, image, costs = min(scored, key=lambda entry: entry[0])
+        return image, costs
 
     def image_of(self, progress: Progress) -> np.ndarray:
         """The image a Progress record evaluated, (H, W, 3) uint8, colours restored."""
@@ -302,8 +313,13 @@ class Transfer:
             self._iterator.close()
         if not self.has_image:
             raise RuntimeError("finish() needs at least one finished iteration")
-        image = self._kept(self._settled_image(), self.content)
-        final = self.graph.evaluate(preprocess(image, self.mean))
+        if self.best is None:  # stopped before this scale's first step
+            image, final = self._settled_image(), None
+        else:
+            image, final = self._settled()
+        if final is None or self.keep is not None:  # a composite is another image
+            image = self._kept(image, self.content)
+            final = self.graph.evaluate(preprocess(image, self.mean))
         written = self._kept(self._restore(image), self.original_content)
         return Result(written, final, self.done, self.seconds, self.setup_seconds,
                       self.seed)  # fmt: skip

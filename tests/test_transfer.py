@@ -8,6 +8,7 @@ from stylize import colors, memory
 from stylize.config import Settings
 from stylize.device import CPU
 from stylize.errors import DivergedError, ResourceError
+from stylize.images import postprocess
 from stylize.optimize import Costs, TransferGraph
 from stylize.transfer import (
     Stylizer,
@@ -69,6 +70,26 @@ def test_result_has_the_costs_of_the_written_image(weights):
     check.set_targets(check.content_features(pre(CONTENT)), check.style_grams(pre(STYLE_A)))
     assert check.evaluate(pre(result.image)).J == pytest.approx(result.costs.J, rel=1e-5)
     check.close()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_finish_evaluates_each_distinct_candidate_once(weights, optimizer, monkeypatch):
+    """At print size a forward pass takes minutes: the latest and the best iterate are
+    scored once each (once in all when they round to the same 8-bit image), and the
+    written image's costs are that score, not a third pass."""
+    transfer = _transfer(weights, optimizer=optimizer)
+    list(transfer.run())
+    mean = weights.mean_pixel
+    latest = postprocess(transfer.graph.current(), mean)
+    best = postprocess(transfer.best.image, mean)
+    expected = 1 if np.array_equal(latest, best) else 2
+    graph, calls = transfer.graph, []
+    evaluate = graph.evaluate
+    monkeypatch.setattr(graph, "evaluate", lambda image: calls.append(image) or evaluate(image))
+    result = transfer.finish()
+    assert len(calls) == expected
+    fresh = evaluate((result.image.astype(np.float32) - mean)[None])
+    assert result.costs.J == pytest.approx(fresh.J, rel=1e-6)
 
 
 def test_final_image_is_the_lowest_cost_one(weights):
