@@ -183,13 +183,13 @@ class BoundedLbfgs:
         end, d = np.empty_like(x), np.empty_like(x)
         parts = self.lanes.run(lambda part: self._projected(part, x, g, gcp, newton, end, d))
         touched = any(part[0] for part in parts)
-        slope, step_max = sum(part[1] for part in parts), min(part[2] for part in parts)
-        if not touched or slope <= 0:
+        found = _aim(end, d, [part[1:3] for part in parts], None)
+        if not touched or found.slope <= 0:
             clipped = np.concatenate([part[3] for part in parts])
             change = end[clipped] - (gcp.point[clipped] + newton[clipped])
             correction = self.memory.sparse_products(clipped, change)
-            w_d = gcp.c + w_newton + self.memory.to_w_space(correction)
-            return _Direction(end, d, slope, min(_NO_LIMIT, step_max), w_d)
+            found.w_d = gcp.c + w_newton + self.memory.to_w_space(correction)
+            return found
         limits = _step_limits(gcp.point, newton, self.lower, self.upper)
         limits[np.isnan(limits)] = np.inf
         first = int(np.argmin(limits))
@@ -214,22 +214,19 @@ class BoundedLbfgs:
         on_bound = np.equal(e, low)
         on_bound |= e == high
         on_bound &= gcp.free[part]
-        ds = np.subtract(e, x[part], out=d[part])
         clipped = np.flatnonzero(e != trial) + (part.start or 0)
-        limit = float(np.fmin.reduce(_step_limits(x[part], ds, low, high)))
-        return bool(on_bound.any()), float(np.dot(g[part], ds)), limit, clipped
+        return (bool(on_bound.any()), *self._aimed(part, x, g, end, d), clipped)
+
+    def _aimed(self, part, x, g, end, d) -> tuple[float, float]:
+        """On ``part``: d = end - x into ``d``; returns g.d and the largest step along d
+        inside the box there."""
+        ds = np.subtract(end[part], x[part], out=d[part])
+        limits = _step_limits(x[part], ds, self.lower[part], self.upper[part])
+        return float(np.dot(g[part], ds)), float(np.fmin.reduce(limits))
 
     def _direction(self, x, g, end, w_d) -> _Direction:
         d = np.empty_like(x)
-
-        def part_of(part):
-            ds = np.subtract(end[part], x[part], out=d[part])
-            limits = _step_limits(x[part], ds, self.lower[part], self.upper[part])
-            return float(np.dot(g[part], ds)), float(np.fmin.reduce(limits))
-
-        parts = self.lanes.run(part_of)
-        slope, step_max = sum(p[0] for p in parts), min(p[1] for p in parts)
-        return _Direction(end, d, slope, min(_NO_LIMIT, step_max), w_d)
+        return _aim(end, d, self.lanes.run(lambda part: self._aimed(part, x, g, end, d)), w_d)
 
     def _line_search(self, x, f, g, direction: _Direction, iteration):
         """More-Thuente along d from step 1 (which lands on ``end`` exactly). Returns
@@ -279,6 +276,12 @@ def _step_limits(start, direction, lower, upper):
         other /= direction
         np.maximum(limits, other, out=limits)
     return np.maximum(limits, 0, out=limits)
+
+
+def _aim(end, d, parts, w_d) -> _Direction:
+    """The _Direction from the parts' (g.d, largest step) sums and minima."""
+    slope, step_max = sum(p[0] for p in parts), min(p[1] for p in parts)
+    return _Direction(end, d, slope, min(_NO_LIMIT, step_max), w_d)
 
 
 def _correction(part, g_new, g, d, y):

@@ -54,7 +54,3 @@ class Lanes:
         finally:
             done = [future.result() for future in pending]  # never leave a part running
         return [*done, last]
-
-    def total(self, work: Callable[[slice], float]) -> float:
-        """The sum of ``work(part)`` over the parts (partial dot products, say)."""
-        return float(sum(self.run(work)))
