@@ -59,6 +59,18 @@ def split_iterations(total: int, sizes: Sequence[tuple[int, int]]) -> list[int]:
     return [*shares, total - sum(shares)]
 
 
+def plan_scales(
+    total: int, width: int, height: int, scales: int
+) -> list[tuple[tuple[int, int], int]]:
+    """((width, height), iterations) per scale for ``total`` iterations ending at a
+    ``width`` x ``height`` output (sizes from images.scale_sizes, shares from
+    split_iterations); a scale left without iterations (a budget smaller than the number of
+    scales) is left out rather than run empty."""
+    sizes = images.scale_sizes(width, height, scales)
+    shares = split_iterations(total, sizes)
+    return [(size, share) for size, share in zip(sizes, shares, strict=True) if share]
+
+
 class Transfer:
     """A job: ``content`` (H, W, 3) uint8 at the output size, ``styles`` (any sizes), their
     blend weights from the settings, a seed and an optional start image. Iterate ``run()``,
@@ -75,10 +87,13 @@ class Transfer:
                  keep: np.ndarray | None = None,
                  start: np.ndarray | None = None,
                  temporal: tuple[np.ndarray, np.ndarray] | None = None,
-                 iterations: int | None = None):  # fmt: skip
+                 iterations: int | None = None,
+                 plan: Sequence[tuple[tuple[int, int], int]] | None = None):  # fmt: skip
         # A video frame after the first: ``start`` (H, W, 3) uint8 is the start image as it
         # is (no noise, one scale, ``iterations`` of them), and ``temporal`` is the warped
         # previous stylized frame, (H, W, 3) uint8, with its (H, W) consistency in [0, 1].
+        # ``plan``, ((width, height), iterations) per scale ending at the content's size,
+        # replaces the schedule the settings would choose (benchmarks compare schedules).
         if stylizer.settings.preserve_colors == "luminance":  # optimized as luminance
             start = None if start is None else colors.gray_rgb(colors.luminance(start))
             if temporal is not None:
@@ -99,13 +114,14 @@ class Transfer:
         self.blend = self.settings.blend_weights(len(self.styles))
         self.init_image = init_image
         height, width, _ = content.shape
-        budget = iterations if iterations is not None else self.settings.iterations
-        sizes = images.scale_sizes(width, height, 1 if start is not None else self.settings.scales)
-        shares = split_iterations(budget, sizes)
-        # A scale left without iterations (a budget smaller than the number of scales) is
-        # skipped rather than run empty.
-        self.sizes = [size for size, share in zip(sizes, shares, strict=True) if share]
-        self.iterations = [share for share in shares if share]
+        if plan is None:
+            budget = iterations if iterations is not None else self.settings.iterations
+            scales = 1 if start is not None else self.settings.scales
+            plan = plan_scales(budget, width, height, scales)
+        if not plan or plan[-1][0] != (width, height):
+            raise ValueError(f"a plan must end at the content's size {width}x{height}")
+        sizes, shares = [size for size, _ in plan], [share for _, share in plan]
+        self.sizes, self.iterations = sizes, shares
         self.total = sum(self.iterations)
         self.setup_seconds = self.seconds = 0.0
         self.done = 0

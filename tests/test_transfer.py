@@ -13,6 +13,7 @@ from stylize.optimize import Costs, TransferGraph
 from stylize.transfer import (
     Stylizer,
     Transfer,
+    plan_scales,
     split_iterations,
 )
 from stylize.weights import load_vgg19
@@ -187,6 +188,28 @@ def test_a_budget_smaller_than_the_scales_skips_the_coarse_ones(weights):
     transfer = Transfer(Stylizer(weights, Settings(iterations=1, scales=2), CPU), big, [STYLE_A], 0)
     assert [p.scale for p in transfer.run()] == [1]
     assert transfer.finish().image.shape == (48, 64, 3)
+
+
+def test_plan_scales_pairs_the_halved_sizes_with_their_shares():
+    assert plan_scales(210, 400, 300, 3) == [((100, 75), 10), ((200, 150), 40), ((400, 300), 160)]
+    assert plan_scales(1, 400, 300, 2) == [((400, 300), 1)]
+    assert plan_scales(7, 400, 300, 1) == [((400, 300), 7)]
+
+
+def test_an_explicit_plan_runs_its_own_sizes_and_iterations(weights):
+    big = np.tile(CONTENT, (2, 2, 1))
+    stylizer = Stylizer(weights, Settings(iterations=10, scales=1), CPU)
+    transfer = Transfer(stylizer, big, [STYLE_A], 0, plan=[((16, 12), 3), ((64, 48), 2)])
+    progress = list(transfer.run())
+    assert [p.scale for p in progress] == [1, 1, 1, 2, 2]
+    assert progress[0].image.shape == (1, 12, 16, 3)
+    assert transfer.finish().image.shape == (48, 64, 3)
+
+
+def test_a_plan_must_end_at_the_content_size(weights):
+    stylizer = Stylizer(weights, Settings(iterations=10), CPU)
+    with pytest.raises(ValueError, match="32x24"):
+        Transfer(stylizer, CONTENT, [STYLE_A], 0, plan=[((16, 12), 3)])
 
 
 def test_graphs_are_reused_per_size(weights):
