@@ -165,3 +165,26 @@ def test_the_tiling_benchmark_runs_children_for_peaks_and_regressions(tmp_path):
                          "--rounds", "1", "--baseline", str(root))  # fmt: skip
     assert len(regression["medians"]["this"]) == len(regression["medians"]["baseline"]) == 1
     assert _positive(regression["this"]) and _positive(regression["baseline"])
+
+
+def test_the_schedule_benchmark_compares_full_size_costs_of_each_plan(tmp_path):
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    command = [sys.executable, str(BENCH.parent / "schedule.py"), "--size", "64",
+               "--style-size", "32", "--plan", "64:3", "--plan", "32:4,64:2",
+               "--weights", str(weights), "--work", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    single, coarse = report["runs"]
+    assert [r["scale"] for r in single["records"]] == [1, 1, 1]
+    assert [r["scale"] for r in coarse["records"]] == [1, 1, 1, 1, 2, 2]
+    seconds = [r["seconds"] for r in coarse["records"]]
+    assert seconds == sorted(seconds) and seconds[0] > 0
+    for row, run in zip(report["summary"], report["runs"], strict=True):
+        last = len(run["plan"].split(","))
+        best = min(r["J"] for r in run["records"] if r["scale"] == last)
+        assert row["target_J"] == best
+        reached = next(
+            r["seconds"] for r in run["records"] if r["scale"] == last and r["J"] <= best
+        )
+        assert row["seconds"][run["plan"]] == reached
