@@ -29,12 +29,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 from sample_images import example_image  # noqa: E402
+from tiling import weights_file  # noqa: E402
 
 from stylize.config import Settings  # noqa: E402
 from stylize.device import CPU  # noqa: E402
 from stylize.images import fit_within  # noqa: E402
 from stylize.stylizer import Stylizer  # noqa: E402
-from stylize.synthetic import REAL_CONV_WIDTHS, REAL_FC_WIDTHS, write_vgg19_mat  # noqa: E402
 from stylize.transfer import Transfer  # noqa: E402
 from stylize.weights import load_vgg19  # noqa: E402
 
@@ -58,16 +58,6 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _weights_file(args) -> Path:
-    if args.weights:
-        return args.weights
-    path = args.work / "real.mat"
-    if not path.exists():
-        args.work.mkdir(parents=True, exist_ok=True)
-        write_vgg19_mat(path, conv_widths=REAL_CONV_WIDTHS, fc_widths=REAL_FC_WIDTHS, seed=1)
-    return path
-
-
 def _plan(text: str, width: int, height: int) -> list[tuple[tuple[int, int], int]]:
     stages = []
     for stage in text.split(","):
@@ -79,7 +69,7 @@ def _plan(text: str, width: int, height: int) -> list[tuple[tuple[int, int], int
 def run_plan(args) -> dict:
     """One plan in this process: per-iteration records and the final image's J."""
     settings = Settings(seed=args.seed, precision=args.precision, optimizer=args.optimizer)
-    weights = load_vgg19(_weights_file(args), settings.deepest_layer)
+    weights = load_vgg19(weights_file(args), settings.deepest_layer)
     width, height = args.size, args.size * 3 // 4
     content = np.asarray(example_image("content", (width, height)), np.uint8)
     style_side = (args.style_size, args.style_size * 3 // 4)
@@ -137,7 +127,7 @@ def main() -> None:
     if args.one:
         json.dump(run_plan(args), sys.stdout)
         return
-    _weights_file(args)
+    weights_file(args)
     runs = []
     for plan in args.plan:
         runs.append(_child(args, plan))

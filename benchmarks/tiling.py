@@ -61,7 +61,9 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _weights_file(args) -> Path:
+def weights_file(args) -> Path:
+    """--weights, or the real-shaped random weights written once into --work (schedule.py
+    shares them)."""
     if args.weights:
         return args.weights
     path = args.work / "real.mat"
@@ -85,7 +87,7 @@ def _picture(role: str, size: tuple[int, int]) -> np.ndarray:
 def exactness(args) -> dict:
     """J and gradient of one image in one pass and in tiles, then whole seeded runs."""
     settings = Settings(seed=1, iterations=args.iterations)
-    weights = load_vgg19(_weights_file(args), settings.deepest_layer)
+    weights = load_vgg19(weights_file(args), settings.deepest_layer)
     width, height = _size(args.size)
     content, style = _picture("content", (width, height)), _picture("style", (width, height))
     whole = TransferGraph(weights, height, width, settings, CPU)
@@ -160,7 +162,7 @@ def _iteration_seconds(weights, settings, size, clock=None) -> tuple[list[float]
 def cost(args) -> dict:
     """Seconds per megapixel-iteration: untiled at --reference, tiled at --size."""
     settings = Settings(seed=1)
-    weights = load_vgg19(_weights_file(args), settings.deepest_layer)
+    weights = load_vgg19(weights_file(args), settings.deepest_layer)
     small = _size(args.reference)
     reference, _ = _iteration_seconds(weights, settings.with_changes(iterations=8), small)
     per_mp_untiled = statistics.median(reference[2:]) / (small[0] * small[1] / 1e6)
@@ -208,7 +210,7 @@ def _stylize(args, env, source: Path, size: int, extra: list[str], name: str) ->
             example_image(role, shape).save(path)
     history = work / f"{name}.jsonl"
     argv = [sys.executable, "-m", "stylize", "run", "--content", str(content), "--style",
-            str(style), "--weights", str(_weights_file(args)), "--max-size", str(size),
+            str(style), "--weights", str(weights_file(args)), "--max-size", str(size),
             "--seed", "1", "--overwrite", "--json", "-o", str(work / f"{name}.png"),
             "--history", str(history), *extra]  # fmt: skip
     peak, wall, summary = _child(argv, {**env, "PYTHONPATH": str(source)})
