@@ -120,8 +120,8 @@ class Transfer:
             plan = plan_scales(budget, width, height, scales)
         if not plan or plan[-1][0] != (width, height):
             raise ValueError(f"a plan must end at the content's size {width}x{height}")
-        sizes, shares = [size for size, _ in plan], [share for _, share in plan]
-        self.sizes, self.iterations = sizes, shares
+        plan = [(size, share) for size, share in plan if share]  # none of them run empty
+        self.sizes, self.iterations = [size for size, _ in plan], [share for _, share in plan]
         self.total = sum(self.iterations)
         self.setup_seconds = self.seconds = 0.0
         self.done = 0

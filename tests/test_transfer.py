@@ -199,7 +199,8 @@ def test_plan_scales_pairs_the_halved_sizes_with_their_shares():
 def test_an_explicit_plan_runs_its_own_sizes_and_iterations(weights):
     big = np.tile(CONTENT, (2, 2, 1))
     stylizer = Stylizer(weights, Settings(iterations=10, scales=1), CPU)
-    transfer = Transfer(stylizer, big, [STYLE_A], 0, plan=[((16, 12), 3), ((64, 48), 2)])
+    plan = [((16, 12), 3), ((32, 24), 0), ((64, 48), 2)]  # a stage of 0 is left out
+    transfer = Transfer(stylizer, big, [STYLE_A], 0, plan=plan)
     progress = list(transfer.run())
     assert [p.scale for p in progress] == [1, 1, 1, 2, 2]
     assert progress[0].image.shape == (1, 12, 16, 3)
