@@ -63,8 +63,10 @@ def main() -> None:
     args = _arguments()
     weights_path, content, style = _inputs(args.work)
     env = {**os.environ, "STYLIZE_CACHE_DIR": str(args.work / "cache")}
+    # --scales 1: every iteration at the size measured, not coarse to fine.
     stylize = [sys.executable, "-m", "stylize", "run", "--content", str(content), "--style",
-               str(style), "--weights", str(weights_path), "-q", "--overwrite"]  # fmt: skip
+               str(style), "--weights", str(weights_path), "-q", "--overwrite",
+               "--scales", "1"]  # fmt: skip
     _peak([*stylize, "--max-size", "64", "--iterations", "1", "-o", str(args.work / "w.png")], env)
     peaks = []
     for optimizer in args.optimizers.split(","):

@@ -161,7 +161,7 @@ def _iteration_seconds(weights, settings, size, clock=None) -> tuple[list[float]
 
 def cost(args) -> dict:
     """Seconds per megapixel-iteration: untiled at --reference, tiled at --size."""
-    settings = Settings(seed=1)
+    settings = Settings(seed=1, scales=1)
     weights = load_vgg19(weights_file(args), settings.deepest_layer)
     small = _size(args.reference)
     reference, _ = _iteration_seconds(weights, settings.with_changes(iterations=8), small)
@@ -212,7 +212,7 @@ def _stylize(args, env, source: Path, size: int, extra: list[str], name: str) ->
     argv = [sys.executable, "-m", "stylize", "run", "--content", str(content), "--style",
             str(style), "--weights", str(weights_file(args)), "--max-size", str(size),
             "--seed", "1", "--overwrite", "--json", "-o", str(work / f"{name}.png"),
-            "--history", str(history), *extra]  # fmt: skip
+            "--history", str(history), "--scales", "1", *extra]  # fmt: skip
     peak, wall, summary = _child(argv, {**env, "PYTHONPATH": str(source)})
     seconds = [json.loads(line)["seconds"] for line in history.read_text().splitlines()]
     per_iteration = [b - a for a, b in zip([0.0, *seconds], seconds, strict=False)]

@@ -26,6 +26,7 @@ INIT_CHOICES = ("noise", "content", "style")  # or the path of an image
 PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
 PRECISION_CHOICES = ("float32", "bfloat16")
 DEFAULT_NOISE_RATIO = 0.6
+MAX_SCALES = 6
 FLOAT32_MAX = 3.4028234663852886e38
 
 
@@ -38,7 +39,8 @@ class Settings:
     a start image of 60 % uniform noise in [-20, 20] blended with the content image.
     ``noise_ratio`` None means 0.6 for ``init="noise"`` and 0 for any other start image.
     ``tile_size`` 0 computes in tiles only when one pass would not fit in memory; a size in
-    pixels always does, with cores of at most that size.
+    pixels always does, with cores of at most that size. ``scales`` 0 chooses the scales
+    from the output size (stylize.schedule: one scale under 1024 px).
     """
 
     iterations: int = 200
@@ -51,7 +53,7 @@ class Settings:
     noise_ratio: float | None = None
     pooling: str = "avg"
     max_size: int = 512
-    scales: int = 1
+    scales: int = 0
     tile_size: int = 0
     style_scale: float = 1.0
     style_weights: tuple[float, ...] | None = None
@@ -80,7 +82,7 @@ class Settings:
         _check_choice("precision", self.precision, PRECISION_CHOICES)
         _check_choice("preserve-colors", self.preserve_colors, PRESERVE_COLORS_CHOICES)
         _check_int("max-size", self.max_size, low=16)
-        _check_int("scales", self.scales, low=1, high=6)
+        _check_int("scales", self.scales, low=0, high=MAX_SCALES)
         _check_int("tile-size", self.tile_size, low=0)
         if self.tile_size and self.tile_size < 16:
             raise ConfigError(

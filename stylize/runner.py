@@ -166,7 +166,7 @@ def _run(request: RunRequest, board) -> RunOutcome:
     if board is not None:
         board.show(lambda: result.image)
         board.finish("interrupted" if stopped else "failed" if error else "finished")
-    summary = _summary(inputs, result, stylizer.device, stopped, transfer.tiling)
+    summary = _summary(inputs, result, stylizer.device, stopped, transfer)
     if stopped:
         note = (f"interrupted by {stopped} at iteration {result.iterations}; the best image so"
                 f" far was written to {request.output}{_coarse(result, inputs)}")  # fmt: skip
@@ -287,8 +287,7 @@ def job_label(content: Path, styles: tuple[Path, ...], output: Path) -> str:
     return f"{content.name} + {' + '.join(style.name for style in styles)} -> {output}"
 
 
-def _summary(inputs: Inputs, result, device: str, stopped: str | None,
-             tiling: dict | None) -> dict:  # fmt: skip
+def _summary(inputs: Inputs, result, device: str, stopped: str | None, transfer) -> dict:
     height, width, _ = result.image.shape
     settings = {**inputs.settings.as_dict(), "seed": result.seed}
     return {
@@ -306,7 +305,11 @@ def _summary(inputs: Inputs, result, device: str, stopped: str | None,
         "style_masks": [str(path) for path in inputs.request.style_masks],
         "mask": str(inputs.request.mask) if inputs.request.mask else None,
         "device": device,
-        "tiling": tiling,
+        "tiling": transfer.tiling,
+        "schedule": [
+            {"width": size[0], "height": size[1], "iterations": count}
+            for size, count in transfer.plan
+        ],
         "interrupted": bool(stopped),
         "signal": stopped,
         "settings": settings,

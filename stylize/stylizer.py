@@ -41,7 +41,7 @@ class Stylizer:
         in tiles are refused."""
         key = (width, height)
         if key not in self._graphs:
-            plan = self._plan(width, height)
+            plan = self.plan(width, height)
             if self.max_graphs and len(self._graphs) >= self.max_graphs:
                 self._graphs.pop(next(iter(self._graphs))).close()
                 memory.release_free_memory()
@@ -51,9 +51,9 @@ class Stylizer:
         self._graphs[key] = self._graphs.pop(key)  # most recently used last
         return self._graphs[key]
 
-    def _plan(self, width: int, height: int) -> tile_plan.Plan:
+    def plan(self, width: int, height: int) -> tile_plan.Plan:
         """One pass or tiles for a size, from the memory left (on a GPU, its free memory
-        for the network)."""
+        for the network). Raises ResourceError for a size that cannot fit even in tiles."""
         device_free = gpu_free_memory() if self.device == GPU else None
         return tile_plan.plan_size(self.weights, self.settings, width, height,
                                    memory.available_memory(), device_free)  # fmt: skip
@@ -90,7 +90,7 @@ class Stylizer:
         """Normalized style Grams of a preprocessed (1, h, w, 3) image of any size: in a
         graph of its own, or in tiles when that would not fit."""
         _, height, width, _ = image.shape
-        plan = self._plan(width, height)
+        plan = self.plan(width, height)
         if plan.core is None:
             return style_grams_at_size(self.weights, image, self.settings, self.device)
         return tiled_style_grams(self.tile_net(), image, plan.core, self._tile_done)

@@ -14,6 +14,7 @@ from stylize import colors, images, masks
 from stylize.errors import DivergedError
 from stylize.images import postprocess, preprocess
 from stylize.optimize import Costs, Step, TransferGraph, noise_image
+from stylize.schedule import plan_scales
 from stylize.stylizer import Stylizer
 from stylize.tiled import TiledGraph
 
@@ -42,33 +43,6 @@ class Result:
     seconds: float
     setup_seconds: float
     seed: int
-
-
-def split_iterations(total: int, sizes: Sequence[tuple[int, int]]) -> list[int]:
-    """Share ``total`` iterations among scales in proportion to their pixel counts (2 scales:
-    20 % and 80 %), at least one each while the total allows, the rest to the last scale.
-
-    A coarse iteration costs a quarter of the next scale's; a few of them settle the large
-    structures, and more of them delay the full-size iterations that decide the final cost
-    (an equal split reached the notebook's J 2.5x later in the benchmark).
-    """
-    pixels = [width * height for width, height in sizes]
-    shares = [min(max(1, total * p // sum(pixels)), total) for p in pixels[:-1]]
-    while sum(shares) >= total and any(shares):
-        shares[shares.index(max(shares))] -= 1
-    return [*shares, total - sum(shares)]
-
-
-def plan_scales(
-    total: int, width: int, height: int, scales: int
-) -> list[tuple[tuple[int, int], int]]:
-    """((width, height), iterations) per scale for ``total`` iterations ending at a
-    ``width`` x ``height`` output (sizes from images.scale_sizes, shares from
-    split_iterations); a scale left without iterations (a budget smaller than the number of
-    scales) is left out rather than run empty."""
-    sizes = images.scale_sizes(width, height, scales)
-    shares = split_iterations(total, sizes)
-    return [(size, share) for size, share in zip(sizes, shares, strict=True) if share]
 
 
 class Transfer:
@@ -150,6 +124,8 @@ class Transfer:
         return self._iterator
 
     def _run(self) -> Iterator[Progress]:
+        if len(self.sizes) > 1:  # a full size that cannot fit is refused before coarse work
+            self.stylizer.plan(*self.sizes[-1])
         for index, (size, iterations) in enumerate(zip(self.sizes, self.iterations, strict=True)):
             self._prepare_scale(index, size)
             began = time.perf_counter()
@@ -316,6 +292,11 @@ class Transfer:
         if not isinstance(self.graph, TiledGraph):
             return None
         return {"core": self.graph.core, "tiles": len(self.graph.tiles)}
+
+    @property
+    def plan(self) -> list[tuple[tuple[int, int], int]]:
+        """((width, height), iterations) of each scale, coarsest first, as planned."""
+        return list(zip(self.sizes, self.iterations, strict=True))
 
     @property
     def has_image(self) -> bool:

@@ -146,6 +146,24 @@ def test_save_every_writes_checkpoints(runner, vgg_file, image_files, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png", "r_00003.png", "r_00006.png"]
 
 
+def test_a_big_output_is_made_coarse_to_fine_unless_scales_says_otherwise(
+    runner, vgg_file, image_files, tmp_path
+):
+    content = tmp_path / "big.png"
+    Image.open(image_files["content"]).resize((1100, 825)).save(content)
+    base = ["run", "--content", str(content), "--style", str(image_files["style"]), "--weights",
+            str(vgg_file), "--max-size", "1100", "--iterations", "3", "--seed", "1",
+            "--json"]  # fmt: skip
+    found = {}
+    for name, extra in (("auto", []), ("one", ["--scales", "1"])):
+        result = runner.invoke(main, [*base, "-o", str(tmp_path / f"{name}.png"), *extra])
+        assert result.exit_code == 0, result.output
+        found[name] = json.loads(result.stdout)["schedule"]
+    assert found["auto"] == [{"width": 550, "height": 412, "iterations": 2},
+                             {"width": 1100, "height": 825, "iterations": 1}]  # fmt: skip
+    assert found["one"] == [{"width": 1100, "height": 825, "iterations": 3}]
+
+
 SHALLOW_LAYERS = ("--content-layers", "conv2_2", "--style-layers", "conv1_1,conv2_1")
 
 

@@ -16,7 +16,7 @@ def test_defaults_are_the_classic_notebook():
     assert s.content_layers == DEFAULT_CONTENT_LAYERS == (("conv4_2", 1.0),)
     assert s.style_layers == DEFAULT_STYLE_LAYERS
     assert [w for _, w in s.style_layers] == [0.2] * 5
-    assert s.pooling == "avg" and s.max_size == 512 and s.scales == 1
+    assert s.pooling == "avg" and s.max_size == 512 and s.scales == 0
     assert s.precision == "float32"
 
 
@@ -57,7 +57,8 @@ def test_settings_are_frozen():
         ({"precision": "float16"}, "--precision"),
         ({"preserve_colors": "all"}, "--preserve-colors"),
         ({"max_size": 8}, "--max-size"),
-        ({"scales": 0}, "--scales"),
+        ({"scales": -1}, "--scales"),
+        ({"scales": 7}, "--scales"),
         ({"tile_size": -1}, "--tile-size"),
         ({"tile_size": 8}, "--tile-size"),
         ({"tile_size": 64.0}, "--tile-size"),

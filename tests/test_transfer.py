@@ -10,12 +10,7 @@ from stylize.device import CPU
 from stylize.errors import DivergedError, ResourceError
 from stylize.images import postprocess
 from stylize.optimize import Costs, TransferGraph
-from stylize.transfer import (
-    Stylizer,
-    Transfer,
-    plan_scales,
-    split_iterations,
-)
+from stylize.transfer import Stylizer, Transfer
 from stylize.weights import load_vgg19
 
 
@@ -47,17 +42,6 @@ def _result(transfer):
 def _total_variation(image):
     image = image.astype(np.float64)
     return np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()
-
-
-def test_split_iterations_follows_the_pixel_counts():
-    assert split_iterations(200, [(400, 300)]) == [200]
-    assert split_iterations(200, [(200, 150), (400, 300)]) == [40, 160]
-    assert split_iterations(210, [(100, 75), (200, 150), (400, 300)]) == [10, 40, 160]
-    assert split_iterations(3, [(100, 75), (200, 150), (400, 300)]) == [1, 1, 1]
-    assert split_iterations(1, [(200, 150), (400, 300)]) == [0, 1]
-    for total in range(1, 50):
-        parts = split_iterations(total, [(20, 15), (40, 30), (80, 60)])
-        assert sum(parts) == total and parts[-1] >= 1 and min(parts) >= 0
 
 
 def test_result_has_the_costs_of_the_written_image(weights):
@@ -190,12 +174,6 @@ def test_a_budget_smaller_than_the_scales_skips_the_coarse_ones(weights):
     assert transfer.finish().image.shape == (48, 64, 3)
 
 
-def test_plan_scales_pairs_the_halved_sizes_with_their_shares():
-    assert plan_scales(210, 400, 300, 3) == [((100, 75), 10), ((200, 150), 40), ((400, 300), 160)]
-    assert plan_scales(1, 400, 300, 2) == [((400, 300), 1)]
-    assert plan_scales(7, 400, 300, 1) == [((400, 300), 7)]
-
-
 def test_an_explicit_plan_runs_its_own_sizes_and_iterations(weights):
     big = np.tile(CONTENT, (2, 2, 1))
     stylizer = Stylizer(weights, Settings(iterations=10, scales=1), CPU)
@@ -205,6 +183,34 @@ def test_an_explicit_plan_runs_its_own_sizes_and_iterations(weights):
     assert [p.scale for p in progress] == [1, 1, 1, 2, 2]
     assert progress[0].image.shape == (1, 12, 16, 3)
     assert transfer.finish().image.shape == (48, 64, 3)
+
+
+def test_a_big_output_runs_the_automatic_schedule_by_default(weights):
+    big = np.tile(CONTENT, (32, 32, 1))[:768]  # 1024x768: two scales, 2/3 at half size
+    transfer = Transfer(Stylizer(weights, Settings(iterations=6), CPU), big, [STYLE_A], 0)
+    assert transfer.plan == [((512, 384), 4), ((1024, 768), 2)]
+    progress = list(transfer.run())
+    assert [p.scale for p in progress] == [1, 1, 1, 1, 2, 2]
+    assert progress[0].image.shape == (1, 384, 512, 3)
+    assert transfer.finish().image.shape == (768, 1024, 3)
+
+
+def test_a_full_size_that_cannot_fit_is_refused_before_the_coarse_scales(weights, monkeypatch):
+    big = np.tile(CONTENT, (2, 2, 1))
+    stylizer = Stylizer(weights, Settings(iterations=10, scales=2), CPU)
+    planned, real = [], stylizer.plan
+
+    def plan(width, height):
+        planned.append((width, height))
+        if (width, height) == (64, 48):
+            raise ResourceError("64x48 needs more memory than there is")
+        return real(width, height)
+
+    monkeypatch.setattr(stylizer, "plan", plan)
+    transfer = Transfer(stylizer, big, [STYLE_A], 0)
+    with pytest.raises(ResourceError, match="64x48"):
+        next(transfer.run())
+    assert planned == [(64, 48)] and not transfer.has_image
 
 
 def test_a_plan_must_end_at_the_content_size(weights):

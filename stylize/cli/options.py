@@ -85,7 +85,8 @@ OPTIONS: dict[str, Callable] = {
                                   " down)."),
     "scales": click.option("--scales", type=int, default=_D.scales, show_default=True,
                            help="Coarse-to-fine: optimize at 1/2^(N-1) of the size first,"
-                                " doubling up."),
+                                " doubling up. 0: one scale under 1024 px, else from about"
+                                " 512 px."),
     "tile_size": click.option("--tile-size", type=int, default=_D.tile_size,
                               show_default=True, metavar="PX",
                               help="Compute J and its gradient in tiles with cores of at most"
