@@ -12,7 +12,7 @@ the clock starts) and J at that iteration's scale. Only full-size J values compa
 plans: for each plan's final full-size J, taken as a target, the summary gives the seconds
 each plan needed to reach it (None: not reached). Weights are tiling.py's real-shaped random
 ones; images are the repository's examples (content at the output size, style at
---style-size).
+--style-size). ``--images DIR`` keeps each plan's written image, to compare the pictures.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
@@ -54,6 +55,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--weights", type=Path, help="default: real-shaped random weights")
     parser.add_argument("--work", type=Path, default=Path("benchmarks/results/tiling"))
+    parser.add_argument("--images", type=Path, help="write each plan's image here, to look at")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child
     return parser.parse_args()
 
@@ -85,6 +87,10 @@ def run_plan(args) -> dict:
     result = transfer.finish()
     wall = time.perf_counter() - began
     stylizer.close()
+    if args.images:
+        args.images.mkdir(parents=True, exist_ok=True)
+        name = args.plan[0].replace(":", "x").replace(",", "_")
+        Image.fromarray(result.image).save(args.images / f"{args.optimizer}-{name}.png")
     return {"plan": args.plan[0], "records": records, "final_J": result.costs.J,
             "wall_seconds": wall, "setup_seconds": result.setup_seconds}  # fmt: skip
 
@@ -93,7 +99,8 @@ def _child(args, plan: str) -> dict:
     argv = [sys.executable, __file__, "--one", "--plan", plan, "--size", str(args.size),
             "--style-size", str(args.style_size), "--precision", args.precision,
             "--optimizer", args.optimizer, "--seed", str(args.seed), "--work", str(args.work),
-            *(["--weights", str(args.weights)] if args.weights else [])]  # fmt: skip
+            *(["--weights", str(args.weights)] if args.weights else []),
+            *(["--images", str(args.images)] if args.images else [])]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"{plan} failed:\n{done.stderr[-2000:]}")

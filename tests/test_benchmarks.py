@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from stylize.cpu import computes_bfloat16, cpu_flags
 from stylize.synthetic import write_vgg19_mat
@@ -171,10 +172,14 @@ def test_the_schedule_benchmark_compares_full_size_costs_of_each_plan(tmp_path):
     weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
     command = [sys.executable, str(BENCH.parent / "schedule.py"), "--size", "64",
                "--style-size", "32", "--plan", "64:3", "--plan", "32:4,64:2",
-               "--weights", str(weights), "--work", str(tmp_path)]  # fmt: skip
+               "--weights", str(weights), "--work", str(tmp_path),
+               "--images", str(tmp_path / "images")]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
+    pictures = sorted(p.name for p in (tmp_path / "images").iterdir())
+    assert pictures == ["adam-32x4_64x2.png", "adam-64x3.png"]
+    assert Image.open(tmp_path / "images" / "adam-64x3.png").size == (64, 48)
     single, coarse = report["runs"]
     assert [r["scale"] for r in single["records"]] == [1, 1, 1]
     assert [r["scale"] for r in coarse["records"]] == [1, 1, 1, 1, 2, 2]
