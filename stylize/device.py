@@ -6,7 +6,7 @@ import os
 import subprocess
 
 from stylize._tf import tf
-from stylize.cpu import cpu_flags, require_bfloat16
+from stylize.cpu import computes_bfloat16, cpu_flags, require_bfloat16
 from stylize.errors import DeviceError
 
 CPU = "/device:CPU:0"
@@ -35,6 +35,24 @@ def resolve_device(requested: str, precision: str = "float32") -> str:
     return device
 
 
+def concrete_precision(precision: str, device: str) -> str:
+    """``--precision auto`` made concrete for ``device``: bfloat16 where it computes that
+    natively (a CPU with AVX512_BF16, AMX or Arm BF16; a GPU of compute capability 8.0 or
+    newer), else float32. Other precisions are returned as they are."""
+    if precision != "auto":
+        return precision
+    return "bfloat16" if native_bfloat16(device) else "float32"
+
+
+def native_bfloat16(device: str, flags: frozenset[str] | None = None) -> bool:
+    """Whether ``device`` computes bfloat16 natively; a CPU's ``flags`` are read from
+    /proc/cpuinfo unless given, and a device that does not say counts as not."""
+    if device == GPU:
+        capability = gpu_compute_capability()
+        return capability is not None and capability >= BFLOAT16_GPU_CAPABILITY
+    return computes_bfloat16(cpu_flags() if flags is None else flags)
+
+
 def _device(requested: str) -> str:
     if requested == "cpu":
         return CPU
@@ -53,8 +71,9 @@ def _device(requested: str) -> str:
 def check_precision(precision: str, device: str, flags: frozenset[str] | None = None) -> None:
     """Refuse ``bfloat16`` where it would be emulated: on a CPU whose feature flags (read
     from /proc/cpuinfo unless given) show no native bfloat16, or a GPU below compute
-    capability 8.0. Where the flags cannot be read (not Linux), the run goes ahead."""
-    if precision == "float32":
+    capability 8.0. Where the flags cannot be read (not Linux), the run goes ahead. ``auto``
+    is never refused (see concrete_precision)."""
+    if precision in ("float32", "auto"):
         return
     if device == GPU:
         capability = gpu_compute_capability()

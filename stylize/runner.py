@@ -305,6 +305,7 @@ def _summary(inputs: Inputs, result, device: str, stopped: str | None, transfer)
         "style_masks": [str(path) for path in inputs.request.style_masks],
         "mask": str(inputs.request.mask) if inputs.request.mask else None,
         "device": device,
+        "precision": transfer.settings.precision,
         "tiling": transfer.tiling,
         "schedule": [
             {"width": size[0], "height": size[1], "iterations": count}

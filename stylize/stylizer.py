@@ -7,7 +7,7 @@ import numpy as np
 
 from stylize import memory, tile_plan
 from stylize.config import Settings
-from stylize.device import GPU, gpu_free_memory
+from stylize.device import GPU, concrete_precision, gpu_free_memory
 from stylize.optimize import TransferGraph, style_grams_at_size
 from stylize.tile_net import TileNet
 from stylize.tiled import TiledGraph, tiled_style_grams
@@ -19,12 +19,16 @@ class Stylizer:
     a TiledGraph on the Stylizer's one TileNet when the size needs tiles), built on first
     use and kept (the ``max_graphs`` most recently used ones, each holding a copy of the
     weights), so many jobs of one size pay for the graph once. Content and style targets
-    can be remembered by key across jobs."""
+    can be remembered by key across jobs. ``--precision auto`` is made concrete for the
+    device here (``self.settings`` holds bfloat16 or float32)."""
 
     def __init__(self, weights: VggWeights, settings: Settings, device: str,
                  max_graphs: int | None = None, regions: int = 0,
                  keep_mask: bool = False, temporal_weight: float = 0.0):  # fmt: skip
-        self.weights, self.settings, self.device = weights, settings, device
+        self.weights, self.device = weights, device
+        self.settings = settings.with_changes(
+            precision=concrete_precision(settings.precision, device)
+        )
         self.max_graphs = max_graphs
         self.regions, self.keep_mask = regions, keep_mask  # see TransferGraph
         self.temporal_weight = temporal_weight

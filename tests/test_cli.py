@@ -101,6 +101,20 @@ def test_bfloat16_runs_end_to_end_and_is_reported(runner, vgg_file, image_files,
     assert half["J"] != exact["J"]
 
 
+@pytest.mark.parametrize("flags, ran", [({"avx512_bf16"}, "bfloat16"), ({"avx2"}, "float32")])
+def test_auto_precision_says_which_precision_ran(runner, vgg_file, image_files, tmp_path,
+                                                 monkeypatch, flags, ran):  # fmt: skip
+    from stylize import device
+
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
+    auto = _json_run(runner, vgg_file, image_files, tmp_path / "a.png", "--iterations", "3",
+                     "--precision", "auto")  # fmt: skip
+    same = _json_run(runner, vgg_file, image_files, tmp_path / "s.png", "--iterations", "3",
+                     "--precision", ran)  # fmt: skip
+    assert auto["settings"]["precision"] == "auto" and auto["precision"] == ran
+    assert same["precision"] == ran and auto["J"] == same["J"]
+
+
 def test_progress_goes_to_stderr_and_quiet_silences_it(runner, vgg_file, image_files, tmp_path):
     args = _args(vgg_file, image_files, "-o", str(tmp_path / "a.png"), "--iterations", "4")
     loud = runner.invoke(main, args)

@@ -60,6 +60,34 @@ def test_resolving_the_cpu_checks_the_precision(monkeypatch):
         device.resolve_device("cpu", "bfloat16")
 
 
+@pytest.mark.parametrize(
+    "flags, expected",
+    [(frozenset({"avx512_bf16"}), "bfloat16"), (frozenset({"amx_bf16"}), "bfloat16"),
+     (frozenset({"avx2"}), "float32"), (None, "float32")],
+)  # fmt: skip
+def test_auto_precision_is_bfloat16_only_on_a_cpu_that_computes_it(monkeypatch, flags, expected):
+    monkeypatch.setattr(device, "cpu_flags", lambda: flags)
+    assert device.concrete_precision("auto", device.CPU) == expected
+    device.check_precision("auto", device.CPU)  # auto is never refused
+    assert device.resolve_device("cpu", "auto") == device.CPU
+
+
+GPU_CASES = [((7, 5), "float32"), ((8, 0), "bfloat16"), ((9, 0), "bfloat16"), (None, "float32")]
+
+
+@pytest.mark.parametrize("capability, expected", GPU_CASES)
+def test_auto_precision_on_a_gpu_follows_its_compute_capability(monkeypatch, capability, expected):
+    monkeypatch.setattr(device, "gpu_compute_capability", lambda: capability)
+    assert device.concrete_precision("auto", device.GPU) == expected
+
+
+def test_a_concrete_precision_is_kept_as_asked(monkeypatch):
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    assert device.concrete_precision("float32", device.CPU) == "float32"
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx2"}))
+    assert device.concrete_precision("bfloat16", device.CPU) == "bfloat16"
+
+
 @pytest.mark.parametrize("capability, refused", [((7, 5), True), ((8, 0), False), (None, False)])
 def test_bfloat16_on_a_gpu_needs_compute_capability_8(monkeypatch, capability, refused):
     monkeypatch.setattr(device, "gpu_compute_capability", lambda: capability)
