@@ -5,6 +5,21 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
+
+
+def seconds_left(done: int, total: int, elapsed: float,
+                 work: Sequence[float] | None = None) -> float:  # fmt: skip
+    """Seconds to the end of ``total`` iterations at the pace of the first ``done`` (which
+    took ``elapsed`` seconds). ``work``, when given, is the cumulative cost of the first 1,
+    2, ..., ``total`` iterations (their scales' pixel counts, summed): a coarse-to-fine run
+    then counts what is left by its cost, so the full-size scale still ahead is not taken
+    for as quick as the coarse ones done."""
+    if done <= 0 or elapsed <= 0:
+        return 0.0
+    if not work:
+        return (total - done) * elapsed / done
+    return (work[-1] - work[done - 1]) * elapsed / work[done - 1]
 
 
 def format_duration(seconds: float) -> str:
@@ -26,8 +41,9 @@ class ProgressDisplay:
     most ten times a second. Elsewhere: about twenty lines per run, plus the last one."""
 
     def __init__(self, total: int, stream=None, quiet: bool = False, label: str = "iteration",
-                 unit: str = "it"):  # fmt: skip
+                 unit: str = "it", work: Sequence[float] | None = None):  # fmt: skip
         self.total, self.quiet, self.label, self.unit = total, quiet, label, unit
+        self.work = work  # cumulative cost per iteration, for the time left (seconds_left)
         self.stream = stream if stream is not None else sys.stderr
         self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
         self.every = max(1, total // 20)
@@ -42,7 +58,7 @@ class ProgressDisplay:
             return
         elapsed = time.perf_counter() - self.began if elapsed is None else elapsed
         rate = done / elapsed if elapsed > 0 else 0.0
-        left = (self.total - done) / rate if rate else 0.0
+        left = seconds_left(done, self.total, elapsed, self.work)
         stats = f"{rate:.2f} {self.unit}/s  {format_duration(left)} left"
         self._last = (done, detail, stats, time.perf_counter())
         if self.interactive:

@@ -3,6 +3,7 @@ optimizer loop, the best image kept, and the final evaluation. Graphs are reused
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -297,6 +298,13 @@ class Transfer:
     def plan(self) -> list[tuple[tuple[int, int], int]]:
         """((width, height), iterations) of each scale, coarsest first, as planned."""
         return list(zip(self.sizes, self.iterations, strict=True))
+
+    @property
+    def work(self) -> tuple[int, ...]:
+        """The cumulative cost of the first 1, 2, ..., total iterations, counted as their
+        scales' pixels (as progress.seconds_left takes it)."""
+        costs = (width * height for (width, height), count in self.plan for _ in range(count))
+        return tuple(itertools.accumulate(costs))
 
     @property
     def has_image(self) -> bool:

@@ -179,6 +179,7 @@ def test_an_explicit_plan_runs_its_own_sizes_and_iterations(weights):
     stylizer = Stylizer(weights, Settings(iterations=10, scales=1), CPU)
     plan = [((16, 12), 3), ((32, 24), 0), ((64, 48), 2)]  # a stage of 0 is left out
     transfer = Transfer(stylizer, big, [STYLE_A], 0, plan=plan)
+    assert transfer.work == (192, 384, 576, 576 + 3072, 576 + 6144)  # pixels, summed
     progress = list(transfer.run())
     assert [p.scale for p in progress] == [1, 1, 1, 2, 2]
     assert progress[0].image.shape == (1, 12, 16, 3)

@@ -9,10 +9,12 @@ import io
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PIL import Image
+
+from stylize.progress import seconds_left
 
 IMAGE_INTERVAL = 1.0  # seconds between two renders of the preview image
 PREVIEW_SIDE = 1024  # pixels: the preview image's longest side at most (a print is smaller)
@@ -37,15 +39,19 @@ class Board:
                        "J": None, "J_content": None, "J_style": None, "scale": 1, "scales": 1,
                        "elapsed": 0.0, "left": None, "job": None, "batch": None}  # fmt: skip
         self._history: list[tuple[int, float, float, float, int]] = []
+        self._work: Sequence[float] | None = None
         self._source: ImageSource | None = None
         self._version = 0  # of the image ``_source`` gives; 0: none yet
         self._rendered: tuple[int, bytes] | None = None
         self._rendered_at = -math.inf
 
-    def start_job(self, label: str, iterations: int, job: dict | None = None) -> None:
+    def start_job(self, label: str, iterations: int, job: dict | None = None,
+                  work: Sequence[float] | None = None) -> None:  # fmt: skip
         """A job of ``iterations`` begins (``job``: its place in a batch, e.g. {"index": 3,
-        "total": 12}); the cost curve starts afresh, the last image stays until a new one."""
+        "total": 12}; ``work``: the iterations' cumulative cost, as progress.seconds_left
+        takes it); the cost curve starts afresh, the last image stays until a new one."""
         with self._lock:
+            self._work = work
             self._state.update(status="running", label=label, iteration=0, iterations=iterations,
                                J=None, J_content=None, J_style=None, scale=1, scales=1,
                                elapsed=0.0, left=None, job=job)  # fmt: skip
@@ -62,7 +68,8 @@ class Board:
             if iterations is not None:
                 self._state["iterations"] = iterations
             total = self._state["iterations"]
-            left = (total - iteration) * elapsed / iteration if iteration > 0 else None
+            work = self._work if self._work and len(self._work) == total else None
+            left = seconds_left(iteration, total, elapsed, work) if iteration > 0 else None
             self._state.update(iteration=iteration, J=J, J_content=J_content, J_style=J_style,
                                scale=scale, scales=scales, elapsed=elapsed, left=left)  # fmt: skip
             self._history.append((iteration, J, J_content, J_style, scale))
