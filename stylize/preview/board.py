@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from stylize.progress import seconds_left
-
 IMAGE_INTERVAL = 1.0  # seconds between two renders of the preview image
 PREVIEW_SIDE = 1024  # pixels: the preview image's longest side at most (a print is smaller)
 MAX_POINTS = 600  # cost-curve points sent to the page (the curve is thinned beyond that)
@@ -68,13 +66,22 @@ class Board:
             if iterations is not None:
                 self._state["iterations"] = iterations
             total = self._state["iterations"]
-            work = self._work if self._work and len(self._work) == total else None
-            left = seconds_left(iteration, total, elapsed, work) if iteration > 0 else None
+            left = self._seconds_left(iteration, total, elapsed)
             self._state.update(iteration=iteration, J=J, J_content=J_content, J_style=J_style,
                                scale=scale, scales=scales, elapsed=elapsed, left=left)  # fmt: skip
             self._history.append((iteration, J, J_content, J_style, scale))
             if image is not None:
                 self._source, self._version = image, self._version + 1
+
+    def _seconds_left(self, iteration: int, total: int, elapsed: float) -> float | None:
+        """At the pace so far, counted in the job's work when it gave one (as
+        stylize.progress.seconds_left does; the preview imports nothing of a run)."""
+        if iteration <= 0:
+            return None
+        work = self._work
+        if not work or len(work) != total or iteration > total:
+            return (total - iteration) * elapsed / iteration
+        return (work[-1] - work[iteration - 1]) * elapsed / work[iteration - 1]
 
     def show(self, image: ImageSource) -> None:
         """Show the image ``image()`` returns (a batch job's result, say)."""
