@@ -9,17 +9,21 @@ from collections.abc import Sequence
 
 
 def seconds_left(done: int, total: int, elapsed: float,
-                 work: Sequence[float] | None = None) -> float:  # fmt: skip
+                 stages: Sequence[tuple[int, int]] | None = None) -> float:  # fmt: skip
     """Seconds to the end of ``total`` iterations at the pace of the first ``done`` (which
-    took ``elapsed`` seconds). ``work``, when given, is the cumulative cost of the first 1,
-    2, ..., ``total`` iterations (their scales' pixel counts, summed): a coarse-to-fine run
-    then counts what is left by its cost, so the full-size scale still ahead is not taken
-    for as quick as the coarse ones done."""
+    took ``elapsed`` seconds). ``stages``, when given, is (iterations, cost of one) per stage
+    in order (a coarse-to-fine run's scales and their pixel counts): what is left is then
+    counted by its cost, so the full-size scale still ahead is not taken for as quick as
+    the coarse ones done."""
     if done <= 0 or elapsed <= 0:
         return 0.0
-    if not work:
+    if not stages:
         return (total - done) * elapsed / done
-    return (work[-1] - work[done - 1]) * elapsed / work[done - 1]
+    finished = left = 0
+    for count, cost in stages:
+        ran = min(max(done, 0), count)
+        finished, left, done = finished + ran * cost, left + (count - ran) * cost, done - count
+    return left * elapsed / finished
 
 
 def format_duration(seconds: float) -> str:
@@ -41,9 +45,9 @@ class ProgressDisplay:
     most ten times a second. Elsewhere: about twenty lines per run, plus the last one."""
 
     def __init__(self, total: int, stream=None, quiet: bool = False, label: str = "iteration",
-                 unit: str = "it", work: Sequence[float] | None = None):  # fmt: skip
+                 unit: str = "it", stages: Sequence[tuple[int, int]] | None = None):  # fmt: skip
         self.total, self.quiet, self.label, self.unit = total, quiet, label, unit
-        self.work = work  # cumulative cost per iteration, for the time left (seconds_left)
+        self.stages = stages  # (iterations, cost of one) per stage, for seconds_left
         self.stream = stream if stream is not None else sys.stderr
         self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
         self.every = max(1, total // 20)
@@ -58,7 +62,7 @@ class ProgressDisplay:
             return
         elapsed = time.perf_counter() - self.began if elapsed is None else elapsed
         rate = done / elapsed if elapsed > 0 else 0.0
-        left = seconds_left(done, self.total, elapsed, self.work)
+        left = seconds_left(done, self.total, elapsed, self.stages)
         stats = f"{rate:.2f} {self.unit}/s  {format_duration(left)} left"
         self._last = (done, detail, stats, time.perf_counter())
         if self.interactive:

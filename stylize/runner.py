@@ -192,7 +192,7 @@ class Recorder:
     def __init__(self, transfer, inputs: Inputs, board=None):
         self.transfer, self.inputs, self.request = transfer, inputs, inputs.request
         self.display = ProgressDisplay(transfer.total, quiet=self.request.quiet,
-                                       work=transfer.work)  # fmt: skip
+                                       stages=transfer.stages)  # fmt: skip
         self.history: list[dict] = []
         self.panels: list[tuple[str, np.ndarray]] = []
         self.feed = None
@@ -205,7 +205,7 @@ class Recorder:
             self.feed = ProgressFeed(board)
             board.start_job(job_label(self.request.content, self.request.styles,
                                       self.request.output), transfer.total,
-                            work=transfer.work)  # fmt: skip
+                            stages=transfer.stages)  # fmt: skip
 
     def optimize(self) -> tuple[str | None, StylizeError | None]:
         """Run to the end; return (signal name or None, the error that stopped it or None)."""

@@ -3,7 +3,6 @@ optimizer loop, the best image kept, and the final evaluation. Graphs are reused
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -300,11 +299,10 @@ class Transfer:
         return list(zip(self.sizes, self.iterations, strict=True))
 
     @property
-    def work(self) -> tuple[int, ...]:
-        """The cumulative cost of the first 1, 2, ..., total iterations, counted as their
-        scales' pixels (as progress.seconds_left takes it)."""
-        costs = (width * height for (width, height), count in self.plan for _ in range(count))
-        return tuple(itertools.accumulate(costs))
+    def stages(self) -> tuple[tuple[int, int], ...]:
+        """(iterations, pixels of one) per scale, coarsest first: each iteration's cost, as
+        progress.seconds_left takes it."""
+        return tuple((count, width * height) for (width, height), count in self.plan)
 
     @property
     def has_image(self) -> bool:

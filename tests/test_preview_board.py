@@ -57,7 +57,7 @@ def test_snapshot_reports_the_job_its_costs_and_time_left():
 
 def test_time_left_follows_the_work_of_a_coarse_to_fine_job():
     board = Board("stylize run")
-    board.start_job("job", 4, work=(1, 2, 6, 10))
+    board.start_job("job", 4, stages=((2, 1), (2, 4)))
     board.update(2, (10.0, 2.0, 0.2), 2.0, scale=1, scales=2)
     assert board.snapshot()["left"] == pytest.approx(8.0)
     board.start_job("next", 4)  # a job without work counts iterations

@@ -9,18 +9,23 @@ class FakeTerminal(io.StringIO):
 
 
 def test_time_left_counts_the_cost_of_what_is_left():
-    # Two coarse iterations of cost 1, then two full-size ones of cost 4 each.
-    work = (1, 2, 6, 10)
+    stages = ((2, 1), (2, 4))  # two coarse iterations of cost 1, then two of cost 4
     assert seconds_left(2, 4, 2.0) == 2.0  # by count: as quick as the first two
-    assert seconds_left(2, 4, 2.0, work) == 8.0  # by cost: 8 units at 1 unit a second
-    assert seconds_left(3, 4, 6.0, work) == 4.0
-    assert seconds_left(4, 4, 10.0, work) == 0.0
-    assert seconds_left(0, 4, 0.0, work) == 0.0
+    assert seconds_left(2, 4, 2.0, stages) == 8.0  # by cost: 8 units at 1 unit a second
+    assert seconds_left(1, 4, 1.0, stages) == 9.0
+    assert seconds_left(3, 4, 6.0, stages) == 4.0
+    assert seconds_left(4, 4, 10.0, stages) == 0.0
+    assert seconds_left(0, 4, 0.0, stages) == 0.0
+
+
+def test_time_left_needs_no_state_per_iteration():
+    stages = ((10**8, 1000), (10**8, 4000))  # a quarter-size scale, then the full size
+    assert seconds_left(10**8, 2 * 10**8, 100.0, stages) == 400.0
 
 
 def test_the_display_shows_the_time_left_by_cost():
     stream = io.StringIO()
-    display = ProgressDisplay(4, stream=stream, work=(1, 2, 6, 10))
+    display = ProgressDisplay(4, stream=stream, stages=((2, 1), (2, 4)))
     display.update(2, "J=1", elapsed=2.0)
     assert "1.00 it/s  8s left" in stream.getvalue()
 

@@ -179,7 +179,7 @@ def test_an_explicit_plan_runs_its_own_sizes_and_iterations(weights):
     stylizer = Stylizer(weights, Settings(iterations=10, scales=1), CPU)
     plan = [((16, 12), 3), ((32, 24), 0), ((64, 48), 2)]  # a stage of 0 is left out
     transfer = Transfer(stylizer, big, [STYLE_A], 0, plan=plan)
-    assert transfer.work == (192, 384, 576, 576 + 3072, 576 + 6144)  # pixels, summed
+    assert transfer.stages == ((3, 192), (2, 3072))  # (iterations, pixels of one)
     progress = list(transfer.run())
     assert [p.scale for p in progress] == [1, 1, 1, 2, 2]
     assert progress[0].image.shape == (1, 12, 16, 3)
@@ -212,6 +212,11 @@ def test_a_full_size_that_cannot_fit_is_refused_before_the_coarse_scales(weights
     with pytest.raises(ResourceError, match="64x48"):
         next(transfer.run())
     assert planned == [(64, 48)] and not transfer.has_image
+
+
+def test_a_huge_budget_keeps_no_state_per_iteration(weights):
+    stylizer = Stylizer(weights, Settings(iterations=10**8), CPU)
+    assert Transfer(stylizer, CONTENT, [STYLE_A], 0).stages == ((10**8, 32 * 24),)
 
 
 def test_a_plan_must_end_at_the_content_size(weights):

@@ -37,19 +37,20 @@ class Board:
                        "J": None, "J_content": None, "J_style": None, "scale": 1, "scales": 1,
                        "elapsed": 0.0, "left": None, "job": None, "batch": None}  # fmt: skip
         self._history: list[tuple[int, float, float, float, int]] = []
-        self._work: Sequence[float] | None = None
+        self._stages: Sequence[tuple[int, int]] | None = None
         self._source: ImageSource | None = None
         self._version = 0  # of the image ``_source`` gives; 0: none yet
         self._rendered: tuple[int, bytes] | None = None
         self._rendered_at = -math.inf
 
     def start_job(self, label: str, iterations: int, job: dict | None = None,
-                  work: Sequence[float] | None = None) -> None:  # fmt: skip
+                  stages: Sequence[tuple[int, int]] | None = None) -> None:  # fmt: skip
         """A job of ``iterations`` begins (``job``: its place in a batch, e.g. {"index": 3,
-        "total": 12}; ``work``: the iterations' cumulative cost, as progress.seconds_left
-        takes it); the cost curve starts afresh, the last image stays until a new one."""
+        "total": 12}; ``stages``: (iterations, cost of one) per stage, as
+        progress.seconds_left takes them); the cost curve starts afresh, the last image
+        stays until a new one."""
         with self._lock:
-            self._work = work
+            self._stages = stages
             self._state.update(status="running", label=label, iteration=0, iterations=iterations,
                                J=None, J_content=None, J_style=None, scale=1, scales=1,
                                elapsed=0.0, left=None, job=job)  # fmt: skip
@@ -74,14 +75,19 @@ class Board:
                 self._source, self._version = image, self._version + 1
 
     def _seconds_left(self, iteration: int, total: int, elapsed: float) -> float | None:
-        """At the pace so far, counted in the job's work when it gave one (as
+        """At the pace so far, counted in the job's cost per stage when it gave them (as
         stylize.progress.seconds_left does; the preview imports nothing of a run)."""
         if iteration <= 0:
             return None
-        work = self._work
-        if not work or len(work) != total or iteration > total:
+        stages = self._stages
+        if not stages or sum(count for count, _ in stages) != total or iteration > total:
             return (total - iteration) * elapsed / iteration
-        return (work[-1] - work[iteration - 1]) * elapsed / work[iteration - 1]
+        finished = left = 0
+        for count, cost in stages:
+            ran = min(max(iteration, 0), count)
+            finished, left = finished + ran * cost, left + (count - ran) * cost
+            iteration -= count
+        return left * elapsed / finished
 
     def show(self, image: ImageSource) -> None:
         """Show the image ``image()`` returns (a batch job's result, say)."""
