@@ -14,7 +14,7 @@ from stylize import images, masks, outputs, prepare
 from stylize.config import INIT_CHOICES, Settings
 from stylize.errors import DivergedError, ImageError, Interrupted, ResourceError, StylizeError
 from stylize.files import atomic_write_text, check_writable
-from stylize.progress import ProgressDisplay
+from stylize.progress import ProgressDisplay, seconds_left
 from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
 from stylize.weights import VggWeights
 
@@ -204,8 +204,7 @@ class Recorder:
 
             self.feed = ProgressFeed(board)
             board.start_job(job_label(self.request.content, self.request.styles,
-                                      self.request.output), transfer.total,
-                            stages=transfer.stages)  # fmt: skip
+                                      self.request.output), transfer.total)  # fmt: skip
 
     def optimize(self) -> tuple[str | None, StylizeError | None]:
         """Run to the end; return (signal name or None, the error that stopped it or None)."""
@@ -238,7 +237,9 @@ class Recorder:
                              "J": c.J, "J_content": c.J_content, "J_style": c.J_style,
                              "scale": progress.scale})  # fmt: skip
         if self.feed is not None:
-            self.feed.step(progress, self.transfer)
+            left = seconds_left(progress.iteration, progress.iterations, progress.elapsed,
+                                self.transfer.stages)  # fmt: skip
+            self.feed.step(progress, self.transfer, left)
         save_every = self.inputs.settings.save_every
         if save_every and progress.iteration % save_every == 0:
             path = images.intermediate_path(self.request.output, progress.iteration)

@@ -37,3 +37,10 @@ def test_the_board_gets_every_iteration_and_a_new_image_only_when_the_best_chang
     version, _ = board.image_png()
     assert version == 2 and len(transfer.pictured) == 1
     assert transfer.pictured[0] is transfer.best.image
+
+
+def test_the_callers_time_left_reaches_the_board():
+    board, transfer = Board("stylize run"), FakeTransfer()
+    board.start_job("job", 0)
+    ProgressFeed(board).step(Progress(1, 3, Costs(5.0, 2.0, 1.0), 0.5), transfer, left=42.0)
+    assert board.snapshot()["left"] == 42.0

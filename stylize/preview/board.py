@@ -9,7 +9,7 @@ import io
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -37,20 +37,15 @@ class Board:
                        "J": None, "J_content": None, "J_style": None, "scale": 1, "scales": 1,
                        "elapsed": 0.0, "left": None, "job": None, "batch": None}  # fmt: skip
         self._history: list[tuple[int, float, float, float, int]] = []
-        self._stages: Sequence[tuple[int, int]] | None = None
         self._source: ImageSource | None = None
         self._version = 0  # of the image ``_source`` gives; 0: none yet
         self._rendered: tuple[int, bytes] | None = None
         self._rendered_at = -math.inf
 
-    def start_job(self, label: str, iterations: int, job: dict | None = None,
-                  stages: Sequence[tuple[int, int]] | None = None) -> None:  # fmt: skip
+    def start_job(self, label: str, iterations: int, job: dict | None = None) -> None:
         """A job of ``iterations`` begins (``job``: its place in a batch, e.g. {"index": 3,
-        "total": 12}; ``stages``: (iterations, cost of one) per stage, as
-        progress.seconds_left takes them); the cost curve starts afresh, the last image
-        stays until a new one."""
+        "total": 12}); the cost curve starts afresh, the last image stays until a new one."""
         with self._lock:
-            self._stages = stages
             self._state.update(status="running", label=label, iteration=0, iterations=iterations,
                                J=None, J_content=None, J_style=None, scale=1, scales=1,
                                elapsed=0.0, left=None, job=job)  # fmt: skip
@@ -58,36 +53,24 @@ class Board:
 
     def update(self, iteration: int, costs: tuple[float, float, float], elapsed: float,
                scale: int = 1, scales: int = 1, image: ImageSource | None = None,
-               iterations: int | None = None) -> None:  # fmt: skip
+               iterations: int | None = None, left: float | None = None) -> None:  # fmt: skip
         """Iteration ``iteration`` (1-based) of ``iterations`` (default: the job's) ended
         with costs (J, J_content, J_style) after ``elapsed`` seconds of the job; ``image``
-        (if given) returns the image to show from now on."""
+        (if given) returns the image to show from now on. ``left``: the seconds to the
+        end when the caller knows better than the pace of iterations (a coarse-to-fine
+        run's later scales cost more)."""
         J, J_content, J_style = (float(c) for c in costs)
         with self._lock:
             if iterations is not None:
                 self._state["iterations"] = iterations
             total = self._state["iterations"]
-            left = self._seconds_left(iteration, total, elapsed)
+            if left is None and iteration > 0:
+                left = (total - iteration) * elapsed / iteration
             self._state.update(iteration=iteration, J=J, J_content=J_content, J_style=J_style,
                                scale=scale, scales=scales, elapsed=elapsed, left=left)  # fmt: skip
             self._history.append((iteration, J, J_content, J_style, scale))
             if image is not None:
                 self._source, self._version = image, self._version + 1
-
-    def _seconds_left(self, iteration: int, total: int, elapsed: float) -> float | None:
-        """At the pace so far, counted in the job's cost per stage when it gave them (as
-        stylize.progress.seconds_left does; the preview imports nothing of a run)."""
-        if iteration <= 0:
-            return None
-        stages = self._stages
-        if not stages or sum(count for count, _ in stages) != total or iteration > total:
-            return (total - iteration) * elapsed / iteration
-        finished = left = 0
-        for count, cost in stages:
-            ran = min(max(iteration, 0), count)
-            finished, left = finished + ran * cost, left + (count - ran) * cost
-            iteration -= count
-        return left * elapsed / finished
 
     def show(self, image: ImageSource) -> None:
         """Show the image ``image()`` returns (a batch job's result, say)."""

@@ -15,9 +15,10 @@ class ProgressFeed:
         self.board = board
         self._shown = None  # the Step whose image the board has
 
-    def step(self, progress, transfer) -> None:
-        """After an iteration: its costs, and the transfer's best image if it changed
-        (a Step's array is never changed afterwards, so the server's thread may read it)."""
+    def step(self, progress, transfer, left: float | None = None) -> None:
+        """After an iteration: its costs, the seconds ``left`` when the caller knows them,
+        and the transfer's best image if it changed (a Step's array is never changed
+        afterwards, so the server's thread may read it)."""
         c, best = progress.costs, transfer.best
         image = None
         if best is not None and best is not self._shown:
@@ -25,4 +26,4 @@ class ProgressFeed:
             image = functools.partial(transfer.picture, best.image)
         self.board.update(progress.iteration, (c.J, c.J_content, c.J_style), progress.elapsed,
                           progress.scale, progress.scales, image,
-                          iterations=progress.iterations)  # fmt: skip
+                          iterations=progress.iterations, left=left)  # fmt: skip
