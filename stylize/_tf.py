@@ -9,6 +9,7 @@ import os
 
 from stylize.cpu import cpu_flags, frozen_weights_pay
 from stylize.memory import limit_malloc_arenas
+from stylize.signals import held
 
 # TensorFlow's C++ start-up chatter (oneDNN notices, CUDA probes on CPU-only machines) is
 # noise on a CLI's stderr; a user can still set these variables to see it.
@@ -50,4 +51,14 @@ with _stderr_silenced():
     tf.disable_v2_behavior()
     tf.config.list_physical_devices("GPU")  # the CUDA probe logs once, here
 
-__all__ = ["tf"]
+
+class Session(tf.Session):
+    """tf.Session whose ``run`` is never cut short by a SIGINT or SIGTERM: the signal waits
+    for its end (stylize.signals.held explains the lock it would otherwise leave taken)."""
+
+    def run(self, *args, **kwargs):
+        with held():
+            return super().run(*args, **kwargs)
+
+
+__all__ = ["Session", "held", "tf"]

@@ -10,7 +10,7 @@ import numpy as np
 import threadpoolctl
 
 from stylize import costs, memory
-from stylize._tf import tf
+from stylize._tf import Session, held, tf
 from stylize.config import Settings
 from stylize.device import session_config
 from stylize.layers import activation_layer
@@ -93,10 +93,10 @@ def initialize(session, init, weights: WeightVariables) -> None:
 def style_grams_at_size(weights: VggWeights, image: np.ndarray, settings: Settings,
                         device: str) -> dict[str, np.ndarray]:  # fmt: skip
     """Normalized style Grams of a preprocessed image of any size, in a graph of its own."""
-    with tf.Graph().as_default() as graph, tf.device(device):
+    with held(), tf.Graph().as_default() as graph, tf.device(device):  # held: see TransferGraph
         net = FeatureNet(weights, image.shape, settings)
         init = tf.global_variables_initializer()
-    with tf.Session(graph=graph, config=session_config(device)) as session:
+    with Session(graph=graph, config=session_config(device)) as session:
         initialize(session, init, net.weights)
         return net.style_grams(session, image)
 
@@ -122,7 +122,9 @@ class TransferGraph:
         self.shape = (1, height, width, 3)
         self.low = -weights.mean_pixel.reshape(1, 1, 1, 3).astype(np.float32)
         self.graph = tf.Graph()
-        with self.graph.as_default(), tf.device(device):
+        # held: a signal raised inside TensorFlow's Python code can leave a lock taken
+        # (stylize.signals); here it waits the second or so until the graph is built.
+        with held(), self.graph.as_default(), tf.device(device):
             self.net = FeatureNet(weights, self.shape, settings)
             self._build_targets()
             self._build_costs()
@@ -135,7 +137,7 @@ class TransferGraph:
         self._forward = {"content": self.net.activations, "grams": self.net.grams,
                          "costs": self._costs}  # fmt: skip
         self.graph.finalize()  # no op can be created inside the loops
-        self.session = tf.Session(graph=self.graph, config=session_config(device))
+        self.session = Session(graph=self.graph, config=session_config(device))
         initialize(self.session, init, self.net.weights)
 
     def _target_shapes(self) -> dict[str, tuple]:

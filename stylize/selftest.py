@@ -209,7 +209,7 @@ def predict(weights: VggWeights, image_uint8: np.ndarray) -> np.ndarray:
     mean pixel, fc6-fc8 and softmax. It runs once on the CPU, in a graph of its own, with
     Grappler's graph rewriting off (it only slows a single run down).
     """
-    from stylize._tf import tf
+    from stylize._tf import Session, tf
     from stylize.device import CPU, session_config
 
     batch = classifier_input(image_uint8, weights.mean_pixel)
@@ -218,7 +218,7 @@ def predict(weights: VggWeights, image_uint8: np.ndarray) -> np.ndarray:
         probabilities, feeds = classifier_graph(weights, image)
     config = session_config(CPU)
     config.graph_options.rewrite_options.disable_meta_optimizer = True
-    with tf.Session(graph=graph, config=config) as session:
+    with Session(graph=graph, config=config) as session:
         result = session.run(probabilities, {**feeds, image: batch})
     result = result.reshape(-1).astype(np.float64)
     return result / result.sum()  # softmax in float32 sums to 1 within ~1e-6; make it exact

@@ -5,12 +5,20 @@ raises :class:`Terminated` there too, so both unwind the work in progress throug
 ``finally`` blocks. A :class:`Stop` catches either around the part of a command that may be
 cut short and records which signal it was, so the command can keep what was done and exit
 with the shell's code for that signal (128 + its number).
+
+Code that must not be cut in the middle runs under :class:`held`: there a signal that would
+raise waits until the block ends. TensorFlow's Python wrappers need it: Session.run takes
+its graph's group lock in Python (``tensorflow/python/util/lock_util.py``), and an exception
+raised between the lock's acquire and its release leaves it taken, so the next session call,
+the one that evaluates the best image, would wait for ever. That explains a CI run in which
+a SIGTERM test's process wrote nothing for 60 s after the signal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 
 SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
@@ -21,19 +29,54 @@ class Terminated(BaseException):
     BaseException, so that ``except Exception`` in a job does not swallow it)."""
 
 
+_RAISED = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: Terminated}
+
+
+class _Hold:
+    """How deep the main thread is in ``held`` blocks, and the signal waiting for their end."""
+
+    depth = 0
+    waiting: int | None = None
+
+
+class held:
+    """Within the block, a SIGINT or SIGTERM that would raise (inside ``signals_raise``) is
+    kept and raised when the outermost ``held`` block ends; blocks nest. Signal handlers
+    run in the main thread only, so in other threads the block changes nothing."""
+
+    __slots__ = ("_counted",)
+
+    def __enter__(self) -> None:
+        self._counted = threading.current_thread() is threading.main_thread()
+        if self._counted:
+            _Hold.depth += 1
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if not self._counted:
+            return
+        _Hold.depth -= 1
+        if _Hold.depth == 0 and _Hold.waiting is not None:
+            waiting, _Hold.waiting = _Hold.waiting, None
+            raise _RAISED[waiting]  # the user's stop wins over an error of the block
+
+
+def _raise_or_hold(signum, frame) -> None:
+    if _Hold.depth:
+        _Hold.waiting = _Hold.waiting or signum
+        return
+    raise _RAISED[signum]
+
+
 @contextlib.contextmanager
 def signals_raise() -> Iterator[None]:
-    """Within the block, SIGINT raises KeyboardInterrupt (Python's own handler) and SIGTERM
-    raises Terminated, whatever handlers were set outside; those come back after it."""
-
-    def terminated(signum, frame):
-        raise Terminated
-
-    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
-                signal.SIGTERM: signal.signal(signal.SIGTERM, terminated)}  # fmt: skip
+    """Within the block, SIGINT raises KeyboardInterrupt and SIGTERM raises Terminated
+    (outside ``held`` blocks), whatever handlers were set outside; those come back after
+    it."""
+    previous = {number: signal.signal(number, _raise_or_hold) for number in _RAISED}
     try:
         yield
     finally:
+        _Hold.waiting = None
         for number, handler in previous.items():
             signal.signal(number, handler)
 

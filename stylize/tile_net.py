@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from stylize import costs, memory
-from stylize._tf import tf
+from stylize._tf import Session, held, tf
 from stylize.config import Settings
 from stylize.device import session_config
 from stylize.layers import activation_layer
@@ -38,7 +38,7 @@ class TileNet:
         self.strides = {name: layer_strides(weights.layers)[activation_layer(name)]
                         for name in settings.layers_used}  # fmt: skip
         self.graph = tf.Graph()
-        with self.graph.as_default(), tf.device(device):
+        with held(), self.graph.as_default(), tf.device(device):  # held: see TransferGraph
             self.image = tf.placeholder(tf.float32, (1, None, None, 3), name="tile")
             self.box = tf.placeholder(tf.int32, (4,), name="core_box")
             self.weights = WeightVariables(weights, settings.deepest_layer,
@@ -51,7 +51,7 @@ class TileNet:
             self._build_grams()
             self._build_gradient()
         self.graph.finalize()
-        self.session = tf.Session(graph=self.graph, config=session_config(device))
+        self.session = Session(graph=self.graph, config=session_config(device))
         initialize(self.session, self.weights.initializer, self.weights)
 
     def _core_of(self, net, name: str):

@@ -1,6 +1,9 @@
 import os
+import signal
 import subprocess
 import sys
+
+import pytest
 
 from stylize.cpu import cpu_flags, frozen_weights_pay
 
@@ -47,3 +50,28 @@ def test_frozen_weights_are_chosen_by_the_cpu_flags():
     assert not frozen_weights_pay(frozenset({"avx512f", "avx512_bf16"}))
     assert not frozen_weights_pay(frozenset({"avx2"}))
     assert not frozen_weights_pay(None)
+
+
+def test_a_signal_during_session_run_is_raised_after_it_and_leaves_no_lock_taken():
+    import traceback
+
+    import numpy as np
+
+    from stylize._tf import Session, tf
+    from stylize.signals import Terminated, signals_raise
+
+    def kill():  # runs in one of TensorFlow's threads while the main thread waits in run()
+        os.kill(os.getpid(), signal.SIGTERM)
+        return np.float32(1.0)
+
+    with tf.Graph().as_default() as graph:
+        signalled = tf.py_func(kill, [], tf.float32)
+        two = tf.constant(2.0)
+    with Session(graph=graph) as session:
+        with pytest.raises(Terminated) as raised, signals_raise():
+            session.run(signalled)
+        # Raised where the held block ends, not by the handler inside TensorFlow's code.
+        where = traceback.extract_tb(raised.value.__traceback__)[-1]
+        assert (where.name, os.path.basename(where.filename)) == ("__exit__", "signals.py")
+        assert graph._group_lock._group_member_counts == [0, 0]
+        assert session.run(two) == 2.0
