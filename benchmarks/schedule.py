@@ -1,7 +1,9 @@
 """Coarse-to-fine schedules compared by the full-size J they reach against wall time.
 
 Each plan is a list of ``side:iterations`` stages (the output's longest side at that scale,
-the last one the output's own), run in a process of its own with stylize's Transfer::
+the last one the output's own), run in a process of its own with stylize's Transfer; a plan
+whose every stage ends in ``@rate`` (``1000:53@2,2000:26@0.5``) sets Adam's step per scale
+instead of stylize's own choice (stylize.schedule.scale_learning_rates)::
 
     python benchmarks/schedule.py --size 4000 --precision bfloat16 \\
         --plan 4000:40 --plan 1000:9,2000:38,4000:25 --plan 500:107,1000:53,2000:27,4000:25
@@ -48,7 +50,7 @@ def _arguments() -> argparse.Namespace:
         "--plan",
         action="append",
         required=True,
-        help="side:iterations,... ending at --size; repeat for more plans",
+        help="side:iterations[@rate],... ending at --size; repeat for more plans",
     )
     parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"))
     parser.add_argument("--optimizer", default="adam", choices=("adam", "lbfgs"))
@@ -60,12 +62,20 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _plan(text: str, width: int, height: int) -> list[tuple[tuple[int, int], int]]:
-    stages = []
+def _plan(text: str, width: int, height: int) -> tuple[list, list[float] | None]:
+    """((width, height), iterations) per stage, and Adam's steps when every stage names one
+    (``side:iterations@rate``; None: stylize's own per-scale steps)."""
+    stages, rates = [], []
     for stage in text.split(","):
-        side, iterations = (int(part) for part in stage.split(":"))
+        sizes, _, rate = stage.partition("@")
+        side, iterations = (int(part) for part in sizes.split(":"))
         stages.append((fit_within(width, height, side), iterations))
-    return stages
+        rates.append(float(rate) if rate else None)
+    if any(rate is None for rate in rates):
+        if any(rates):
+            raise SystemExit(f"{text}: give every stage a @rate, or none")
+        return stages, None
+    return stages, rates
 
 
 def run_plan(args) -> dict:
@@ -76,10 +86,10 @@ def run_plan(args) -> dict:
     content = np.asarray(example_image("content", (width, height)), np.uint8)
     style_side = (args.style_size, args.style_size * 3 // 4)
     style = np.asarray(example_image("style", style_side), np.uint8)
-    plan = _plan(args.plan[0], width, height)
+    plan, rates = _plan(args.plan[0], width, height)
     stylizer = Stylizer(weights, settings, CPU)
     began = time.perf_counter()
-    transfer = Transfer(stylizer, content, [style], args.seed, plan=plan)
+    transfer = Transfer(stylizer, content, [style], args.seed, plan=plan, rates=rates)
     records = []
     for progress in transfer.run():
         records.append({"seconds": time.perf_counter() - began, "scale": progress.scale,
@@ -89,9 +99,10 @@ def run_plan(args) -> dict:
     stylizer.close()
     if args.images:
         args.images.mkdir(parents=True, exist_ok=True)
-        name = args.plan[0].replace(":", "x").replace(",", "_")
+        name = args.plan[0].replace(":", "x").replace(",", "_").replace("@", "-lr")
         Image.fromarray(result.image).save(args.images / f"{args.optimizer}-{name}.png")
     return {"plan": args.plan[0], "records": records, "final_J": result.costs.J,
+            "learning_rates": transfer.rates,
             "wall_seconds": wall, "setup_seconds": result.setup_seconds}  # fmt: skip
 
 

@@ -203,7 +203,10 @@ class TransferGraph:
         ])  # fmt: skip
 
     def _build_adam(self) -> None:
-        optimizer = tf.train.AdamOptimizer(self.settings.learning_rate)
+        # The step is a variable set at each start, so each scale may have its own.
+        rate = tf.Variable(np.float32(self.settings.learning_rate), trainable=False)
+        self._rate_feed = tf.placeholder(tf.float32, (), name="learning_rate")
+        optimizer = tf.train.AdamOptimizer(rate)
         image = self.net.image
         self._snapshot = tf.identity(image.read_value())
         with tf.control_dependencies([self._snapshot]):
@@ -212,7 +215,8 @@ class TransferGraph:
             # Projected Adam: pixels stay within [0, 255] once the mean is added back.
             clipped = tf.clip_by_value(image.read_value(), self.low, self.low + 255.0)
             self._adam_step = image.assign(clipped)
-        self._reset_adam = tf.variables_initializer(optimizer.variables())
+        self._reset_adam = [tf.variables_initializer(optimizer.variables()),
+                            rate.assign(self._rate_feed)]  # fmt: skip
 
     def _forward_pass(self, image: np.ndarray) -> dict:
         self.set_image(image)
@@ -261,9 +265,13 @@ class TransferGraph:
         """The input variable's value, (1, H, W, 3) float32 preprocessed."""
         return self.session.run(self.net.image)
 
-    def adam(self, start: np.ndarray, iterations: int) -> Iterator[Step]:
-        """Adam from a preprocessed start image; each Step holds the image before the update."""
-        self.session.run(self._reset_adam)
+    def adam(self, start: np.ndarray, iterations: int,
+             learning_rate: float | None = None) -> Iterator[Step]:  # fmt: skip
+        """Adam from a preprocessed start image, with fresh moments and a step of
+        ``learning_rate`` (None: the settings'); each Step holds the image before the
+        update."""
+        rate = self.settings.learning_rate if learning_rate is None else learning_rate
+        self.session.run(self._reset_adam, {self._rate_feed: rate})
         self.set_image(start)
         fetches = [self._adam_step, self._snapshot, *self._costs]
         for _ in range(iterations):

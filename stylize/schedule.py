@@ -7,7 +7,9 @@ them only delay the full-size ones, so iterations follow the pixel counts there;
 full-size J in the same time, so big outputs halve the iterations each time the side
 doubles (as jcjohnson/neural-style's multi-resolution example does) and, unless --scales
 says otherwise, start near 512 px. At 1024x768, the smallest big size, that reached the
-one-scale run's final J 3.3x sooner.
+one-scale run's final J 3.3x sooner. A fresh Adam at each scale over-steps on an
+upsampled image that is nearly settled, so later scales above BIG_SIDE take a smaller step
+(scale_learning_rates).
 """
 
 from __future__ import annotations
@@ -63,3 +65,23 @@ def plan_scales(
     sizes = images.scale_sizes(width, height, count)
     shares = split_iterations(total, sizes)
     return [(size, share) for size, share in zip(sizes, shares, strict=True) if share]
+
+
+def scale_learning_rates(rate: float, sizes: Sequence[tuple[int, int]]) -> list[float]:
+    """Adam's step at each scale (coarsest first) for a step of ``rate`` pixel values:
+    ``rate`` at the first scale and at any scale under BIG_SIDE px, and for a scale that
+    starts from the previous one's image at a longest side of BIG_SIDE px or more,
+    ``rate * (BIG_SIDE / side) ** 2`` (4000x3000 from 2.0: 2.0, 2.0, 0.52 at 2000 px and
+    0.13 at 4000 px).
+
+    Adam's first update moves every pixel by the full step whatever the gradient, and at
+    2000 px and above the upsampled image is already close to that scale's optimum: at 2.0
+    J rose 8-9x on the first update and the scale's best stayed near its start (benchmarks/
+    README.md, "Adam's step at fine scales"). At 1000 px from 500 px the start is far from
+    it and 2.0 was best, so smaller sizes keep the user's step.
+    """
+    rates = [rate]
+    for width, height in sizes[1:]:
+        side = max(width, height)
+        rates.append(rate if side < BIG_SIDE else rate * (BIG_SIDE / side) ** 2)
+    return rates

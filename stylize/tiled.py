@@ -247,13 +247,14 @@ class TiledGraph:
             total += self.temporal_weight * j_temporal
         return Costs(total, j_content, j_style, j_temporal)
 
-    def adam(self, start: np.ndarray, iterations: int) -> Iterator[Step]:
-        """TensorFlow 1's Adam (its defaults, ``settings.learning_rate``) from a preprocessed
-        start image, each update projected to [0, 255]; each Step holds the image before
-        the update, as TransferGraph.adam."""
+    def adam(self, start: np.ndarray, iterations: int,
+             learning_rate: float | None = None) -> Iterator[Step]:  # fmt: skip
+        """TensorFlow 1's Adam (its defaults; a step of ``learning_rate``, None: the
+        settings') from a preprocessed start image, each update projected to [0, 255]; each
+        Step holds the image before the update, as TransferGraph.adam."""
         image = np.array(start, np.float32)
         moment, second = np.zeros_like(image), np.zeros_like(image)
-        rate = self.settings.learning_rate
+        rate = self.settings.learning_rate if learning_rate is None else learning_rate
         for step in range(1, iterations + 1):
             costs, gradient = self.value_and_gradient(image)
             before = image.copy()

@@ -14,7 +14,7 @@ from stylize import colors, images, masks
 from stylize.errors import DivergedError
 from stylize.images import postprocess, preprocess
 from stylize.optimize import Costs, Step, TransferGraph, noise_image
-from stylize.schedule import plan_scales
+from stylize.schedule import plan_scales, scale_learning_rates
 from stylize.stylizer import Stylizer
 from stylize.tiled import TiledGraph
 
@@ -62,12 +62,14 @@ class Transfer:
                  start: np.ndarray | None = None,
                  temporal: tuple[np.ndarray, np.ndarray] | None = None,
                  iterations: int | None = None,
-                 plan: Sequence[tuple[tuple[int, int], int]] | None = None):  # fmt: skip
+                 plan: Sequence[tuple[tuple[int, int], int]] | None = None,
+                 rates: Sequence[float] | None = None):  # fmt: skip
         # A video frame after the first: ``start`` (H, W, 3) uint8 is the start image as it
         # is (no noise, one scale, ``iterations`` of them), and ``temporal`` is the warped
         # previous stylized frame, (H, W, 3) uint8, with its (H, W) consistency in [0, 1].
         # ``plan``, ((width, height), iterations) per scale ending at the content's size,
-        # replaces the schedule the settings would choose (benchmarks compare schedules).
+        # replaces the schedule the settings would choose (benchmarks compare schedules);
+        # ``rates``, Adam's step per scale of it, replaces schedule.scale_learning_rates.
         if stylizer.settings.preserve_colors == "luminance":  # optimized as luminance
             start = None if start is None else colors.gray_rgb(colors.luminance(start))
             if temporal is not None:
@@ -94,8 +96,13 @@ class Transfer:
             plan = plan_scales(budget, width, height, scales)
         if not plan or plan[-1][0] != (width, height):
             raise ValueError(f"a plan must end at the content's size {width}x{height}")
-        plan = [(size, share) for size, share in plan if share]  # none of them run empty
-        self.sizes, self.iterations = [size for size, _ in plan], [share for _, share in plan]
+        sizes = [size for size, _ in plan]
+        rates = rates or scale_learning_rates(self.settings.learning_rate, sizes)
+        if len(rates) != len(plan):
+            raise ValueError(f"{len(rates)} learning rates for a plan of {len(plan)} scales")
+        kept = [k for k, (_, share) in enumerate(plan) if share]  # none of them run empty
+        self.sizes, self.iterations = [sizes[k] for k in kept], [plan[k][1] for k in kept]
+        self.rates = [rates[k] for k in kept]  # Adam's step at each scale
         self.total = sum(self.iterations)
         self.setup_seconds = self.seconds = 0.0
         self.done = 0
@@ -129,7 +136,7 @@ class Transfer:
         for index, (size, iterations) in enumerate(zip(self.sizes, self.iterations, strict=True)):
             self._prepare_scale(index, size)
             began = time.perf_counter()
-            steps = self._steps(iterations)
+            steps = self._steps(iterations, self.rates[index])
             try:
                 for step in steps:
                     self._keep_best(step)
@@ -141,10 +148,10 @@ class Transfer:
                 steps.close()  # ends the optimizer's loop before anything else uses the graph
                 self.seconds += time.perf_counter() - began
 
-    def _steps(self, iterations: int) -> Iterator[Step]:
+    def _steps(self, iterations: int, rate: float) -> Iterator[Step]:
         if self.settings.optimizer == "lbfgs":
             return self.graph.lbfgs(self.start, iterations)
-        return self.graph.adam(self.start, iterations)
+        return self.graph.adam(self.start, iterations, rate)
 
     def _keep_best(self, step: Step) -> None:
         if not math.isfinite(step.costs.J) and not self.done:

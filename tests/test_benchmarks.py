@@ -171,16 +171,18 @@ def test_the_tiling_benchmark_runs_children_for_peaks_and_regressions(tmp_path):
 def test_the_schedule_benchmark_compares_full_size_costs_of_each_plan(tmp_path):
     weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
     command = [sys.executable, str(BENCH.parent / "schedule.py"), "--size", "64",
-               "--style-size", "32", "--plan", "64:3", "--plan", "32:4,64:2",
+               "--style-size", "32", "--plan", "64:3", "--plan", "32:4@2,64:2@0.25",
                "--weights", str(weights), "--work", str(tmp_path),
                "--images", str(tmp_path / "images")]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     pictures = sorted(p.name for p in (tmp_path / "images").iterdir())
-    assert pictures == ["adam-32x4_64x2.png", "adam-64x3.png"]
+    assert pictures == ["adam-32x4-lr2_64x2-lr0.25.png", "adam-64x3.png"]
     assert Image.open(tmp_path / "images" / "adam-64x3.png").size == (64, 48)
     single, coarse = report["runs"]
+    assert coarse["learning_rates"] == [2.0, 0.25]
+    assert single["learning_rates"] == [2.0]  # stylize's own step for a single scale
     assert [r["scale"] for r in single["records"]] == [1, 1, 1]
     assert [r["scale"] for r in coarse["records"]] == [1, 1, 1, 1, 2, 2]
     seconds = [r["seconds"] for r in coarse["records"]]

@@ -173,9 +173,12 @@ def test_a_big_output_is_made_coarse_to_fine_unless_scales_says_otherwise(
         result = runner.invoke(main, [*base, "-o", str(tmp_path / f"{name}.png"), *extra])
         assert result.exit_code == 0, result.output
         found[name] = json.loads(result.stdout)["schedule"]
-    assert found["auto"] == [{"width": 550, "height": 412, "iterations": 2},
-                             {"width": 1100, "height": 825, "iterations": 1}]  # fmt: skip
-    assert found["one"] == [{"width": 1100, "height": 825, "iterations": 3}]
+    fine = 2.0 * (1024 / 1100) ** 2  # schedule.scale_learning_rates
+    assert found["auto"] == [
+        {"width": 550, "height": 412, "iterations": 2, "learning_rate": 2.0},
+        {"width": 1100, "height": 825, "iterations": 1, "learning_rate": pytest.approx(fine)},
+    ]
+    assert found["one"] == [{"width": 1100, "height": 825, "iterations": 3, "learning_rate": 2.0}]
 
 
 SHALLOW_LAYERS = ("--content-layers", "conv2_2", "--style-layers", "conv1_1,conv2_1")
@@ -420,3 +423,16 @@ def test_a_seeded_masked_run_is_reproduced_byte_for_byte(
                      "-o", str(output))  # fmt: skip
         assert runner.invoke(main, args).exit_code == 0
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
+
+
+def test_an_lbfgs_run_lists_no_adam_step_in_its_schedule(runner, vgg_file, image_files, tmp_path):
+    content = tmp_path / "c.png"
+    Image.open(image_files["content"]).resize((96, 72)).save(content)
+    result = runner.invoke(main, ["run", "--content", str(content), "--style",
+                                  str(image_files["style"]), "--weights", str(vgg_file), "-o",
+                                  str(tmp_path / "l.png"), "--optimizer", "lbfgs", "--iterations",
+                                  "10", "--scales", "2", "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    schedule = json.loads(result.stdout)["schedule"]
+    assert [stage["learning_rate"] for stage in schedule] == [None, None]
+    assert [stage["width"] for stage in schedule] == [48, 96]

@@ -114,6 +114,21 @@ def test_adam_reset_makes_runs_repeatable(graph):
     assert first == second
 
 
+def test_an_adam_step_given_per_run_equals_the_settings_step_and_is_forgotten_after(graph, weights):
+    start = preprocess(_image(5), MEAN)
+    other = TransferGraph(weights, 24, 32, Settings(learning_rate=0.5), CPU)
+    content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
+    other.set_targets(other.content_features(content), other.style_grams(style))
+    expected = [step.image for step in other.adam(start, 4)]
+    other.close()
+    given = [step.image for step in graph.adam(start, 4, learning_rate=0.5)]
+    for a, b in zip(expected, given, strict=True):
+        np.testing.assert_array_equal(a, b)
+    default = [step.image for step in graph.adam(start, 4)]
+    assert not np.array_equal(default[-1], given[-1])  # the default step is back: 2.0
+    assert np.abs(default[1] - start).max() == pytest.approx(2.0, abs=1e-3)
+
+
 def test_lbfgs_stops_cleanly_when_abandoned(graph):
     start = preprocess(_image(6), MEAN)
     steps = graph.lbfgs(start, 50)

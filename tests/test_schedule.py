@@ -1,6 +1,12 @@
 import pytest
 
-from stylize.schedule import BIG_SIDE, automatic_scales, plan_scales, split_iterations
+from stylize.schedule import (
+    BIG_SIDE,
+    automatic_scales,
+    plan_scales,
+    scale_learning_rates,
+    split_iterations,
+)
 
 
 def test_split_iterations_follows_the_pixel_counts_under_the_big_side():
@@ -61,3 +67,19 @@ def test_plan_scales_0_is_automatic():
         ((500, 375), 106), ((1000, 750), 53), ((2000, 1500), 26), ((4000, 3000), 15)
     ]  # fmt: skip
     assert plan_scales(200, 4000, 3000, 1) == [((4000, 3000), 200)]  # asked for: one scale
+
+
+def test_fine_scales_of_big_outputs_take_a_smaller_adam_step():
+    sizes = [(500, 375), (1000, 750), (2000, 1500), (4000, 3000)]
+    assert scale_learning_rates(2.0, sizes) == pytest.approx([2.0, 2.0, 0.524288, 0.131072])
+    assert scale_learning_rates(1.0, sizes[:3]) == pytest.approx([1.0, 1.0, 0.262144])
+    assert scale_learning_rates(2.0, [(375, 250), (750, 500), (1500, 1000)])[2] == pytest.approx(
+        2.0 * (BIG_SIDE / 1500) ** 2
+    )
+
+
+def test_the_step_is_the_users_under_the_big_side_and_at_the_first_scale():
+    assert scale_learning_rates(2.0, [(200, 150), (400, 300), (800, 600)]) == [2.0, 2.0, 2.0]
+    assert scale_learning_rates(2.0, [(512, 384), (BIG_SIDE, 768)]) == [2.0, 2.0]
+    assert scale_learning_rates(2.0, [(4000, 3000)]) == [2.0]  # --scales 1: from the start image
+    assert scale_learning_rates(3.0, [(2000, 1500), (4000, 3000)]) == pytest.approx([3.0, 0.196608])

@@ -188,6 +188,14 @@ def test_adam_is_tensorflows_update(pair):
     np.testing.assert_allclose(moved, expected, atol=1e-5)
 
 
+def test_adam_takes_a_step_given_per_run(pair):
+    start = np.zeros((1, HEIGHT, WIDTH, 3), np.float32)
+    steps = pair.tiled.adam(start, 2, learning_rate=0.25)
+    next(steps)
+    moved = np.abs(pair.tiled.current() - start)
+    assert moved.max() == pytest.approx(0.25, abs=1e-4)  # lr |g| / (|g| + eps'), at most lr
+
+
 def test_lbfgs_takes_the_same_path(pair):
     start = _random(13)
     whole = [step.costs.J for step in pair.whole.lbfgs(start, 6)]

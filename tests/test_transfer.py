@@ -279,11 +279,29 @@ def test_content_targets_are_cached_by_key(weights, monkeypatch):
     assert len(calls) == 1
 
 
+def test_each_scale_runs_adam_with_its_own_step(weights, monkeypatch):
+    real_adam, given = TransferGraph.adam, []
+
+    def recording(self, start, iterations, learning_rate=None):
+        given.append((self.shape[2], learning_rate))
+        return real_adam(self, start, iterations, learning_rate)
+
+    monkeypatch.setattr(TransferGraph, "adam", recording)
+    stylizer = Stylizer(weights, Settings(), CPU)
+    plan = [((16, 12), 1), ((32, 24), 1)]
+    list(Transfer(stylizer, CONTENT, [STYLE_A], 0, plan=plan, rates=[2.0, 0.25]).run())
+    assert given == [(16, 2.0), (32, 0.25)]
+    with pytest.raises(ValueError, match="1 learning rates for a plan of 2 scales"):
+        Transfer(stylizer, CONTENT, [STYLE_A], 0, plan=plan, rates=[1.0])
+    transfer = Transfer(stylizer, CONTENT, [STYLE_A], 0, plan=plan)
+    assert transfer.rates == [2.0, 2.0]  # schedule.scale_learning_rates: small sizes keep it
+
+
 def test_divergence_keeps_the_last_finite_image(weights, monkeypatch):
     real_adam = TransferGraph.adam
 
-    def diverging(self, start, iterations):
-        for index, step in enumerate(real_adam(self, start, iterations)):
+    def diverging(self, start, iterations, learning_rate=None):
+        for index, step in enumerate(real_adam(self, start, iterations, learning_rate)):
             if index == 4:
                 step = dataclasses.replace(step, costs=Costs(float("nan"), 0.0, float("nan")))
             yield step

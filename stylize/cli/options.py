@@ -47,7 +47,9 @@ OPTIONS: dict[str, Callable] = {
                               default=_D.optimizer, show_default=True,
                               help="adam (classic) or lbfgs (fewer iterations needed)."),
     "learning_rate": click.option("--learning-rate", type=float, default=_D.learning_rate,
-                                  show_default=True, help="Adam step size, in pixel values."),
+                                  show_default=True,
+                                  help="Adam step size, in pixel values (smaller at the later"
+                                       " scales above 1024 px: README)."),
     "alpha": click.option("--alpha", type=float, default=_D.alpha, show_default=True,
                           help="Weight of the content cost in J."),
     "beta": click.option("--beta", type=float, default=_D.beta, show_default=True,
