@@ -172,13 +172,17 @@ def _run(request: RunRequest, board) -> RunOutcome:
                 f" far was written to {request.output}{_coarse(result, inputs)}")  # fmt: skip
         return RunOutcome(summary, SIGNAL_EXIT_CODES[stopped], note, stopped)
     if error:
-        return RunOutcome(summary, error.exit_code, f"{error} (written to {request.output})")
+        return RunOutcome(
+            summary,
+            error.exit_code,
+            f"{error} (written to {request.output}{_coarse(result, inputs)})",
+        )
     return RunOutcome(summary, 0)
 
 
 def _coarse(result, inputs: Inputs) -> str:
-    """A note when an interrupted --scales run stopped before full size: what was written
-    is the coarser scale's image (its width and height are in --json too)."""
+    """A note when an interrupted or failed --scales run stopped before full size: what was
+    written is the coarser scale's image (its width and height are in --json too)."""
     (height, width), (full_height, full_width) = result.image.shape[:2], inputs.content.shape[:2]
     if (width, height) == (full_width, full_height):
         return ""

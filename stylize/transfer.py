@@ -110,6 +110,7 @@ class Transfer:
         self.start: np.ndarray | None = None
         self.best: Step | None = None
         self.previous: np.ndarray | None = None
+        self._reached: tuple[np.ndarray, Costs] | None = None  # see _prepare_scale
         self._iterator: Iterator[Progress] | None = None
 
     def _recolour(self, content, styles):
@@ -171,7 +172,10 @@ class Transfer:
     def _prepare_scale(self, index: int, size: tuple[int, int]) -> None:
         began = time.perf_counter()
         if index:
-            self.previous = self._settled_image()
+            self.previous, costs = self._settled()
+            # What finish() returns if a signal stops the run before this scale's first
+            # step: by then the previous graph may be closed and this one half built.
+            self._reached = self._finished(self.previous, costs)
         self.best = None
         self.graph = self.stylizer.graph(*size)
         content = preprocess(images.resize(self.content, size), self.mean)
@@ -249,19 +253,12 @@ class Transfer:
         rng = np.random.default_rng(self.seed)
         return noise_image(base, self.settings.start_noise_ratio, rng)
 
-    def _settled_image(self) -> np.ndarray:
-        """The lowest-cost 8-bit image of the current scale, (H, W, 3) uint8: the best
-        evaluated iterate or the latest one (whose costs the loop has not seen yet). Before
-        the scale's first step, the previous scale's image at this scale's size."""
-        height, width = self.graph.shape[1:3]
-        if self.best is None:
-            return images.resize(self.previous, (width, height))
-        return self._settled()[0]
-
     def _settled(self) -> tuple[np.ndarray, Costs]:
-        """``_settled_image`` once the scale has a step, with the costs of that 8-bit image.
-        Each distinct candidate is evaluated once: at print size a forward pass takes
-        minutes, and after L-BFGS the latest iterate usually is the best one."""
+        """The lowest-cost 8-bit image of the current scale, (H, W, 3) uint8: the best
+        evaluated iterate or the latest one (whose costs the loop has not seen yet), with
+        the costs of that 8-bit image. Each distinct candidate is evaluated once: at print
+        size a forward pass takes minutes, and after L-BFGS the latest iterate usually is
+        the best one."""
         candidates = []
         for candidate in (self.graph.current(), self.best.image):
             if np.all(np.isfinite(candidate)):
@@ -323,16 +320,21 @@ class Transfer:
             self._iterator.close()
         if not self.has_image:
             raise RuntimeError("finish() needs at least one finished iteration")
-        if self.best is None:  # stopped before this scale's first step
-            image, final = self._settled_image(), None
+        if self.best is None:  # stopped before this scale's first step: the previous one's
+            image, final = self._reached
         else:
-            image, final = self._settled()
-        if final is None or self.keep is not None:  # a composite is another image
-            image = self._kept(image, self.content)
-            final = self.graph.evaluate(preprocess(image, self.mean))
+            image, final = self._finished(*self._settled())
         written = self._kept(self._restore(image), self.original_content)
         return Result(written, final, self.done, self.seconds, self.setup_seconds,
                       self.seed)  # fmt: skip
+
+    def _finished(self, image: np.ndarray, costs: Costs) -> tuple[np.ndarray, Costs]:
+        """A settled image of the current scale and its costs as finish() returns them: with
+        a keep mask, the composite with the content and the costs of that other image."""
+        if self.keep is None:
+            return image, costs
+        image = self._kept(image, self.content)
+        return image, self.graph.evaluate(preprocess(image, self.mean))
 
     def _kept(self, image: np.ndarray, source: np.ndarray) -> np.ndarray:
         """With a keep mask, ``source`` (resized to ``image``) exactly where it is black."""

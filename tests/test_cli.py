@@ -436,3 +436,29 @@ def test_an_lbfgs_run_lists_no_adam_step_in_its_schedule(runner, vgg_file, image
     schedule = json.loads(result.stdout)["schedule"]
     assert [stage["learning_rate"] for stage in schedule] == [None, None]
     assert [stage["width"] for stage in schedule] == [48, 96]
+
+
+def test_a_run_stopped_before_its_last_scale_writes_the_scale_it_reached(
+    runner, vgg_file, image_files, tmp_path, monkeypatch
+):
+    from stylize.stylizer import Stylizer
+
+    real_build = Stylizer._build
+
+    def build(self, width, height, core):
+        if width == 96:  # the full size: a Ctrl-C while its graph is built
+            raise KeyboardInterrupt
+        return real_build(self, width, height, core)
+
+    monkeypatch.setattr(Stylizer, "_build", build)
+    content, output = tmp_path / "c.png", tmp_path / "out.png"
+    Image.open(image_files["content"]).resize((96, 72)).save(content)
+    result = runner.invoke(main, ["run", "--content", str(content), "--style",
+                                  str(image_files["style"]), "--weights", str(vgg_file), "-o",
+                                  str(output), "--iterations", "10", "--scales", "2",
+                                  "--json"])  # fmt: skip
+    assert result.exit_code == 130, result.output
+    assert "at 48x36, the size of the scale it reached; the full size is 96x72" in result.stderr
+    assert Image.open(output).size == (48, 36)
+    summary = json.loads(result.stdout)
+    assert (summary["width"], summary["height"], summary["iterations"]) == (48, 36, 2)

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from stylize import colors, memory
+from stylize import colors, images, memory
 from stylize.config import Settings
 from stylize.device import CPU
 from stylize.errors import DivergedError, ResourceError
@@ -194,6 +194,33 @@ def test_a_big_output_runs_the_automatic_schedule_by_default(weights):
     assert [p.scale for p in progress] == [1, 1, 1, 1, 2, 2]
     assert progress[0].image.shape == (1, 384, 512, 3)
     assert transfer.finish().image.shape == (768, 1024, 3)
+
+
+def test_a_signal_while_the_next_scale_is_built_keeps_the_previous_scales_result(
+    weights, monkeypatch
+):
+    big = np.tile(CONTENT, (2, 2, 1))
+    settings = Settings(iterations=10, scales=2)
+    real_build = Stylizer._build
+
+    def build(self, width, height, core):
+        if width == 64:  # the run closed the 32x24 graph (max_graphs=1) before this
+            raise KeyboardInterrupt
+        return real_build(self, width, height, core)
+
+    monkeypatch.setattr(Stylizer, "_build", build)
+    transfer = Transfer(Stylizer(weights, settings, CPU, max_graphs=1), big, [STYLE_A], 0)
+    with pytest.raises(KeyboardInterrupt):
+        list(transfer.run())
+    result = transfer.finish()
+    monkeypatch.undo()
+    first = transfer.plan[0]
+    alone = Transfer(Stylizer(weights, settings, CPU), images.resize(big, first[0]), [STYLE_A],
+                     0, plan=[first])  # fmt: skip
+    expected = _result(alone)[1]
+    assert result.image.shape == (24, 32, 3) and result.iterations == first[1]
+    np.testing.assert_array_equal(result.image, expected.image)
+    assert result.costs == expected.costs
 
 
 def test_a_full_size_that_cannot_fit_is_refused_before_the_coarse_scales(weights, monkeypatch):
