@@ -61,4 +61,4 @@ class Session(tf.Session):
             return super().run(*args, **kwargs)
 
 
-__all__ = ["Session", "held", "tf"]
+__all__ = ["Session", "tf"]

@@ -10,11 +10,12 @@ import numpy as np
 import threadpoolctl
 
 from stylize import costs, memory
-from stylize._tf import Session, held, tf
+from stylize._tf import Session, tf
 from stylize.config import Settings
 from stylize.device import session_config
 from stylize.layers import activation_layer
 from stylize.lbfgsb import BoundedLbfgs
+from stylize.signals import held
 from stylize.vgg import WeightVariables, build_vgg
 from stylize.weights import VggWeights
 

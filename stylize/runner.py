@@ -316,16 +316,9 @@ def _summary(inputs: Inputs, result, device: str, stopped: str | None, transfer)
         "tiling": transfer.tiling,
         "schedule": [
             {"width": size[0], "height": size[1], "iterations": count, "learning_rate": rate}
-            for (size, count), rate in zip(transfer.plan, _rates(transfer), strict=True)
+            for (size, count), rate in zip(transfer.plan, transfer.rates, strict=True)
         ],
         "interrupted": bool(stopped),
         "signal": stopped,
         "settings": settings,
     }
-
-
-def _rates(transfer) -> list[float | None]:
-    """Adam's step at each scale (None for L-BFGS, which has none)."""
-    if transfer.settings.optimizer == "lbfgs":
-        return [None] * len(transfer.rates)
-    return list(transfer.rates)

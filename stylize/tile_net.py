@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from stylize import costs, memory
-from stylize._tf import Session, held, tf
+from stylize._tf import Session, tf
 from stylize.config import Settings
 from stylize.device import session_config
 from stylize.layers import activation_layer
 from stylize.optimize import initialize
+from stylize.signals import held
 from stylize.tiles import Reach, Tile, layer_strides, network_reach
 from stylize.vgg import WeightVariables, build_vgg
 from stylize.weights import VggWeights

@@ -102,7 +102,8 @@ class Transfer:
             raise ValueError(f"{len(rates)} learning rates for a plan of {len(plan)} scales")
         kept = [k for k, (_, share) in enumerate(plan) if share]  # none of them run empty
         self.sizes, self.iterations = [sizes[k] for k in kept], [plan[k][1] for k in kept]
-        self.rates = [rates[k] for k in kept]  # Adam's step at each scale
+        adam = self.settings.optimizer == "adam"
+        self.rates = [rates[k] if adam else None for k in kept]  # Adam's step; L-BFGS has none
         self.total = sum(self.iterations)
         self.setup_seconds = self.seconds = 0.0
         self.done = 0
@@ -149,7 +150,7 @@ class Transfer:
                 steps.close()  # ends the optimizer's loop before anything else uses the graph
                 self.seconds += time.perf_counter() - began
 
-    def _steps(self, iterations: int, rate: float) -> Iterator[Step]:
+    def _steps(self, iterations: int, rate: float | None) -> Iterator[Step]:
         if self.settings.optimizer == "lbfgs":
             return self.graph.lbfgs(self.start, iterations)
         return self.graph.adam(self.start, iterations, rate)
