@@ -46,11 +46,15 @@ def _positive(value) -> bool:
     return isinstance(value, (int, float)) and value > 0
 
 
-FLOAT32_MODES = ("adam", "lbfgs", "lbfgs-scales2")
+FLOAT32_MODES = ("adam", "lbfgs", "lbfgs-scales2", "fast")
 # The bfloat16 modes run by default only where the CPU computes bfloat16 natively.
 BFLOAT16_MODES = (
-    ("adam-bf16", "lbfgs-bf16", "lbfgs-scales2-bf16") if computes_bfloat16(cpu_flags()) else ()
+    ("adam-bf16", "lbfgs-bf16", "lbfgs-scales2-bf16", "fast-bf16")
+    if computes_bfloat16(cpu_flags())
+    else ()
 )
+# The fast mode runs half the stylize budget, on two scales.
+ITERATIONS = {"reference": 3, "fast": 2, "fast-bf16": 2}
 FLOORS = ("floor", "floor-bf16") if BFLOAT16_MODES else ("floor",)
 
 
@@ -65,7 +69,7 @@ def test_every_mode_is_measured(report):
         assert run["returncode"] == 0
         for key in OPTIMIZER_KEYS:
             assert _positive(run[key]), (mode, key)
-        assert run["iterations"] == (3 if mode == "reference" else 4)
+        assert run["iterations"] == ITERATIONS.get(mode, 4)
         assert set(run["to_reference_J"]) == {"reached", "iteration", "loop_seconds", "seconds"}
 
 
@@ -103,7 +107,8 @@ def test_markdown_table(report):
     assert {row.count("|") for row in rows} == {13}
     for label in ("floor: forward + backward", "floor: plain TF, kernels as constants",
                   "reference (notebook", "stylize adam",
-                  "stylize lbfgs |", "stylize lbfgs --scales 2"):  # fmt: skip
+                  "stylize lbfgs |", "stylize lbfgs --scales 2",
+                  "stylize fast mode: lbfgs --scales 2, half the iterations"):  # fmt: skip
         assert label in markdown
     assert "failed" not in markdown
 
