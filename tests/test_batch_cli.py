@@ -221,6 +221,22 @@ def test_bfloat16_on_a_cpu_without_it_is_refused_before_the_out_folder(
     else:
         assert result.exit_code == 0, result.output
         assert [job["settings"]["precision"] for job in _manifest(out)] == ["bfloat16"] * 2
+        assert [job["precision"] for job in _manifest(out)] == ["bfloat16"] * 2
+
+
+@pytest.mark.parametrize("flags, ran", [({"avx512_bf16"}, "bfloat16"), ({"avx2"}, "float32")])
+def test_each_job_records_the_precision_auto_ran(vgg_file, inputs, tmp_path, monkeypatch,
+                                                 flags, ran):  # fmt: skip
+    from stylize import device
+
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
+    out = tmp_path / "out"
+    result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style", inputs / "s",
+                    "--out", out, "--device", "cpu", "--precision", "auto")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    jobs = _manifest(out)
+    assert [job["settings"]["precision"] for job in jobs] == ["auto"] * 2
+    assert [job["precision"] for job in jobs] == [ran] * 2
 
 
 def test_a_bad_weights_file_stops_before_any_job(inputs, tmp_path):

@@ -41,7 +41,9 @@ def test_video_json_summary(clip, image_files, vgg_file, tmp_path):
     summary = json.loads(result.stdout)
     assert summary["output"] == str(tmp_path / "o.mp4") and len(summary["frames"]) == 6
     assert set(summary["frames"][1]) == {"index", "J", "J_content", "J_style",
-                                         "temporal_error", "seconds", "resumed"}  # fmt: skip
+                                         "temporal_error", "seconds", "precision",
+                                         "resumed"}  # fmt: skip
+    assert summary["precision"] == "float32" == summary["frames"][1]["precision"]
     assert (summary["fps"], summary["width"], summary["height"]) == (25.0, 40, 30)
     assert summary["interrupted"] is False and "temporal_weight" in summary["settings"]
     assert frames.open_clip(tmp_path / "o.mp4").count == 6

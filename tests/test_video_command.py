@@ -61,6 +61,24 @@ def test_every_frame_is_written_recorded_and_summed_up(request_for, tmp_path):
         assert picture.size == (40, 30)
 
 
+@pytest.mark.parametrize("flags, ran", [({"avx512_bf16"}, "bfloat16"), ({"avx2"}, "float32")])
+def test_the_precision_auto_ran_is_recorded_per_frame(request_for, tmp_path, monkeypatch,
+                                                      flags, ran):  # fmt: skip
+    from stylize import device
+
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
+    summary = run_video(request_for(settings={"precision": "auto", "device": "cpu"}))
+    lines = [json.loads(x) for x in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    frames_made = [x for x in lines if x["status"] == "ok"]
+    assert len(frames_made) == 4 and all(x["precision"] == ran for x in frames_made)
+    assert all(x["settings"]["precision"] == "auto" for x in frames_made)
+    assert summary["precision"] == ran
+    assert [r["precision"] for r in summary["frames"]] == [ran] * 4
+    again = run_video(request_for(settings={"precision": "auto", "device": "cpu"}))
+    assert all(r["resumed"] for r in again["frames"])  # nothing ran this time
+    assert again["precision"] is None and [r["precision"] for r in again["frames"]] == [ran] * 4
+
+
 def test_a_rerun_keeps_every_frame_untouched(request_for, tmp_path):
     run_video(request_for())
     before = _digests(tmp_path / "out")

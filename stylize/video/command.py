@@ -165,7 +165,8 @@ class _Video:
                       "J": costs.J, "J_content": costs.J_content, "J_style": costs.J_style,
                       "J_temporal": costs.J_temporal, "temporal_error": temporal_error,
                       "seconds": round(seconds, 4), "flow_seconds": round(flow_seconds, 4),
-                      "seed": self.seed, "settings": wanted}  # fmt: skip
+                      "seed": self.seed, "precision": self.stylizer.settings.precision,
+                      "settings": wanted}  # fmt: skip
             self.manifest.append(record)
             self.rows.append(dict(record, resumed=False))
             self.reporter.frame_finished(record, image)
@@ -224,15 +225,19 @@ class _Video:
         width, height = images.fit_within(*self.clip.size, self.settings.max_size)
         rows = [{"index": r["index"], "J": r["J"], "J_content": r["J_content"],
                  "J_style": r["J_style"], "temporal_error": r["temporal_error"],
-                 "seconds": r["seconds"], "resumed": r["resumed"]} for r in self.rows]  # fmt: skip
+                 "seconds": r["seconds"], "precision": r.get("precision"),
+                 "resumed": r["resumed"]} for r in self.rows]  # fmt: skip
         settings = {**self.settings.as_dict(), "seed": self.seed,
                     "temporal_weight": self.request.temporal_weight,
                     "first_frame_iterations": self.request.first_frame_iterations}  # fmt: skip
+        # The arithmetic this run's frames used (--precision auto resolved); None when every
+        # frame was made by an earlier run.
+        precision = self.stylizer.settings.precision if self.stylizer else None
         return {"output": str(self.request.output), "work_folder": str(self.folder),
                 "frames": rows, "frames_asked": self.end - self.start, "fps": self.fps,
                 "width": width, "height": height, "seconds": round(seconds, 3),
                 "weights": str(self.weights.path), "interrupted": bool(stopped),
-                "signal": stopped, "settings": settings}  # fmt: skip
+                "signal": stopped, "settings": settings, "precision": precision}  # fmt: skip
 
 
 @dataclass
