@@ -98,7 +98,6 @@ class BatchWorker:
         self.stylizer = Stylizer(setup.weights, settings, device, max_graphs=MAX_GRAPH_SIZES,
                                  keep_mask=setup.keep_mask)  # fmt: skip
         self.device = self.stylizer.device
-        self.precision = self.stylizer.settings.precision
 
     def run(self, task: Task, on_progress=None) -> Outcome:
         """Stylize one task. Errors become a failed Outcome; signals propagate.
@@ -118,10 +117,11 @@ class BatchWorker:
             seconds = time.perf_counter() - began
             message = one_line(error, with_type=True)
             return Outcome(task.index, seconds=seconds, device=self.device, error=message,
-                           precision=self.precision)  # fmt: skip
+                           precision=self.stylizer.settings.precision)  # fmt: skip
         costs = (result.costs.J, result.costs.J_content, result.costs.J_style)
         return Outcome(task.index, result.image, costs, result.iterations, result.seconds,
-                       result.setup_seconds, self.device, precision=self.precision)  # fmt: skip
+                       result.setup_seconds, self.device,
+                       precision=self.stylizer.settings.precision)  # fmt: skip
 
     def close(self) -> None:
         self.stylizer.close()
