@@ -15,7 +15,7 @@ LABELS = {
     "adam-bf16": "stylize adam --precision bfloat16",
     "lbfgs-bf16": "stylize lbfgs --precision bfloat16",
     "lbfgs-scales2-bf16": "stylize lbfgs --scales 2 --precision bfloat16",
-    "fast": "stylize fast mode: lbfgs --scales 2, half the iterations",
+    "fast": "stylize fast mode: lbfgs --scales 2 --scale-ratio 4, half the iterations",
     "fast-bf16": "stylize fast mode --precision bfloat16",
 }
 

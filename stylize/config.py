@@ -27,6 +27,9 @@ PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
 PRECISION_CHOICES = ("float32", "bfloat16", "auto")  # auto: stylize.device.concrete_precision
 DEFAULT_NOISE_RATIO = 0.6
 MAX_SCALES = 6
+# Sides of consecutive scales: under 1.25 two scales would be nearly one size; over 16 the
+# coarse image has too few pixels to say anything of the full-size one.
+MIN_SCALE_RATIO, MAX_SCALE_RATIO = 1.25, 16.0
 FLOAT32_MAX = 3.4028234663852886e38
 
 
@@ -40,7 +43,8 @@ class Settings:
     ``noise_ratio`` None means 0.6 for ``init="noise"`` and 0 for any other start image.
     ``tile_size`` 0 computes in tiles only when one pass would not fit in memory; a size in
     pixels always does, with cores of at most that size. ``scales`` 0 chooses the scales
-    from the output size (stylize.schedule: one scale under 1024 px).
+    from the output size (stylize.schedule: one scale under 1024 px); ``scale_ratio`` is
+    the ratio of the sides of consecutive scales (2: each scale half the next).
     """
 
     iterations: int = 200
@@ -54,6 +58,7 @@ class Settings:
     pooling: str = "avg"
     max_size: int = 512
     scales: int = 0
+    scale_ratio: float = 2.0
     tile_size: int = 0
     style_scale: float = 1.0
     style_weights: tuple[float, ...] | None = None
@@ -83,6 +88,9 @@ class Settings:
         _check_choice("preserve-colors", self.preserve_colors, PRESERVE_COLORS_CHOICES)
         _check_int("max-size", self.max_size, low=16)
         _check_int("scales", self.scales, low=0, high=MAX_SCALES)
+        if not MIN_SCALE_RATIO <= self.scale_ratio <= MAX_SCALE_RATIO:
+            raise ConfigError(f"--scale-ratio must be between {MIN_SCALE_RATIO:g} and"
+                              f" {MAX_SCALE_RATIO:g}, got {self.scale_ratio}")  # fmt: skip
         _check_int("tile-size", self.tile_size, low=0)
         if self.tile_size and self.tile_size < 16:
             raise ConfigError(

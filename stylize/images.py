@@ -131,14 +131,17 @@ def _to_rgb(picture: Image.Image, label: str) -> np.ndarray:
         ) from exc
 
 
-def scale_sizes(width: int, height: int, scales: int) -> list[tuple[int, int]]:
-    """Sizes for coarse-to-fine optimization, each twice the one before, ending at full size.
+def scale_sizes(width: int, height: int, scales: int,
+                ratio: float = 2.0) -> list[tuple[int, int]]:  # fmt: skip
+    """Sizes for coarse-to-fine optimization, each ``ratio`` times the one before (sides,
+    rounded to the pixel), ending at full size: 400x300 in 2 scales is 200x150, 400x300,
+    and at ratio 4 100x75, 400x300.
 
     Scales whose shorter side would fall under MIN_SIDE pixels are left out.
     """
     sizes = []
     for level in range(scales - 1, -1, -1):
-        factor = 0.5**level
+        factor = ratio**-level
         size = (round(width * factor), round(height * factor))
         if level == 0 or min(size) >= MIN_SIDE:
             sizes.append(size)

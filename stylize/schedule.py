@@ -10,6 +10,13 @@ says otherwise, start near 512 px. At 1024x768, the smallest big size, that reac
 one-scale run's final J 3.3x sooner. A fresh Adam at each scale over-steps on an
 upsampled image that is nearly settled, so later scales above BIG_SIDE take a smaller step
 (scale_learning_rates).
+
+How many scales a small output's iterations are shared among, not their sizes, sets the
+shares: about 20 coarse L-BFGS evaluations settle the large structures at 200x150 and at
+100x75 alike, so a coarser start (--scale-ratio 4: 100x75, then 400x300) makes them cheaper.
+At 400x300 in bfloat16 that reached the notebook's J in 3.1-3.5 s instead of 5.5 s and
+ended 100 evaluations lower; with a third scale between, its graph and targets cost more
+than it gave (benchmarks/README.md, "A coarser start").
 """
 
 from __future__ import annotations
@@ -25,28 +32,31 @@ BIG_SIDE = 1024  # px: an output whose longest side is at least this is "big"
 COARSEST_SIDE = 512  # px: where the automatic schedule of a big output starts, about
 
 
-def automatic_scales(width: int, height: int) -> int:
+def automatic_scales(width: int, height: int, ratio: float = 2.0) -> int:
     """The number of scales ``--scales 0`` (the default) gives a ``width`` x ``height``
-    output: 1 under BIG_SIDE px, else enough halvings to start within a factor of sqrt(2)
-    of COARSEST_SIDE (1024 px: 2 scales; 2000: 3; 4000: 4, from 500 px)."""
+    output with sides ``ratio`` apart: 1 under BIG_SIDE px, else enough steps to start
+    within a factor of sqrt(ratio) of COARSEST_SIDE (halving: 1024 px: 2 scales; 2000: 3;
+    4000: 4, from 500 px; at ratio 4, 4000 px: 2, from 1000 px)."""
     longest = max(width, height)
     if longest < BIG_SIDE:
         return 1
-    return min(MAX_SCALES, 1 + round(math.log2(longest / COARSEST_SIDE)))
+    steps = math.log2(longest / COARSEST_SIDE) / math.log2(ratio)
+    return min(MAX_SCALES, 1 + round(steps))
 
 
 def split_iterations(total: int, sizes: Sequence[tuple[int, int]]) -> list[int]:
     """Share ``total`` iterations among scales (coarsest first, the output last), at least
     one each while the total allows, the rest to the last scale.
 
-    Under BIG_SIDE px in proportion to the pixel counts (2 scales: 20 % and 80 %); for a big
-    output in proportion to 1 / side, so each scale has half the iterations of the one before
-    (4 scales: 8/15, 4/15, 2/15, 1/15).
+    Under BIG_SIDE px in proportion to the pixel counts the scales would have if each
+    halved the next, whatever their real sizes (2 scales: 20 % and 80 %; see the module's
+    docstring); for a big output in proportion to 1 / side, so at halving steps each scale
+    has half the iterations of the one before (4 scales: 8/15, 4/15, 2/15, 1/15).
     """
     if max(sizes[-1]) >= BIG_SIDE:
         weights = [Fraction(1, max(width, height)) for width, height in sizes]
     else:
-        weights = [Fraction(width * height) for width, height in sizes]
+        weights = [Fraction(pixels) for pixels in _halving_pixels(*sizes[-1], len(sizes))]
     whole = sum(weights)
     shares = [min(max(1, math.floor(total * w / whole)), total) for w in weights[:-1]]
     while sum(shares) >= total and any(shares):
@@ -54,15 +64,22 @@ def split_iterations(total: int, sizes: Sequence[tuple[int, int]]) -> list[int]:
     return [*shares, total - sum(shares)]
 
 
+def _halving_pixels(width: int, height: int, count: int) -> list[int]:
+    """Pixel counts of ``count`` scales each half the next, ending at ``width`` x ``height``
+    (rounded as images.scale_sizes rounds them, so at halving steps they are the real ones)."""
+    levels = range(count - 1, -1, -1)
+    return [round(width * 0.5**level) * round(height * 0.5**level) for level in levels]
+
+
 def plan_scales(
-    total: int, width: int, height: int, scales: int
+    total: int, width: int, height: int, scales: int, ratio: float = 2.0
 ) -> list[tuple[tuple[int, int], int]]:
     """((width, height), iterations) per scale for ``total`` iterations ending at a
-    ``width`` x ``height`` output: ``scales`` sizes (0: automatic_scales) from
-    images.scale_sizes, shares from split_iterations. A scale left without iterations (a
-    budget smaller than the number of scales) is left out rather than run empty."""
-    count = scales or automatic_scales(width, height)
-    sizes = images.scale_sizes(width, height, count)
+    ``width`` x ``height`` output: ``scales`` sizes (0: automatic_scales) ``ratio`` apart
+    from images.scale_sizes, shares from split_iterations. A scale left without iterations
+    (a budget smaller than the number of scales) is left out rather than run empty."""
+    count = scales or automatic_scales(width, height, ratio)
+    sizes = images.scale_sizes(width, height, count, ratio)
     shares = split_iterations(total, sizes)
     return [(size, share) for size, share in zip(sizes, shares, strict=True) if share]
 

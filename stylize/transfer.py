@@ -93,7 +93,7 @@ class Transfer:
         if plan is None:
             budget = iterations if iterations is not None else self.settings.iterations
             scales = 1 if start is not None else self.settings.scales
-            plan = plan_scales(budget, width, height, scales)
+            plan = plan_scales(budget, width, height, scales, self.settings.scale_ratio)
         if not plan or plan[-1][0] != (width, height):
             raise ValueError(f"a plan must end at the content's size {width}x{height}")
         sizes = [size for size, _ in plan]

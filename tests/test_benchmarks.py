@@ -29,17 +29,18 @@ FLOOR_KEYS = ("forward_seconds", "step_seconds", "j_gradient_seconds", "gflops",
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[dict, str]:
-    """One tiny benchmark run: 48x32 images, 3 reference and 4 stylize iterations, a tiny
-    random weights file."""
+    """One tiny benchmark run: 64x64 images (so that the fast mode's quarter size, 16x16,
+    is not too small to keep), 3 reference and 4 stylize iterations, a tiny random weights
+    file."""
     folder = tmp_path_factory.mktemp("bench")
     weights = write_vgg19_mat(folder / "tiny.mat", "new")
-    command = [sys.executable, str(BENCH), "--size", "48x32", "--iterations", "3",
+    command = [sys.executable, str(BENCH), "--size", "64x64", "--iterations", "3",
                "--stylize-iterations", "4", "--weights", str(weights), "--workdir", str(folder),
                "--floor-repeats", "2", "--import-runs", "1", "--help-runs", "1"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    data = json.loads((folder / "bench-48x32.json").read_text())
-    return data, (folder / "bench-48x32.md").read_text()
+    data = json.loads((folder / "bench-64x64.json").read_text())
+    return data, (folder / "bench-64x64.md").read_text()
 
 
 def _positive(value) -> bool:
@@ -73,6 +74,17 @@ def test_every_mode_is_measured(report):
         assert set(run["to_reference_J"]) == {"reached", "iteration", "loop_seconds", "seconds"}
 
 
+# The README's fast mode starts at a quarter of the side, the other --scales 2 runs at half.
+SCALE_SIZES = {"lbfgs-scales2": [[32, 32], [64, 64]], "fast": [[16, 16], [64, 64]]}
+
+
+def test_each_run_reports_the_sizes_it_optimized_at(report):
+    data, _ = report
+    for mode in ("reference", *FLOAT32_MODES, *BFLOAT16_MODES):
+        expected = SCALE_SIZES.get(mode.removesuffix("-bf16"), [[64, 64]])
+        assert data["modes"][mode]["scale_sizes"] == expected, mode
+
+
 def test_outputs_are_rescored_in_float32(report):
     data, _ = report
     assert data["rescore"]["returncode"] == 0
@@ -98,7 +110,7 @@ def test_reference_target_and_context(report):
 
 def test_markdown_table(report):
     _, markdown = report
-    assert markdown.startswith("# stylize benchmark: 48x32, 3 iterations (stylize: 4)")
+    assert markdown.startswith("# stylize benchmark: 64x64, 3 iterations (stylize: 4)")
     assert (
         "| run | s/iter | median s/iter | best s/iter | GFLOP/s | start-up s | peak RSS MiB |"
         " final J | final J in float32 |" in markdown
@@ -108,7 +120,8 @@ def test_markdown_table(report):
     for label in ("floor: forward + backward", "floor: plain TF, kernels as constants",
                   "reference (notebook", "stylize adam",
                   "stylize lbfgs |", "stylize lbfgs --scales 2",
-                  "stylize fast mode: lbfgs --scales 2, half the iterations"):  # fmt: skip
+                  "stylize fast mode: lbfgs --scales 2 --scale-ratio 4, half the"
+                  " iterations"):  # fmt: skip
         assert label in markdown
     assert "failed" not in markdown
 

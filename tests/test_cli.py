@@ -438,6 +438,38 @@ def test_an_lbfgs_run_lists_no_adam_step_in_its_schedule(runner, vgg_file, image
     assert [stage["width"] for stage in schedule] == [48, 96]
 
 
+def test_scale_ratio_sets_the_coarse_size_and_keeps_the_shares(
+    runner, vgg_file, image_files, tmp_path
+):
+    content = tmp_path / "c.png"
+    Image.open(image_files["content"]).resize((128, 96)).save(content)
+    result = runner.invoke(main, ["run", "--content", str(content), "--style",
+                                  str(image_files["style"]), "--weights", str(vgg_file), "-o",
+                                  str(tmp_path / "r.png"), "--optimizer", "lbfgs",
+                                  "--iterations", "10", "--scales", "2", "--scale-ratio", "4",
+                                  "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    schedule = [(s["width"], s["height"], s["iterations"]) for s in summary["schedule"]]
+    assert schedule == [(32, 24, 2), (128, 96, 8)]
+    assert summary["settings"]["scale_ratio"] == 4.0
+
+
+@pytest.mark.parametrize("ratio", ["1", "20", "nan"])
+def test_a_scale_ratio_out_of_range_is_refused_before_any_work(
+    runner, vgg_file, image_files, tmp_path, ratio
+):
+    output = tmp_path / "r.png"
+    result = runner.invoke(main, ["run", "--content", str(image_files["content"]), "--style",
+                                  str(image_files["style"]), "--weights", str(vgg_file), "-o",
+                                  str(output), "--scales", "2",
+                                  "--scale-ratio", ratio])  # fmt: skip
+    assert result.exit_code == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("Error: --scale-ratio must be between 1.25 and 16, got")
+    assert "Traceback" not in result.output and not output.exists()
+
+
 def test_a_run_stopped_before_its_last_scale_writes_the_scale_it_reached(
     runner, vgg_file, image_files, tmp_path, monkeypatch
 ):

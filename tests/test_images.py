@@ -706,6 +706,13 @@ def test_scale_sizes_leave_out_scales_under_16_pixels():
     assert images.scale_sizes(64, 40, 3) == [(32, 20), (64, 40)]
 
 
+def test_scale_sizes_take_any_ratio_of_sides():
+    assert images.scale_sizes(400, 300, 2, 4.0) == [(100, 75), (400, 300)]
+    assert images.scale_sizes(400, 300, 3, 1.5) == [(178, 133), (267, 200), (400, 300)]
+    assert images.scale_sizes(400, 300, 3, 2.0) == images.scale_sizes(400, 300, 3)
+    assert images.scale_sizes(64, 48, 2, 4.0) == [(64, 48)]  # 16x12 is too small
+
+
 # --- network input ---------------------------------------------------------------------------
 
 _MEAN = np.array([123.68, 116.779, 103.939], np.float32)

@@ -18,6 +18,14 @@ def test_split_iterations_follows_the_pixel_counts_under_the_big_side():
     assert split_iterations(100, [(256, 192), (512, 384), (1023, 767)]) == [4, 19, 77]
 
 
+def test_under_the_big_side_the_number_of_scales_sets_the_shares_not_their_sizes():
+    # About 20 coarse evaluations settle the large structures whatever the coarse size.
+    assert split_iterations(100, [(100, 75), (400, 300)]) == [20, 80]
+    assert split_iterations(100, [(267, 200), (400, 300)]) == [20, 80]
+    assert split_iterations(210, [(25, 19), (100, 75), (400, 300)]) == [10, 40, 160]
+    assert split_iterations(100, [(101, 76), (401, 301)]) == [19, 81]  # halving's 200x150 share
+
+
 def test_split_iterations_halves_per_doubling_for_a_big_output():
     sizes = [(500, 375), (1000, 750), (2000, 1500), (4000, 3000)]
     assert split_iterations(200, sizes) == [106, 53, 26, 15]  # 8/15, 4/15, 2/15, the rest
@@ -59,6 +67,21 @@ def test_plan_scales_pairs_the_halved_sizes_with_their_shares():
     assert plan_scales(210, 400, 300, 3) == [((100, 75), 10), ((200, 150), 40), ((400, 300), 160)]
     assert plan_scales(1, 400, 300, 2) == [((400, 300), 1)]
     assert plan_scales(7, 400, 300, 1) == [((400, 300), 7)]
+
+
+def test_plan_scales_at_another_ratio():
+    assert plan_scales(100, 400, 300, 2, 4.0) == [((100, 75), 20), ((400, 300), 80)]
+    assert plan_scales(100, 400, 300, 2, 2.0) == plan_scales(100, 400, 300, 2)
+    assert plan_scales(100, 64, 48, 2, 4.0) == [((64, 48), 100)]  # 16x12 is left out
+    # A big output shares by 1 / side at any ratio, and --scales 0 counts steps of the ratio.
+    assert plan_scales(200, 4000, 3000, 0, 4.0) == [((1000, 750), 160), ((4000, 3000), 40)]
+
+
+def test_automatic_scales_count_steps_of_the_ratio():
+    assert automatic_scales(400, 300, 4.0) == 1
+    assert automatic_scales(4000, 3000, 4.0) == 2  # 1000, 4000
+    assert automatic_scales(2000, 1500, 1.5) == 4  # 593, 889, 1333, 2000
+    assert automatic_scales(100000, 1000, 1.25) == 6  # --scales' largest
 
 
 def test_plan_scales_0_is_automatic():

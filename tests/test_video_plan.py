@@ -39,14 +39,15 @@ def test_bad_frames_ranges(text):
 
 
 def test_first_and_later_frames_compare_different_settings():
-    settings = Settings(scales=2, seed=4, iterations=50)
+    settings = Settings(scales=2, scale_ratio=4.0, seed=4, iterations=50)
     inputs = {"styles_sha256": ["ab"], "weights": "w.mat"}
     first = plan.frame_settings(settings, True, 200, 100.0, True, inputs)
     later = plan.frame_settings(settings, False, 50, 100.0, True, inputs)
     assert first["iterations"] == 200 and first["scales"] == 2 and first["seed"] == 4
+    assert first["scale_ratio"] == 4.0
     assert "temporal_weight" not in first and first["styles_sha256"] == ["ab"]
     assert later["iterations"] == 50 and later["temporal_weight"] == 100.0
-    assert not {"scales", "init", "noise_ratio", "seed"} & set(later)
+    assert not {"scales", "scale_ratio", "init", "noise_ratio", "seed"} & set(later)
     assert "device" not in first and "device" not in later
     assert "seed" not in plan.frame_settings(settings, True, 200, 100.0, False, inputs)
     assert isinstance(first["content_layers"][0], list)  # strict JSON, as read back

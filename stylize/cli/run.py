@@ -58,7 +58,7 @@ OWN_OPTIONS = {
     "alpha", "beta", "tv_weight", "content_layers", "style_layers", "style_weights",
     "style_mask", "mask",
     "style_scale", "init", "noise_ratio", "preserve_colors", "pooling", "max_size", "scales",
-    "tile_size", "seed", "device", "precision", "save_every", "history", "loss_plot",
+    "scale_ratio", "tile_size", "seed", "device", "precision", "save_every", "history", "loss_plot",
     "contact_sheet",
     "overwrite", "preview", "preview_host", "quiet", "as_json", own=OWN_OPTIONS,
 )  # fmt: skip
@@ -71,6 +71,8 @@ def run_command(**options) -> None:
       stylize run --content images/content.jpg --style images/style.jpg
       stylize run --content photo.jpg --style a.jpg --style b.jpg --style-weights 0.7,0.3
       stylize run --content photo.jpg --style a.jpg --optimizer lbfgs --iterations 100
+      stylize run --content photo.jpg --style a.jpg --optimizer lbfgs --scales 2 \\
+        --scale-ratio 4 --iterations 100
 
     Exit codes: 0 written, 1 failure while running, 2 bad usage or input,
     130 or 143 interrupted (the best image so far is written).

@@ -17,7 +17,8 @@ from stylize.errors import InputError
 from stylize.files import file_digests, is_regular_file
 from stylize.manifest import clean_json
 
-FIRST_FRAME_ONLY = ("scales", "init", "noise_ratio")  # later frames start from the previous
+# Later frames start from the previous one, so these shape the first frame only.
+FIRST_FRAME_ONLY = ("scales", "scale_ratio", "init", "noise_ratio")
 NOT_COMPARED = ("device", "tile_size")  # may differ without redoing a frame (same image)
 
 
