@@ -16,6 +16,7 @@ import math
 import os
 from pathlib import Path
 
+from stylize.config import Settings
 from stylize.errors import InputError, RunError
 
 try:
@@ -138,3 +139,13 @@ def clean_json(value):
     if isinstance(value, (list, tuple)):
         return [clean_json(v) for v in value]
     return value
+
+
+def with_setting_defaults(stored: dict, wanted: dict) -> dict:
+    """A record's stored settings with each run setting (a ``Settings`` field) that
+    ``wanted`` has and ``stored`` lacks filled in with its default, as strict JSON. A record
+    written before a setting existed ran as its default does: settings are added with
+    defaults that keep what came before, so an upgrade does not redo finished work."""
+    defaults = clean_json(Settings().as_dict())
+    missing = {key: defaults[key] for key in wanted.keys() - stored.keys() if key in defaults}
+    return {**stored, **missing}

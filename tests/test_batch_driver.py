@@ -66,6 +66,26 @@ def test_pending_skips_only_jobs_finished_with_the_same_inputs_and_settings(batc
         assert len(Batch([first, second], out, settings, manifest).pending()) == 2
 
 
+def test_a_record_from_before_a_setting_existed_counts_as_its_default(batch_folder):
+    out = batch_folder / "out"
+    pairs = all_pairs(
+        collect_images([batch_folder / "c"], "content"), [batch_folder / "s" / "x.png"]
+    )
+    first, second = plan_jobs(pairs, "{content}_{style}.png", out, 512)
+    out.mkdir()
+    (out / first.output).write_bytes(b"done")
+    (out / second.output).write_bytes(b"done")
+    old, changed = _finished_record(first, Settings()), _finished_record(second, Settings())
+    del old["settings"]["scale_ratio"]  # as an older stylize wrote it
+    changed["settings"]["scale_ratio"] = 4.0
+    with Manifest(out / "manifest.jsonl") as manifest:
+        manifest.append(old)
+        manifest.append(changed)
+        assert Batch([first, second], out, Settings(), manifest).pending() == [second]
+        quarter = Settings(scale_ratio=4.0)
+        assert Batch([first, second], out, quarter, manifest).pending() == [first]
+
+
 def test_the_checksum_of_a_fifo_or_a_device_is_none_without_reading(tmp_path):
     fifo = tmp_path / "fifo.png"
     os.mkfifo(fifo)

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from stylize.errors import InputError, RunError
-from stylize.manifest import Manifest, clean_json, parse_lines
+from stylize.manifest import Manifest, clean_json, parse_lines, with_setting_defaults
 
 
 def test_manifest_drops_a_torn_last_line_and_skips_bad_ones(tmp_path):
@@ -61,3 +61,16 @@ def test_a_full_disk_while_appending_is_a_run_error_naming_the_manifest(tmp_path
     monkeypatch.undo()
     with Manifest(tmp_path / "manifest.jsonl") as again:
         assert [r["output"] for r in again.records] == ["a.png"]
+
+
+def test_settings_missing_from_an_old_record_take_their_defaults():
+    wanted = {"iterations": 3, "scale_ratio": 2.0, "style_layers": [["conv1_1", 1.0]],
+              "temporal_weight": 5.0}  # fmt: skip
+    stored = {"iterations": 3, "style_layers": [["conv1_1", 1.0]]}
+    filled = with_setting_defaults(stored, wanted)
+    # A run setting takes its default; anything else (not a Settings field) stays missing.
+    assert filled == {"iterations": 3, "style_layers": [["conv1_1", 1.0]], "scale_ratio": 2.0}
+    assert with_setting_defaults({**stored, "scale_ratio": 4.0}, wanted)["scale_ratio"] == 4.0
+    assert with_setting_defaults({"iterations": 3}, {"content_layers": None})["content_layers"] == [
+        ["conv4_2", 1.0]
+    ]  # fmt: skip

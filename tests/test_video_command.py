@@ -89,6 +89,18 @@ def test_a_rerun_keeps_every_frame_untouched(request_for, tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.png")} == mtimes
 
 
+def test_a_manifest_from_before_a_setting_existed_keeps_its_frames(request_for, tmp_path):
+    run_video(request_for())
+    manifest = tmp_path / "out" / "manifest.jsonl"
+    lines = [json.loads(x) for x in manifest.read_text().splitlines()]
+    for line in lines:  # as an older stylize wrote them, before --scale-ratio
+        line.get("settings", {}).pop("scale_ratio", None)
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert all(r["resumed"] for r in run_video(request_for())["frames"])
+    changed = run_video(request_for(settings={"scale_ratio": 4.0}))
+    assert [r["resumed"] for r in changed["frames"]] == [False] * 4  # the first frame's
+
+
 @pytest.mark.parametrize("change, kept", [
     ({"settings": {"iterations": 2}}, [True, False, False, False]),  # later frames only
     ({"first_frame_iterations": 5}, [False, False, False, False]),

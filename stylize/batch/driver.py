@@ -25,7 +25,7 @@ from stylize.batch.worker import Executor, Outcome, Task
 from stylize.config import Settings
 from stylize.errors import StylizeError, one_line
 from stylize.files import file_digests, is_regular_file
-from stylize.manifest import Manifest, clean_json
+from stylize.manifest import Manifest, clean_json, with_setting_defaults
 
 UNMATCHED_SETTINGS = ("seed", "device", "tile_size")  # may differ without redoing a job
 
@@ -183,7 +183,8 @@ class Batch:
             return False
         if not (self.out_dir / job.output).is_file():
             return False
-        if comparable(record["settings"], self.settings.seed is not None) != wanted:
+        stored = with_setting_defaults(record["settings"], wanted)
+        if comparable(stored, self.settings.seed is not None) != wanted:
             return False
         return (record.get("content_sha256") == self.sha(job.content)
                 and record.get("style_sha256") == self.sha(job.style)

@@ -15,7 +15,7 @@ from pathlib import Path
 from stylize.config import Settings
 from stylize.errors import InputError
 from stylize.files import file_digests, is_regular_file
-from stylize.manifest import clean_json
+from stylize.manifest import clean_json, with_setting_defaults
 
 # Later frames start from the previous one, so these shape the first frame only.
 FIRST_FRAME_ONLY = ("scales", "scale_ratio", "init", "noise_ratio")
@@ -57,7 +57,8 @@ def kept(record: dict | None, digest: str, wanted: dict, folder: Path) -> bool:
     settings ``wanted``, its file unchanged."""
     if not record or record.get("status") != "ok" or record.get("input_sha256") != digest:
         return False
-    if record.get("settings") != wanted:
+    stored = record.get("settings")
+    if not isinstance(stored, dict) or with_setting_defaults(stored, wanted) != wanted:
         return False
     path = folder / str(record.get("output"))
     if not is_regular_file(path):
