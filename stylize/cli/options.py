@@ -86,13 +86,14 @@ OPTIONS: dict[str, Callable] = {
                              help="Longest side of the output in pixels (the content is scaled"
                                   " down)."),
     "scales": click.option("--scales", type=int, default=_D.scales, show_default=True,
-                           help="Coarse-to-fine: optimize at 1/2^(N-1) of the size first,"
-                                " doubling up. 0: one scale under 1024 px, else from about"
-                                " 512 px."),
+                           help="Coarse-to-fine: optimize at 1/R^(N-1) of the size first"
+                                " (R: --scale-ratio), growing R times. 0: one scale under"
+                                " 1024 px, else from about 512 px."),
     "scale_ratio": click.option("--scale-ratio", type=float, default=_D.scale_ratio,
                                 show_default=True, metavar="R",
-                                help="With --scales: each scale's sides are R times the one"
-                                     " before. 4 starts 400x300 at 100x75: the fast mode."),
+                                help="Sides of each scale over the one before (--scales)."
+                                     " With --scales 2, 4 starts 400x300 at 100x75: the"
+                                     " fast mode."),
     "tile_size": click.option("--tile-size", type=int, default=_D.tile_size,
                               show_default=True, metavar="PX",
                               help="Compute J and its gradient in tiles with cores of at most"
