@@ -118,8 +118,8 @@ def test_with_changes_validates_again():
 
 def test_as_dict_has_every_setting():
     d = Settings(seed=4).as_dict()
-    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 21
-    assert d["tile_size"] == 0
+    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 22
+    assert d["tile_size"] == 0 and d["scale_ratio"] == 2.0
 
 
 @pytest.mark.parametrize("layer", ["relu6", "relu7", "fc6"])
