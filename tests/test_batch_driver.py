@@ -42,8 +42,8 @@ def _finished_record(job: Job, settings: Settings, **changes) -> dict:
     return {**record, **changes}
 
 
-def test_pending_skips_only_jobs_finished_with_the_same_inputs_and_settings(batch_folder):
-    settings = Settings(iterations=3)
+def _two_written_jobs(batch_folder: Path) -> tuple[Job, Job, Path]:
+    """Two jobs whose output files exist in ``out``, and that folder."""
     out = batch_folder / "out"
     pairs = all_pairs(
         collect_images([batch_folder / "c"], "content"), [batch_folder / "s" / "x.png"]
@@ -52,6 +52,12 @@ def test_pending_skips_only_jobs_finished_with_the_same_inputs_and_settings(batc
     out.mkdir()
     (out / first.output).write_bytes(b"done")
     (out / second.output).write_bytes(b"done")
+    return first, second, out
+
+
+def test_pending_skips_only_jobs_finished_with_the_same_inputs_and_settings(batch_folder):
+    settings = Settings(iterations=3)
+    first, second, out = _two_written_jobs(batch_folder)
     with Manifest(out / "manifest.jsonl") as manifest:
         manifest.append(_finished_record(first, settings))
         manifest.append(_finished_record(second, settings, style_sha256="0" * 64))
@@ -67,14 +73,7 @@ def test_pending_skips_only_jobs_finished_with_the_same_inputs_and_settings(batc
 
 
 def test_a_record_from_before_a_setting_existed_counts_as_its_default(batch_folder):
-    out = batch_folder / "out"
-    pairs = all_pairs(
-        collect_images([batch_folder / "c"], "content"), [batch_folder / "s" / "x.png"]
-    )
-    first, second = plan_jobs(pairs, "{content}_{style}.png", out, 512)
-    out.mkdir()
-    (out / first.output).write_bytes(b"done")
-    (out / second.output).write_bytes(b"done")
+    first, second, out = _two_written_jobs(batch_folder)
     old, changed = _finished_record(first, Settings()), _finished_record(second, Settings())
     del old["settings"]["scale_ratio"]  # as an older stylize wrote it
     changed["settings"]["scale_ratio"] = 4.0
