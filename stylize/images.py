@@ -139,13 +139,16 @@ def scale_sizes(width: int, height: int, scales: int,
 
     Scales whose shorter side would fall under MIN_SIDE pixels are left out.
     """
-    sizes = []
-    for level in range(scales - 1, -1, -1):
-        factor = ratio**-level
-        size = (round(width * factor), round(height * factor))
-        if level == 0 or min(size) >= MIN_SIDE:
-            sizes.append(size)
-    return sizes
+    ladder = scale_ladder(width, height, scales, ratio)
+    return [size for size in ladder[:-1] if min(size) >= MIN_SIDE] + ladder[-1:]
+
+
+def scale_ladder(width: int, height: int, count: int,
+                 ratio: float = 2.0) -> list[tuple[int, int]]:  # fmt: skip
+    """``count`` sizes, each ``ratio`` times the one before (sides rounded to the pixel),
+    ending at ``width`` x ``height``, however small the coarse ones get."""
+    levels = range(count - 1, -1, -1)
+    return [(round(width * ratio**-level), round(height * ratio**-level)) for level in levels]
 
 
 def fit_within(width: int, height: int, max_size: int) -> tuple[int, int]:

@@ -141,11 +141,13 @@ def clean_json(value):
     return value
 
 
+_DEFAULTS = clean_json(Settings().as_dict())  # every setting's default, as a record stores it
+
+
 def with_setting_defaults(stored: dict, wanted: dict) -> dict:
     """A record's stored settings with each run setting (a ``Settings`` field) that
     ``wanted`` has and ``stored`` lacks filled in with its default, as strict JSON. A record
     written before a setting existed ran as its default does: settings are added with
     defaults that keep what came before, so an upgrade does not redo finished work."""
-    defaults = clean_json(Settings().as_dict())
-    missing = {key: defaults[key] for key in wanted.keys() - stored.keys() if key in defaults}
+    missing = {key: _DEFAULTS[key] for key in wanted.keys() - stored.keys() if key in _DEFAULTS}
     return {**stored, **missing}

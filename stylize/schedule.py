@@ -56,19 +56,13 @@ def split_iterations(total: int, sizes: Sequence[tuple[int, int]]) -> list[int]:
     if max(sizes[-1]) >= BIG_SIDE:
         weights = [Fraction(1, max(width, height)) for width, height in sizes]
     else:
-        weights = [Fraction(pixels) for pixels in _halving_pixels(*sizes[-1], len(sizes))]
+        halving = images.scale_ladder(*sizes[-1], len(sizes))
+        weights = [Fraction(width * height) for width, height in halving]
     whole = sum(weights)
     shares = [min(max(1, math.floor(total * w / whole)), total) for w in weights[:-1]]
     while sum(shares) >= total and any(shares):
         shares[shares.index(max(shares))] -= 1
     return [*shares, total - sum(shares)]
-
-
-def _halving_pixels(width: int, height: int, count: int) -> list[int]:
-    """Pixel counts of ``count`` scales each half the next, ending at ``width`` x ``height``
-    (rounded as images.scale_sizes rounds them, so at halving steps they are the real ones)."""
-    levels = range(count - 1, -1, -1)
-    return [round(width * 0.5**level) * round(height * 0.5**level) for level in levels]
 
 
 def plan_scales(
