@@ -56,13 +56,16 @@ class ProgressDisplay:
         self._last = (0, "", "", self.began)  # done, detail, stats, when: the latest update
         self._inside = self.began  # when the latest line about the step's inside was written
 
-    def update(self, done: int, detail: str = "", elapsed: float | None = None) -> None:
-        """Report ``done`` of ``total``; ``elapsed`` seconds default to the time since start."""
+    def update(self, done: int, detail: str = "", elapsed: float | None = None,
+               left: float | None = None) -> None:  # fmt: skip
+        """Report ``done`` of ``total``; ``elapsed`` seconds default to the time since start,
+        ``left`` seconds to those the pace so far gives (seconds_left)."""
         if self.quiet:
             return
         elapsed = time.perf_counter() - self.began if elapsed is None else elapsed
         rate = done / elapsed if elapsed > 0 else 0.0
-        left = seconds_left(done, self.total, elapsed, self.stages)
+        if left is None:
+            left = seconds_left(done, self.total, elapsed, self.stages)
         stats = f"{rate:.2f} {self.unit}/s  {format_duration(left)} left"
         self._last = (done, detail, stats, time.perf_counter())
         if self.interactive:

@@ -4,13 +4,15 @@ running job with one worker in this process, else showing finished jobs)."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from stylize.batch.driver import Counts, Reporter
 from stylize.batch.plan import Job
-from stylize.batch.progress import BoardReporter, ProgressReporter, Reporters
+from stylize.batch.progress import BoardReporter, ProgressReporter, Reporters, Workload
 from stylize.optimize import Costs, Step
 from stylize.preview.board import Board
 from stylize.transfer import Progress
@@ -31,8 +33,8 @@ class Clock:
         return self.now
 
 
-def _job(index: int) -> Job:
-    return Job(index, Path(f"c/{index}.png"), Path("s/x.png"), f"{index}_x.png", (32, 24))
+def _job(index: int, size: tuple[int, int] | None = (32, 24)) -> Job:
+    return Job(index, Path(f"c/{index}.png"), Path("s/x.png"), f"{index}_x.png", size)
 
 
 def _record(index: int, status: str = "ok") -> dict:
@@ -45,7 +47,7 @@ def test_a_live_board_follows_each_job_and_counts_the_batch():
     board, clock = Board("stylize batch"), Clock()
     reporter = BoardReporter(board, live=True, clock=clock)
     counts = Counts(total=3, skipped=1)
-    reporter.started(2, counts)
+    reporter.started([_job(0), _job(1)], counts)
     reporter.job_started(_job(0), 1, 2)
     transfer = FakeTransfer()
     transfer.best = Step(Costs(1.0, 1.0, 1.0), np.full((1, 4, 5, 3), 5.0))
@@ -67,7 +69,7 @@ def test_with_several_workers_the_board_shows_finished_jobs():
     board = Board("stylize batch")
     reporter = BoardReporter(board, live=False, clock=Clock())
     counts = Counts(total=2)
-    reporter.started(2, counts)
+    reporter.started([_job(0), _job(1)], counts)
     reporter.job_started(_job(0), 1, 2)
     reporter.job_started(_job(1), 2, 2)
     assert board.snapshot()["label"] == ""  # no single running job to follow
@@ -81,7 +83,7 @@ def test_with_several_workers_the_board_shows_finished_jobs():
 
 def test_nothing_to_run_says_so():
     board = Board("stylize batch")
-    BoardReporter(board, live=True).started(0, Counts(total=4, skipped=4))
+    BoardReporter(board, live=True).started([], Counts(total=4, skipped=4))
     assert board.snapshot()["label"] == "all 4 jobs were done already"
 
 
@@ -92,8 +94,8 @@ def test_reporters_hand_every_event_to_each():
         def __init__(self, name):
             self.name = name
 
-        def started(self, pending, counts):
-            seen.append((self.name, "started", pending))
+        def started(self, jobs, counts):
+            seen.append((self.name, "started", len(jobs)))
 
         def job_started(self, job, number, pending):
             seen.append((self.name, "job_started", number))
@@ -108,7 +110,7 @@ def test_reporters_hand_every_event_to_each():
             seen.append((self.name, "message", text))
 
     both = Reporters(Spy("a"), Spy("b"))
-    both.started(2, Counts())
+    both.started([_job(0), _job(1)], Counts())
     both.job_started(_job(0), 1, 2)
     both.iteration("p", None)
     both.job_finished(_record(0), Counts(), "img")
@@ -121,8 +123,48 @@ def test_reporters_hand_every_event_to_each():
 
 def test_the_stderr_reporter_takes_the_image_argument_and_reports_failures():
     reporter = ProgressReporter(quiet=True)
-    reporter.started(1, Counts(total=1))
+    reporter.started([_job(0)], Counts(total=1))
     stream = io.StringIO()
     reporter.display.stream = stream
     reporter.job_finished(_record(0, "failed"), Counts(total=1, failed=1), None)
     assert "failed: c/0.png + s/x.png: boom" in stream.getvalue()
+
+
+# --- time left, counted in output pixels -----------------------------------------------------
+
+
+def test_time_left_counts_the_pixels_of_the_jobs_left():
+    work = Workload([_job(0, (100, 100)), _job(1, (1000, 1000)), _job(2, (100, 100))])
+    work.job_finished("0_x.png")  # 10,000 pixels in 10 s: 1,010,000 left take 1,010 s
+    assert work.seconds_left(10.0) == pytest.approx(1010.0)
+    work.job_finished("1_x.png")
+    assert work.seconds_left(110.0) == pytest.approx(110.0 * 10_000 / 1_010_000)
+
+
+def test_an_unreadable_job_counts_no_pixels_and_failures_alone_count_jobs():
+    work = Workload([_job(0, None), _job(1), _job(2)])
+    assert work.seconds_left(5.0) == 0.0  # nothing finished: no pace yet
+    work.job_finished("0_x.png")  # failed at once, 0 pixels: the pace is by jobs, 2 left
+    assert work.seconds_left(1.0) == pytest.approx(2.0)
+    work.job_finished("1_x.png")
+    assert work.seconds_left(3.0) == pytest.approx(3.0)  # 768 pixels left at 768 per 3 s
+
+
+def test_the_stderr_bar_says_the_time_the_big_job_still_needs():
+    reporter = ProgressReporter(quiet=False)
+    reporter.started([_job(0, (100, 100)), _job(1, (1000, 1000))], Counts(total=2))
+    stream = io.StringIO()
+    reporter.display.stream, reporter.display.every = stream, 1
+    reporter.display.began = time.perf_counter() - 10.0
+    reporter.job_finished(_record(0), Counts(total=2, done=1), None)
+    line = stream.getvalue().splitlines()[-1]
+    assert line.startswith("job 1/2") and line.endswith("16m40s left"), line  # 1000 s
+
+
+def test_the_board_says_the_time_the_big_job_still_needs():
+    board, clock = Board("stylize batch"), Clock()
+    reporter = BoardReporter(board, live=False, clock=clock)
+    reporter.started([_job(0, (100, 100)), _job(1, (1000, 1000))], Counts(total=2))
+    clock.now = 10.0
+    reporter.job_finished(_record(0), Counts(total=2, done=1), None)
+    assert board.snapshot()["batch"]["left"] == pytest.approx(1000.0)

@@ -83,7 +83,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
         if pending:
             _run_jobs(batch, pending, lambda: make_executor(request, setup, reporter), stop)
         else:
-            reporter.started(0, batch.counts)
+            reporter.started([], batch.counts)
     seconds = time.perf_counter() - began
     return summary(batch.counts, out_dir, seconds, request.executor, batch.slots, stop.signal)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,8 +67,8 @@ class Counts:
 class Reporter:
     """Receives the batch's events; the CLI shows them on stderr. This one ignores them."""
 
-    def started(self, pending: int, counts: Counts) -> None:
-        """``pending`` jobs are about to run."""
+    def started(self, jobs: Sequence[Job], counts: Counts) -> None:
+        """``jobs`` are about to run (in no promised order)."""
 
     def job_started(self, job: Job, number: int, pending: int) -> None:
         """Job ``number`` (1-based) of the ``pending`` ones was handed to a worker."""
@@ -204,7 +204,7 @@ class Batch:
         it is left in ``self.executor`` for the caller to close."""
         queue = JobQueue(jobs)
         self._pending, self._started = len(jobs), 0
-        self.reporter.started(len(jobs), self.counts)
+        self.reporter.started(jobs, self.counts)
         while queue or self.running:
             self._dispatch(queue, make_executor)
             if self.running:

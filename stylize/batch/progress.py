@@ -1,13 +1,40 @@
 """The batch's progress: on stderr, an overall bar (jobs done of those to run, time left)
 and one line per failed job, shown even with --quiet; on a preview page, the running job
-(or, with several workers, the latest finished one) and the batch's counts."""
+(or, with several workers, the latest finished one) and the batch's counts and time left."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from stylize.batch.driver import Counts, Reporter
+from stylize.batch.plan import Job
 from stylize.progress import ProgressDisplay
+
+
+class Workload:
+    """The work of the jobs to run, each counted by its output's pixels (an iteration's work
+    grows with them, and every job runs the same iterations), so that the time left of a
+    batch of mixed sizes is the pixels left at the pace of those finished. A job whose size
+    is unknown counts as none: its header could not be read, so it fails as it loads."""
+
+    def __init__(self, jobs: Sequence[Job]):
+        self.pixels = {job.output: job.size[0] * job.size[1] if job.size else 0 for job in jobs}
+        self.left, self.finished = sum(self.pixels.values()), 0
+        self.jobs_left, self.jobs_finished = len(jobs), 0
+
+    def job_finished(self, output: str) -> None:
+        """The job writing ``output`` ended, written or failed."""
+        pixels = self.pixels.pop(output, 0)
+        self.left, self.finished = self.left - pixels, self.finished + pixels
+        self.jobs_left, self.jobs_finished = self.jobs_left - 1, self.jobs_finished + 1
+
+    def seconds_left(self, elapsed: float) -> float:
+        """Seconds to the end at the pace of the ``elapsed`` seconds so far; by jobs while
+        no pixels have finished (only failures so far)."""
+        if self.finished:
+            return self.left * elapsed / self.finished
+        return self.jobs_left * elapsed / self.jobs_finished if self.jobs_finished else 0.0
 
 
 class ProgressReporter(Reporter):
@@ -16,17 +43,24 @@ class ProgressReporter(Reporter):
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.display: ProgressDisplay | None = None
+        self.workload = Workload(())
 
-    def started(self, pending: int, counts: Counts) -> None:
+    def started(self, jobs: Sequence[Job], counts: Counts) -> None:
         if counts.skipped and not self.quiet:
-            self.message(f"{counts.skipped} of {counts.total} jobs already done; {pending} to run")
-        self.display = ProgressDisplay(pending, quiet=self.quiet, label="job", unit="job")
+            self.message(
+                f"{counts.skipped} of {counts.total} jobs already done; {len(jobs)} to run"
+            )
+        self.display = ProgressDisplay(len(jobs), quiet=self.quiet, label="job", unit="job")
+        self.workload = Workload(jobs)
 
     def job_finished(self, record: dict, counts: Counts, image=None) -> None:
         if record["status"] != "ok":
             self.message(f"failed: {record['content']} + {record['style']}: {record['error']}")
+        self.workload.job_finished(record["output"])
         detail = f"{counts.failed} failed" if counts.failed else "no failures"
-        self.display.update(counts.done + counts.failed, f"{detail}  last: {record['output']}")
+        elapsed = time.perf_counter() - self.display.began
+        self.display.update(counts.done + counts.failed, f"{detail}  last: {record['output']}",
+                            elapsed, self.workload.seconds_left(elapsed))  # fmt: skip
 
     def message(self, text: str) -> None:
         (self.display or ProgressDisplay(0, quiet=self.quiet)).message(text)
@@ -46,12 +80,12 @@ class BoardReporter(Reporter):
 
         self.board, self.live, self.clock = board, live, clock
         self.feed = ProgressFeed(board)
-        self.pending, self.began = 0, clock()
+        self.pending, self.began, self.workload = 0, clock(), Workload(())
 
-    def started(self, pending: int, counts: Counts) -> None:
-        self.pending, self.began = pending, self.clock()
-        self.board.jobs(0, 0, pending, None)
-        if not pending:
+    def started(self, jobs: Sequence[Job], counts: Counts) -> None:
+        self.pending, self.began, self.workload = len(jobs), self.clock(), Workload(jobs)
+        self.board.jobs(0, 0, self.pending, None)
+        if not jobs:
             self.board.start_job(f"all {counts.total} jobs were done already", 0)
 
     def job_started(self, job, number: int, pending: int) -> None:
@@ -64,8 +98,9 @@ class BoardReporter(Reporter):
 
     def job_finished(self, record: dict, counts: Counts, image=None) -> None:
         ran = counts.done + counts.failed
-        rate = ran / max(self.clock() - self.began, 1e-9)
-        self.board.jobs(counts.done, counts.failed, self.pending, (self.pending - ran) / rate)
+        self.workload.job_finished(record["output"])
+        left = self.workload.seconds_left(self.clock() - self.began)
+        self.board.jobs(counts.done, counts.failed, self.pending, left)
         if not self.live:
             label = (
                 f"latest finished: {record['content']} + {record['style']} -> {record['output']}"
@@ -81,9 +116,9 @@ class Reporters(Reporter):
     def __init__(self, *reporters: Reporter):
         self.reporters = reporters
 
-    def started(self, pending: int, counts: Counts) -> None:
+    def started(self, jobs: Sequence[Job], counts: Counts) -> None:
         for reporter in self.reporters:
-            reporter.started(pending, counts)
+            reporter.started(jobs, counts)
 
     def job_started(self, job, number: int, pending: int) -> None:
         for reporter in self.reporters:
