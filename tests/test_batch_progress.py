@@ -12,9 +12,16 @@ import pytest
 
 from stylize.batch.driver import Counts, Reporter
 from stylize.batch.plan import Job
-from stylize.batch.progress import BoardReporter, ProgressReporter, Reporters, Workload
+from stylize.batch.progress import (
+    JOB_PIXELS,
+    BoardReporter,
+    ProgressReporter,
+    Reporters,
+    Workload,
+)
 from stylize.optimize import Costs, Step
 from stylize.preview.board import Board
+from stylize.progress import format_duration
 from stylize.transfer import Progress
 
 
@@ -134,37 +141,47 @@ def test_the_stderr_reporter_takes_the_image_argument_and_reports_failures():
 
 
 def test_time_left_counts_the_pixels_of_the_jobs_left():
+    small, big = 10_000 + JOB_PIXELS, 1_000_000 + JOB_PIXELS
     work = Workload([_job(0, (100, 100)), _job(1, (1000, 1000)), _job(2, (100, 100))])
-    work.job_finished("0_x.png")  # 10,000 pixels in 10 s: 1,010,000 left take 1,010 s
-    assert work.seconds_left(10.0) == pytest.approx(1010.0)
+    work.job_finished("0_x.png")  # one small job in 10 s: a big and a small one left
+    assert work.seconds_left(10.0) == pytest.approx(10.0 * (big + small) / small)
     work.job_finished("1_x.png")
-    assert work.seconds_left(110.0) == pytest.approx(110.0 * 10_000 / 1_010_000)
+    assert work.seconds_left(110.0) == pytest.approx(110.0 * small / (small + big))
 
 
 def test_an_unreadable_job_counts_no_pixels_and_failures_alone_count_jobs():
     work = Workload([_job(0, None), _job(1), _job(2)])
     assert work.seconds_left(5.0) == 0.0  # nothing finished: no pace yet
-    work.job_finished("0_x.png")  # failed at once, 0 pixels: the pace is by jobs, 2 left
+    work.job_finished("0_x.png")  # failed at once, no work: the pace is by jobs, 2 left
     assert work.seconds_left(1.0) == pytest.approx(2.0)
     work.job_finished("1_x.png")
-    assert work.seconds_left(3.0) == pytest.approx(3.0)  # 768 pixels left at 768 per 3 s
+    assert work.seconds_left(3.0) == pytest.approx(3.0)  # one job of the same size left
+
+
+def _big_after_small() -> tuple[list[Job], float]:
+    """A 100x100 and a 1000x1000 job, and the seconds left after 10 s for the first."""
+    small, big = 10_000 + JOB_PIXELS, 1_000_000 + JOB_PIXELS
+    return [_job(0, (100, 100)), _job(1, (1000, 1000))], 10.0 * big / small
 
 
 def test_the_stderr_bar_says_the_time_the_big_job_still_needs():
+    jobs, left = _big_after_small()
     reporter = ProgressReporter(quiet=False)
-    reporter.started([_job(0, (100, 100)), _job(1, (1000, 1000))], Counts(total=2))
+    reporter.started(jobs, Counts(total=2))
     stream = io.StringIO()
     reporter.display.stream, reporter.display.every = stream, 1
     reporter.display.began = time.perf_counter() - 10.0
     reporter.job_finished(_record(0), Counts(total=2, done=1), None)
     line = stream.getvalue().splitlines()[-1]
-    assert line.startswith("job 1/2") and line.endswith("16m40s left"), line  # 1000 s
+    assert line.startswith("job 1/2") and line.endswith(f"{format_duration(left)} left"), line
+    assert left > 600  # ten minutes, where counting jobs says ten seconds
 
 
 def test_the_board_says_the_time_the_big_job_still_needs():
+    jobs, left = _big_after_small()
     board, clock = Board("stylize batch"), Clock()
     reporter = BoardReporter(board, live=False, clock=clock)
-    reporter.started([_job(0, (100, 100)), _job(1, (1000, 1000))], Counts(total=2))
+    reporter.started(jobs, Counts(total=2))
     clock.now = 10.0
     reporter.job_finished(_record(0), Counts(total=2, done=1), None)
-    assert board.snapshot()["batch"]["left"] == pytest.approx(1000.0)
+    assert board.snapshot()["batch"]["left"] == pytest.approx(left)
