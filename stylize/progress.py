@@ -3,6 +3,7 @@ elsewhere (CI logs, pipes). Writes to stderr only."""
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -57,16 +58,20 @@ class ProgressDisplay:
         self._inside = self.began  # when the latest line about the step's inside was written
 
     def update(self, done: int, detail: str = "", elapsed: float | None = None,
-               left: float | None = None) -> None:  # fmt: skip
-        """Report ``done`` of ``total``; ``elapsed`` seconds default to the time since start,
-        ``left`` seconds to those the pace so far gives (seconds_left)."""
+               left: float | None = None, rate: float | None = None) -> None:  # fmt: skip
+        """Report ``done`` of ``total``. ``elapsed`` seconds default to the time since start,
+        ``rate`` (units a second) and ``left`` (seconds) to the pace of the ``done`` so far
+        (seconds_left); a caller that counts them itself passes them, ``left`` math.inf
+        while it cannot tell."""
         if self.quiet:
             return
         elapsed = time.perf_counter() - self.began if elapsed is None else elapsed
-        rate = done / elapsed if elapsed > 0 else 0.0
+        if rate is None:
+            rate = done / elapsed if elapsed > 0 else 0.0
         if left is None:
             left = seconds_left(done, self.total, elapsed, self.stages)
-        stats = f"{rate:.2f} {self.unit}/s  {format_duration(left)} left"
+        known = f"{format_duration(left)} left" if math.isfinite(left) else "time left unknown"
+        stats = f"{rate:.2f} {self.unit}/s  {known}"
         self._last = (done, detail, stats, time.perf_counter())
         if self.interactive:
             self._draw(done, detail, stats)

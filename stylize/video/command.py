@@ -48,9 +48,9 @@ class VideoRequest:
 class VideoReporter:
     """Receives the command's events; the CLI shows them. This one ignores them."""
 
-    def started(self, total: int) -> None:
+    def started(self, total: int, iterations: int) -> None:
         """``total`` frames asked for (those an earlier run finished are reported as kept
-        by ``frame_finished``)."""
+        by ``frame_finished``), each frame after the first run for ``iterations``."""
 
     def frame_started(self, number: int, total: int, label: str) -> None:
         """Frame ``number`` (1-based within the range) is being stylized."""
@@ -116,7 +116,7 @@ class _Video:
         # image just made stays in memory; a kept frame's file is read only if needed.
         previous = None
         redo = False
-        self.reporter.started(self.end - self.start)
+        self.reporter.started(self.end - self.start, self.settings.iterations)
         for index, raw in zip(range(self.start, self.end), self.clip.frames(self.start),
                               strict=False):  # fmt: skip
             frame = prepare.fit_content(raw, self.clip.path, self.settings.max_size)
