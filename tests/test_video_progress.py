@@ -6,9 +6,10 @@ import io
 import time
 
 import numpy as np
+import pytest
 
 from stylize.preview.board import Board
-from stylize.video.progress import BoardProgress, FrameProgress, Reporters
+from stylize.video.progress import BoardProgress, FramePace, FrameProgress, Reporters
 
 
 def _record(name, resumed=False, error=1.5, iterations=100):
@@ -37,7 +38,7 @@ def test_the_frame_bar_counts_kept_and_made_frames():
     assert lines[0].startswith("frame 1/3  kept 00001.png from the earlier run")
     assert lines[1].startswith("frame 2/3  J=1234, warp error 1.5 (2.0s)")
     assert lines[2].startswith("frame 3/3  J=1234 (2.0s)")
-    assert progress.kept == 1
+    assert progress.pace.kept == 1
 
 
 def test_the_board_follows_the_current_frame():
@@ -69,3 +70,32 @@ def test_the_first_frame_counts_by_its_own_iterations():
     progress.frame_finished(_record("00001.png", error=None, iterations=200), None)
     # 200 iterations in 20 s: the 4 frames left of 100 take 40 s, not 80
     assert _lines(progress)[-1].endswith("40s left"), _lines(progress)[-1]
+
+
+def test_the_pace_counts_made_iterations_and_leaves_out_kept_frames():
+    pace = FramePace(6, 100)
+    pace.finished(_record("00001.png", resumed=True))
+    assert pace.seconds_left(3.0) is None and pace.rate(3.0) == 0.0
+    pace.finished(_record("00002.png", iterations=100))
+    pace.finished(_record("00003.png", iterations=100))
+    assert pace.seconds_left(20.0) == pytest.approx(3 * 100 * 20.0 / 200)  # 3 frames left
+    assert pace.rate(20.0) == pytest.approx(0.1)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_board_says_the_time_left_of_the_clip():
+    board, clock = Board("stylize video"), Clock()
+    progress = BoardProgress(board, clock=clock)
+    progress.started(5, 100)
+    progress.frame_finished(_record("00001.png", resumed=True), None)
+    assert board.snapshot()["batch"]["left"] is None  # nothing made yet: no pace
+    clock.now = 30.0
+    progress.frame_finished(_record("00002.png", iterations=200), None)
+    assert board.snapshot()["batch"] == {"done": 2, "failed": 0, "total": 5, "left": 45.0}

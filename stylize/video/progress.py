@@ -10,43 +10,61 @@ from stylize.progress import ProgressDisplay
 from stylize.video.command import VideoReporter
 
 
+class FramePace:
+    """The pace of a run over ``total`` frames, each after the first of ``iterations``.
+    Frames kept from an earlier run count as done but take none of the time: the rate and
+    the time left count only the frames this run made, by their iterations (the first
+    frame's differ, and it comes first), so a resumed run's time left is that of the frames
+    still to make."""
+
+    def __init__(self, total: int, iterations: int):
+        self.total, self.iterations = total, iterations
+        self.done = self.kept = self.made_iterations = 0
+
+    def finished(self, record: dict) -> None:
+        """A frame was written (its record has its settings' iterations) or kept."""
+        self.done += 1
+        if record.get("resumed"):
+            self.kept += 1
+        else:
+            self.made_iterations += record["settings"]["iterations"]
+
+    def seconds_left(self, elapsed: float) -> float | None:
+        """Seconds to the last frame at the pace of the ``elapsed`` seconds so far; None
+        until a frame has been made."""
+        if not self.made_iterations or elapsed <= 0:
+            return None
+        return (self.total - self.done) * self.iterations * elapsed / self.made_iterations
+
+    def rate(self, elapsed: float) -> float:
+        """Frames made a second."""
+        return (self.done - self.kept) / elapsed if elapsed > 0 else 0.0
+
+
 class FrameProgress(VideoReporter):
-    """The frame bar through a ProgressDisplay. Frames kept from an earlier run count as
-    done at once; the rate and the time left count only the frames this run made, by
-    their iterations (the first frame's differ), so a resumed run's time left is that of
-    the frames still to make."""
+    """The frame bar through a ProgressDisplay, with FramePace's rate and time left."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.display: ProgressDisplay | None = None
-        self.done = self.kept = 0
-        self.iterations = self.made_iterations = 0
+        self.pace = FramePace(0, 0)
 
     def started(self, total: int, iterations: int) -> None:
         self.display = ProgressDisplay(total, quiet=self.quiet, label="frame", unit="frame")
-        self.iterations = iterations
+        self.pace = FramePace(total, iterations)
 
     def frame_finished(self, record: dict, image) -> None:
-        self.done += 1
+        self.pace.finished(record)
         if record.get("resumed"):
-            self.kept += 1
             detail = f"kept {record['output']} from the earlier run"
         else:
-            self.made_iterations += record["settings"]["iterations"]
             error = record["temporal_error"]
             drift = f", warp error {error:.3g}" if error is not None else ""
             detail = f"J={record['J']:.4g}{drift} ({record['seconds']:.1f}s)"
         elapsed = time.perf_counter() - self.display.began
-        self.display.update(self.done, detail, elapsed, *self._pace(elapsed))
-
-    def _pace(self, elapsed: float) -> tuple[float, float]:
-        """(seconds left, frames made a second): the frames left, each of ``iterations``
-        (only the first frame differs, and it comes first), at the pace of the iterations
-        made so far; the time left is unknown (math.inf) until a frame is made."""
-        if not self.made_iterations or elapsed <= 0:
-            return math.inf, 0.0
-        left = (self.display.total - self.done) * self.iterations
-        return left * elapsed / self.made_iterations, (self.done - self.kept) / elapsed
+        left = self.pace.seconds_left(elapsed)
+        left = math.inf if left is None else left  # the display's "time left unknown"
+        self.display.update(self.pace.done, detail, elapsed, left, self.pace.rate(elapsed))
 
     def message(self, text: str) -> None:
         (self.display or ProgressDisplay(0, quiet=self.quiet)).message(text)
@@ -57,16 +75,17 @@ class FrameProgress(VideoReporter):
 
 
 class BoardProgress(VideoReporter):
-    """Keeps a ``stylize.preview.Board`` on the current frame, iteration by iteration."""
+    """Keeps a ``stylize.preview.Board`` on the current frame, iteration by iteration, and
+    on the clip's frames done and time left (FramePace)."""
 
-    def __init__(self, board):
+    def __init__(self, board, clock=time.monotonic):
         from stylize.preview.feed import ProgressFeed
 
-        self.board, self.feed = board, ProgressFeed(board)
-        self.total = self.done = 0
+        self.board, self.feed, self.clock = board, ProgressFeed(board), clock
+        self.pace, self.began = FramePace(0, 0), clock()
 
     def started(self, total: int, iterations: int) -> None:
-        self.total = total
+        self.pace, self.began = FramePace(total, iterations), self.clock()
         self.board.jobs(0, 0, total, None)
 
     def frame_started(self, number: int, total: int, label: str) -> None:
@@ -76,8 +95,9 @@ class BoardProgress(VideoReporter):
         self.feed.step(progress, transfer)
 
     def frame_finished(self, record: dict, image) -> None:
-        self.done += 1
-        self.board.jobs(self.done, 0, self.total, None)
+        self.pace.finished(record)
+        left = self.pace.seconds_left(self.clock() - self.began)
+        self.board.jobs(self.pace.done, 0, self.pace.total, left)
         if image is not None:
             self.board.show(lambda: image)
 
