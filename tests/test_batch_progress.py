@@ -44,10 +44,10 @@ def _job(index: int, size: tuple[int, int] | None = (32, 24)) -> Job:
     return Job(index, Path(f"c/{index}.png"), Path("s/x.png"), f"{index}_x.png", size)
 
 
-def _record(index: int, status: str = "ok") -> dict:
+def _record(index: int, status: str = "ok", iterations: int = 7) -> dict:
     error = None if status == "ok" else "boom"
     return {"content": f"c/{index}.png", "style": "s/x.png", "output": f"{index}_x.png",
-            "status": status, "error": error, "iterations": 7}  # fmt: skip
+            "status": status, "error": error, "iterations": iterations}  # fmt: skip
 
 
 def test_a_live_board_follows_each_job_and_counts_the_batch():
@@ -143,19 +143,20 @@ def test_the_stderr_reporter_takes_the_image_argument_and_reports_failures():
 def test_time_left_counts_the_pixels_of_the_jobs_left():
     small, big = 10_000 + JOB_PIXELS, 1_000_000 + JOB_PIXELS
     work = Workload([_job(0, (100, 100)), _job(1, (1000, 1000)), _job(2, (100, 100))])
-    work.job_finished("0_x.png")  # one small job in 10 s: a big and a small one left
+    work.job_finished(_record(0))  # one small job in 10 s: a big and a small one left
     assert work.seconds_left(10.0) == pytest.approx(10.0 * (big + small) / small)
-    work.job_finished("1_x.png")
+    work.job_finished(_record(1, "failed"))  # failed after it ran: its work counts
     assert work.seconds_left(110.0) == pytest.approx(110.0 * small / (small + big))
 
 
-def test_an_unreadable_job_counts_no_pixels_and_failures_alone_count_jobs():
-    work = Workload([_job(0, None), _job(1), _job(2)])
+def test_jobs_that_never_ran_are_left_out_of_the_pace():
+    work = Workload([_job(0, None), _job(1), _job(2), _job(3)])
     assert work.seconds_left(5.0) == 0.0  # nothing finished: no pace yet
-    work.job_finished("0_x.png")  # failed at once, no work: the pace is by jobs, 2 left
-    assert work.seconds_left(1.0) == pytest.approx(2.0)
-    work.job_finished("1_x.png")
-    assert work.seconds_left(3.0) == pytest.approx(3.0)  # one job of the same size left
+    work.job_finished(_record(0, "failed", iterations=0))  # no header: no work at all
+    assert work.seconds_left(1.0) == pytest.approx(3.0)  # no work done yet: by jobs, 3 left
+    work.job_finished(_record(1, "failed", iterations=0))  # its images did not load
+    work.job_finished(_record(2))  # one job's work in 3 s, one job left
+    assert work.seconds_left(3.0) == pytest.approx(3.0)
 
 
 def _big_after_small() -> tuple[list[Job], float]:

@@ -30,10 +30,13 @@ class Workload:
         self.left, self.finished = sum(self.work.values()), 0
         self.jobs_left, self.jobs_finished = len(jobs), 0
 
-    def job_finished(self, output: str) -> None:
-        """The job writing ``output`` ended, written or failed."""
-        work = self.work.pop(output, 0)
-        self.left, self.finished = self.left - work, self.finished + work
+    def job_finished(self, record: dict) -> None:
+        """A job ended, written or failed (its manifest ``record``). One that failed before
+        its first iteration (its images did not load, say) took next to no time: its work
+        leaves the batch without counting in the pace."""
+        work = self.work.pop(record["output"], 0)
+        ran = work if record.get("iterations") else 0
+        self.left, self.finished = self.left - work, self.finished + ran
         self.jobs_left, self.jobs_finished = self.jobs_left - 1, self.jobs_finished + 1
 
     def seconds_left(self, elapsed: float) -> float:
@@ -67,7 +70,7 @@ class ProgressReporter(Reporter):
     def job_finished(self, record: dict, counts: Counts, image=None) -> None:
         if record["status"] != "ok":
             self.message(f"failed: {record['content']} + {record['style']}: {record['error']}")
-        self.workload.job_finished(record["output"])
+        self.workload.job_finished(record)
         detail = f"{counts.failed} failed" if counts.failed else "no failures"
         elapsed = time.perf_counter() - self.display.began
         self.display.update(counts.done + counts.failed, f"{detail}  last: {record['output']}",
@@ -109,7 +112,7 @@ class BoardReporter(Reporter):
 
     def job_finished(self, record: dict, counts: Counts, image=None) -> None:
         ran = counts.done + counts.failed
-        self.workload.job_finished(record["output"])
+        self.workload.job_finished(record)
         left = self.workload.seconds_left(self.clock() - self.began)
         self.board.jobs(counts.done, counts.failed, self.pending, left)
         if not self.live:
