@@ -213,3 +213,21 @@ def test_the_schedule_benchmark_compares_full_size_costs_of_each_plan(tmp_path):
             r["seconds"] for r in run["records"] if r["scale"] == last and r["J"] <= best
         )
         assert row["seconds"][run["plan"]] == reached
+
+
+def test_the_step_ratio_benchmark_alternates_both_optimizers(tmp_path):
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    command = [sys.executable, str(BENCH.parent / "step_ratio.py"), "--size", "32x24",
+               "--rounds", "3", "--block", "2", "--weights", str(weights)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["steps_each"] == 4 and len(report["round_ratios"]) == 2  # round 1 warms up
+    for key in ("adam_step_seconds", "lbfgs_evaluation_seconds", "lbfgs_tensorflow_seconds",
+                "ratio", "round_ratio_median"):  # fmt: skip
+        assert _positive(report[key]), key
+    assert report["ratio"] == pytest.approx(
+        report["lbfgs_evaluation_seconds"] / report["adam_step_seconds"]
+    )
+    assert report["lbfgs_tensorflow_seconds"] < report["lbfgs_evaluation_seconds"]
+    assert report["machine"]["cpu"]

@@ -1,0 +1,167 @@
+"""An L-BFGS evaluation against an Adam step, in one process, in alternating blocks.
+
+    python benchmarks/step_ratio.py --precision bfloat16
+    python benchmarks/step_ratio.py --size 400x300 --rounds 9 --block 10
+
+The speed issue's goal 3 compares the two per step, and a machine whose speed wanders
+(benchmarks/README.md, "Results") makes two runs minutes apart a poor comparison. Here both
+optimizers run side by side from the same start image, each on a TransferGraph of its own
+(built once, so neither pays a graph build inside the timing): ``--block`` Adam steps, then
+``--block`` L-BFGS evaluations, ``--rounds`` times, both optimizers going on where they
+stopped (L-BFGS keeps its correction pairs, as in a run). Each step is timed from the end of
+the one before, as a run's history times it; the first ``--warmup`` rounds are left out.
+For L-BFGS the TensorFlow evaluation is timed apart, so that the optimizer's own share (the
+step less its evaluation: the L-BFGS-B work between two evaluations) shows too.
+
+Prints one JSON object: medians of Adam's steps and of L-BFGS's evaluations, their ratio,
+the ratio of each round's medians (their median and spread), L-BFGS's TensorFlow part and
+own milliseconds, and the machine. Weights are tiling.py's real-shaped random ones unless
+--weights is given; images are the repository's examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_info  # noqa: E402
+from sample_images import example_image  # noqa: E402
+from tiling import weights_file  # noqa: E402
+
+from stylize.config import Settings  # noqa: E402
+from stylize.device import CPU  # noqa: E402
+from stylize.images import preprocess  # noqa: E402
+from stylize.optimize import TransferGraph, lbfgs_steps, noise_image  # noqa: E402
+from stylize.weights import load_vgg19  # noqa: E402
+
+
+def _arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="400x300", help="WIDTHxHEIGHT")
+    parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"))
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--block", type=int, default=10, help="steps of each per round")
+    parser.add_argument("--warmup", type=int, default=1, help="first rounds left out")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--weights", type=Path, help="default: real-shaped random weights")
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/results/tiling"))
+    args = parser.parse_args(argv)
+    width, _, height = args.size.partition("x")
+    args.shape = (int(height), int(width))
+    if not 0 <= args.warmup < args.rounds or args.block < 1:
+        parser.error("--warmup must leave some of the --rounds, each of --block >= 1 steps")
+    return args
+
+
+class TimedEvaluations:
+    """A TransferGraph as lbfgs_steps sees it, timing each ``value_and_gradient``."""
+
+    def __init__(self, graph: TransferGraph):
+        self.graph, self.low, self.seconds = graph, graph.low, []
+
+    def value_and_gradient(self, image: np.ndarray):
+        began = time.perf_counter()
+        found = self.graph.value_and_gradient(image)
+        self.seconds.append(time.perf_counter() - began)
+        return found
+
+
+def _graphs(args) -> tuple[TransferGraph, TransferGraph, np.ndarray]:
+    """Two graphs with the same targets, and the start image (preprocessed)."""
+    settings = Settings(precision=args.precision, seed=args.seed)
+    weights = load_vgg19(weights_file(args), settings.deepest_layer)
+    height, width = args.shape
+    content, style = (
+        preprocess(np.asarray(example_image(role, (width, height)), np.uint8), weights.mean_pixel)
+        for role in ("content", "style")
+    )
+    graphs = [TransferGraph(weights, height, width, settings, CPU) for _ in range(2)]
+    targets = graphs[0].content_features(content), graphs[0].style_grams(style)
+    for graph in graphs:
+        graph.set_targets(*targets)
+    start = noise_image(content, settings.start_noise_ratio, np.random.default_rng(args.seed))
+    return graphs[0], graphs[1], start
+
+
+def _block(steps, count: int) -> list[float]:
+    """Seconds of each of the next ``count`` steps, each from the end of the one before."""
+    seconds, last = [], time.perf_counter()
+    for _ in range(count):
+        next(steps)
+        now = time.perf_counter()
+        seconds.append(now - last)
+        last = now
+    return seconds
+
+
+def measure(args) -> dict:
+    """Alternating blocks of Adam steps and L-BFGS evaluations; the summary."""
+    adam_graph, lbfgs_graph, start = _graphs(args)
+    timed = TimedEvaluations(lbfgs_graph)
+    total = args.rounds * args.block
+    adam, lbfgs = adam_graph.adam(start, total), lbfgs_steps(timed, start, total)
+    rounds = []
+    try:
+        for _ in range(args.rounds):
+            adam_seconds = _block(adam, args.block)
+            began = len(timed.seconds)
+            lbfgs_seconds = _block(lbfgs, args.block)
+            rounds.append(Round(adam_seconds, lbfgs_seconds, timed.seconds[began:]))
+    finally:
+        adam.close()
+        lbfgs.close()
+        adam_graph.close()
+        lbfgs_graph.close()
+    return summary(rounds[args.warmup :])
+
+
+class Round:
+    """One round's seconds: Adam's steps, L-BFGS's evaluations (whole steps) and their
+    TensorFlow parts."""
+
+    def __init__(self, adam: list[float], lbfgs: list[float], tensorflow: list[float]):
+        self.adam, self.lbfgs, self.tensorflow = adam, lbfgs, tensorflow
+
+    def ratio(self) -> float:
+        return statistics.median(self.lbfgs) / statistics.median(self.adam)
+
+
+def summary(rounds: list[Round]) -> dict:
+    """Medians in seconds over every step of ``rounds``, their ratio, and each round's."""
+    adam = [s for r in rounds for s in r.adam]
+    lbfgs = [s for r in rounds for s in r.lbfgs]
+    tensorflow = [s for r in rounds for s in r.tensorflow]
+    own = [step - part for step, part in zip(lbfgs, tensorflow, strict=True)]
+    ratios = [r.ratio() for r in rounds]
+    return {
+        "adam_step_seconds": statistics.median(adam),
+        "lbfgs_evaluation_seconds": statistics.median(lbfgs),
+        "ratio": statistics.median(lbfgs) / statistics.median(adam),
+        "round_ratios": ratios,
+        "round_ratio_median": statistics.median(ratios),
+        "lbfgs_tensorflow_seconds": statistics.median(tensorflow),
+        "lbfgs_own_milliseconds": 1000 * statistics.median(own),
+        "steps_each": len(adam),
+    }
+
+
+def main(argv=None) -> int:
+    args = _arguments(argv)
+    info = machine_info()
+    result = measure(args)
+    report = {"size": args.size, "precision": args.precision, "rounds": args.rounds,
+              "block": args.block, "warmup": args.warmup, **result, "machine": info}  # fmt: skip
+    json.dump(report, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
