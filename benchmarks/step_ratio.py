@@ -94,7 +94,8 @@ def _block(steps, count: int) -> list[float]:
     """Seconds of each of the next ``count`` steps, each from the end of the one before."""
     seconds, last = [], time.perf_counter()
     for _ in range(count):
-        next(steps)
+        if next(steps, None) is None:  # L-BFGS-B found nothing more to do
+            raise SystemExit("an optimizer stopped early: ask for fewer --rounds or --block")
         now = time.perf_counter()
         seconds.append(now - last)
         last = now
