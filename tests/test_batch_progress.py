@@ -4,7 +4,6 @@ running job with one worker in this process, else showing finished jobs)."""
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -142,21 +141,41 @@ def test_the_stderr_reporter_takes_the_image_argument_and_reports_failures():
 
 def test_time_left_counts_the_pixels_of_the_jobs_left():
     small, big = 10_000 + JOB_PIXELS, 1_000_000 + JOB_PIXELS
-    work = Workload([_job(0, (100, 100)), _job(1, (1000, 1000)), _job(2, (100, 100))])
+    clock = Clock()
+    work = Workload([_job(0, (100, 100)), _job(1, (1000, 1000)), _job(2, (100, 100))], clock)
+    work.job_started()
+    clock.now = 10.0
     work.job_finished(_record(0))  # one small job in 10 s: a big and a small one left
-    assert work.seconds_left(10.0) == pytest.approx(10.0 * (big + small) / small)
+    assert work.seconds_left() == pytest.approx(10.0 * (big + small) / small)
+    clock.now = 110.0
     work.job_finished(_record(1, "failed"))  # failed after it ran: its work counts
-    assert work.seconds_left(110.0) == pytest.approx(110.0 * small / (small + big))
+    assert work.seconds_left() == pytest.approx(110.0 * small / (small + big))
 
 
 def test_jobs_that_never_ran_are_left_out_of_the_pace():
-    work = Workload([_job(0, None), _job(1), _job(2), _job(3)])
-    assert work.seconds_left(5.0) == 0.0  # nothing finished: no pace yet
+    clock = Clock()
+    work = Workload([_job(0, None), _job(1), _job(2), _job(3)], clock)
+    clock.now = 5.0
+    assert work.seconds_left() == 0.0  # nothing finished: no pace yet
     work.job_finished(_record(0, "failed", iterations=0))  # no header: no work at all
-    assert work.seconds_left(1.0) == pytest.approx(3.0)  # no work done yet: by jobs, 3 left
+    assert work.seconds_left() == pytest.approx(15.0)  # no work done yet: by jobs, 3 left
     work.job_finished(_record(1, "failed", iterations=0))  # its images did not load
+    work.job_started()
+    clock.now = 8.0
     work.job_finished(_record(2))  # one job's work in 3 s, one job left
-    assert work.seconds_left(3.0) == pytest.approx(3.0)
+    assert work.seconds_left() == pytest.approx(3.0)
+
+
+def test_the_pace_starts_with_the_first_job_not_the_workers_start_up():
+    clock = Clock()
+    work = Workload([_job(0), _job(1), _job(2)], clock)
+    clock.now = 6.0  # TensorFlow and the weights loading in the workers
+    work.job_started()
+    clock.now = 8.0
+    work.job_started()  # the second job, on the same worker: the clock goes on
+    clock.now = 10.0
+    work.job_finished(_record(0))
+    assert work.elapsed() == 4.0 and work.seconds_left() == pytest.approx(8.0)
 
 
 def _big_after_small() -> tuple[list[Job], float]:
@@ -167,14 +186,17 @@ def _big_after_small() -> tuple[list[Job], float]:
 
 def test_the_stderr_bar_says_the_time_the_big_job_still_needs():
     jobs, left = _big_after_small()
-    reporter = ProgressReporter(quiet=False)
+    clock = Clock()
+    reporter = ProgressReporter(quiet=False, clock=clock)
     reporter.started(jobs, Counts(total=2))
     stream = io.StringIO()
     reporter.display.stream, reporter.display.every = stream, 1
-    reporter.display.began = time.perf_counter() - 10.0
+    clock.now = 3.0  # start-up
+    reporter.job_started(jobs[0], 1, 2)
+    clock.now = 13.0
     reporter.job_finished(_record(0), Counts(total=2, done=1), None)
     line = stream.getvalue().splitlines()[-1]
-    assert line.startswith("job 1/2") and line.endswith(f"{format_duration(left)} left"), line
+    assert line.startswith("job 1/2") and line.endswith(f"0.10 job/s  {format_duration(left)} left")
     assert left > 600  # ten minutes, where counting jobs says ten seconds
 
 
@@ -183,6 +205,8 @@ def test_the_board_says_the_time_the_big_job_still_needs():
     board, clock = Board("stylize batch"), Clock()
     reporter = BoardReporter(board, live=False, clock=clock)
     reporter.started(jobs, Counts(total=2))
-    clock.now = 10.0
+    clock.now = 3.0
+    reporter.job_started(jobs[0], 1, 2)
+    clock.now = 13.0
     reporter.job_finished(_record(0), Counts(total=2, done=1), None)
     assert board.snapshot()["batch"]["left"] == pytest.approx(left)

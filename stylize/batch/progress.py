@@ -23,12 +23,23 @@ class Workload:
     iteration's work grows with them, and every job runs the same iterations), so that the
     time left of a batch of mixed sizes is the work left at the pace of the jobs finished. A
     job whose size is unknown counts as none: its header could not be read, so it fails as
-    it loads."""
+    it loads. The pace is timed by ``clock`` from the first job handed to a worker, once the
+    workers have started (TensorFlow, the weights), which no job after it pays again."""
 
-    def __init__(self, jobs: Sequence[Job]):
+    def __init__(self, jobs: Sequence[Job], clock=time.perf_counter):
         self.work = {job.output: _work(job) for job in jobs}
         self.left, self.finished = sum(self.work.values()), 0
         self.jobs_left, self.jobs_finished = len(jobs), 0
+        self.clock, self.began, self.running = clock, clock(), False
+
+    def job_started(self) -> None:
+        """A job was handed to a worker; the first one starts the clock afresh."""
+        if not self.running:
+            self.began, self.running = self.clock(), True
+
+    def elapsed(self) -> float:
+        """Seconds of the pace: since the first job started (since this was made before)."""
+        return self.clock() - self.began
 
     def job_finished(self, record: dict) -> None:
         """A job ended, written or failed (its manifest ``record``). One that failed before
@@ -39,9 +50,10 @@ class Workload:
         self.left, self.finished = self.left - work, self.finished + ran
         self.jobs_left, self.jobs_finished = self.jobs_left - 1, self.jobs_finished + 1
 
-    def seconds_left(self, elapsed: float) -> float:
-        """Seconds to the end at the pace of the ``elapsed`` seconds so far; by jobs while
-        no work has finished (only failures so far)."""
+    def seconds_left(self) -> float:
+        """Seconds to the end at the pace so far; by jobs while no work has finished (only
+        failures so far)."""
+        elapsed = self.elapsed()
         if self.finished:
             return self.left * elapsed / self.finished
         return self.jobs_left * elapsed / self.jobs_finished if self.jobs_finished else 0.0
@@ -54,10 +66,10 @@ def _work(job: Job) -> int:
 class ProgressReporter(Reporter):
     """Shows the driver's events through a ProgressDisplay."""
 
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
+    def __init__(self, quiet: bool, clock=time.perf_counter):
+        self.quiet, self.clock = quiet, clock
         self.display: ProgressDisplay | None = None
-        self.workload = Workload(())
+        self.workload = Workload((), clock)
 
     def started(self, jobs: Sequence[Job], counts: Counts) -> None:
         if counts.skipped and not self.quiet:
@@ -65,16 +77,18 @@ class ProgressReporter(Reporter):
                 f"{counts.skipped} of {counts.total} jobs already done; {len(jobs)} to run"
             )
         self.display = ProgressDisplay(len(jobs), quiet=self.quiet, label="job", unit="job")
-        self.workload = Workload(jobs)
+        self.workload = Workload(jobs, self.clock)
+
+    def job_started(self, job, number: int, pending: int) -> None:
+        self.workload.job_started()
 
     def job_finished(self, record: dict, counts: Counts, image=None) -> None:
         if record["status"] != "ok":
             self.message(f"failed: {record['content']} + {record['style']}: {record['error']}")
         self.workload.job_finished(record)
         detail = f"{counts.failed} failed" if counts.failed else "no failures"
-        elapsed = time.perf_counter() - self.display.began
         self.display.update(counts.done + counts.failed, f"{detail}  last: {record['output']}",
-                            elapsed, self.workload.seconds_left(elapsed))  # fmt: skip
+                            self.workload.elapsed(), self.workload.seconds_left())  # fmt: skip
 
     def message(self, text: str) -> None:
         (self.display or ProgressDisplay(0, quiet=self.quiet)).message(text)
@@ -94,15 +108,16 @@ class BoardReporter(Reporter):
 
         self.board, self.live, self.clock = board, live, clock
         self.feed = ProgressFeed(board)
-        self.pending, self.began, self.workload = 0, clock(), Workload(())
+        self.pending, self.workload = 0, Workload((), clock)
 
     def started(self, jobs: Sequence[Job], counts: Counts) -> None:
-        self.pending, self.began, self.workload = len(jobs), self.clock(), Workload(jobs)
+        self.pending, self.workload = len(jobs), Workload(jobs, self.clock)
         self.board.jobs(0, 0, self.pending, None)
         if not jobs:
             self.board.start_job(f"all {counts.total} jobs were done already", 0)
 
     def job_started(self, job, number: int, pending: int) -> None:
+        self.workload.job_started()
         if self.live:
             label = f"{job.content.name} + {job.style.name} -> {job.output}"
             self.board.start_job(label, 0, {"index": number, "total": pending})
@@ -113,8 +128,7 @@ class BoardReporter(Reporter):
     def job_finished(self, record: dict, counts: Counts, image=None) -> None:
         ran = counts.done + counts.failed
         self.workload.job_finished(record)
-        left = self.workload.seconds_left(self.clock() - self.began)
-        self.board.jobs(counts.done, counts.failed, self.pending, left)
+        self.board.jobs(counts.done, counts.failed, self.pending, self.workload.seconds_left())
         if not self.live:
             label = (
                 f"latest finished: {record['content']} + {record['style']} -> {record['output']}"
