@@ -27,9 +27,8 @@ class Workload:
     workers have started (TensorFlow, the weights), which no job after it pays again."""
 
     def __init__(self, jobs: Sequence[Job], clock=time.perf_counter):
-        self.work = {job.output: _work(job) for job in jobs}
-        self.left, self.finished = sum(self.work.values()), 0
-        self.jobs_left, self.jobs_finished = len(jobs), 0
+        self.work = {job.output: _work(job) for job in jobs}  # the jobs not finished yet
+        self.left, self.finished, self.jobs = sum(self.work.values()), 0, len(jobs)
         self.clock, self.began, self.running = clock, clock(), False
 
     def job_started(self) -> None:
@@ -48,7 +47,6 @@ class Workload:
         work = self.work.pop(record["output"], 0)
         ran = work if record.get("iterations") else 0
         self.left, self.finished = self.left - work, self.finished + ran
-        self.jobs_left, self.jobs_finished = self.jobs_left - 1, self.jobs_finished + 1
 
     def seconds_left(self) -> float:
         """Seconds to the end at the pace so far; by jobs while no work has finished (only
@@ -56,7 +54,8 @@ class Workload:
         elapsed = self.elapsed()
         if self.finished:
             return self.left * elapsed / self.finished
-        return self.jobs_left * elapsed / self.jobs_finished if self.jobs_finished else 0.0
+        jobs_finished = self.jobs - len(self.work)
+        return len(self.work) * elapsed / jobs_finished if jobs_finished else 0.0
 
 
 def _work(job: Job) -> int:
