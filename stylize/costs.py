@@ -16,26 +16,35 @@ add up to the image's own (``gram_sum``): the tiled path (stylize.tiled) builds 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from stylize._tf import tf
 
 
-def _dims(activation) -> tuple[int, int, int]:
-    _, n_h, n_w, n_c = activation.get_shape().as_list()
-    return n_h, n_w, n_c
+def _per_count(total, tensor, axes: tuple[int, ...], factor: float = 1.0):
+    """``total / (factor * n)``, n the product of ``tensor``'s sizes along ``axes``. A graph
+    that serves every image size knows no height or width, so n is then computed per run
+    (in integers, rounded to float32 once). Grappler turns a division by a constant into a
+    product with the constant's float32 reciprocal; the same product here gives both kinds
+    of graph the same bits."""
+    sizes = [tensor.get_shape().as_list()[axis] for axis in axes]
+    if None not in sizes:
+        return total / (factor * math.prod(sizes))
+    count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(tensor, out_type=tf.int64), axes)),
+                    tf.float32)  # fmt: skip
+    return total * (1.0 / (factor * count))
 
 
 def content_cost(a_content, a_generated):
     """Content cost between two activations of the same (1, n_H, n_W, n_C) shape; scalar."""
-    n_h, n_w, n_c = _dims(a_generated)
-    return tf.reduce_sum(tf.square(a_content - a_generated)) / (4.0 * n_h * n_w * n_c)
+    squares = tf.reduce_sum(tf.square(a_content - a_generated))
+    return _per_count(squares, a_generated, (1, 2, 3), factor=4.0)
 
 
 def unroll(activation):
     """(1, n_H, n_W, n_C) activation -> (n_C, n_H * n_W) matrix, one row per channel."""
-    n_h, n_w, n_c = _dims(activation)
-    return tf.transpose(tf.reshape(activation, [n_h * n_w, n_c]))
+    return tf.transpose(tf.reshape(activation, [-1, activation.shape[-1]]))
 
 
 def gram_matrix(unrolled):
@@ -49,8 +58,7 @@ def normalized_gram(activation):
     Dividing by each image's own pixel count lets a style image of another size be compared.
     The activation may be bfloat16 (see ``gram_sum``).
     """
-    n_h, n_w, _ = _dims(activation)
-    return gram_sum(activation) / float(n_h * n_w)
+    return _per_count(gram_sum(activation), activation, (1, 2))
 
 
 def guided_gram(activation, mask):
@@ -58,8 +66,7 @@ def guided_gram(activation, mask):
     (n_H, n_W) mask, divided by sum(mask^2); shape (n_C, n_C), float32. With a mask of ones
     it is ``normalized_gram``. The mask must not be all zero (the caller refuses such a
     mask)."""
-    n_h, n_w, _ = _dims(activation)
-    weights = tf.reshape(tf.cast(mask, tf.float32), [1, n_h, n_w, 1])
+    weights = tf.cast(mask, tf.float32)[None, :, :, None]
     return gram_sum(activation, weights) / tf.reduce_sum(tf.square(weights))
 
 
@@ -140,10 +147,9 @@ def total_cost(j_content, j_style, alpha: float = 10.0, beta: float = 40.0):
 def total_variation(image):
     """Anisotropic total variation of a (1, H, W, C) image: sum of squared neighbour
     differences, divided by the number of pixels; scalar."""
-    n_h, n_w, _ = _dims(image)
     dy = image[:, 1:, :, :] - image[:, :-1, :, :]
     dx = image[:, :, 1:, :] - image[:, :, :-1, :]
-    return (tf.reduce_sum(tf.square(dy)) + tf.reduce_sum(tf.square(dx))) / float(n_h * n_w)
+    return _per_count(tf.reduce_sum(tf.square(dy)) + tf.reduce_sum(tf.square(dx)), image, (1, 2))
 
 
 def temporal_cost(image, warped, consistency):
@@ -152,5 +158,4 @@ def temporal_cost(image, warped, consistency):
     values of the (1, H, W, C) image x, where w is the previous stylized frame warped into
     this one by the optical flow and c, (1, H, W, 1) in [0, 1], is 0 where the flow is not
     to be trusted (disocclusions, motion boundaries); scalar, squared pixel levels."""
-    n_h, n_w, n_c = _dims(image)
-    return tf.reduce_sum(consistency * tf.square(image - warped)) / float(n_h * n_w * n_c)
+    return _per_count(tf.reduce_sum(consistency * tf.square(image - warped)), image, (1, 2, 3))

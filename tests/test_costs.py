@@ -189,3 +189,41 @@ def test_a_bfloat16_gram_sum_has_the_gradient_of_its_formula():
     expected = (a.reshape(-1, 16).astype(np.float64) @ (upstream + upstream.T)).reshape(a.shape)
     got = _run(gradient, a)
     assert np.abs(got - expected).max() / np.abs(expected).max() < 2e-2
+
+
+def _run_fed(build, *arrays, known_sizes: bool):
+    """``build`` on placeholders fed ``arrays``: with their sizes, or with height and width
+    unknown to the graph (as in a graph that serves every image size). Fed, not constant:
+    Grappler would compute constants' costs once, with other arithmetic."""
+    with tf.Graph().as_default(), tf.Session() as session:
+        shapes = [a.shape if known_sizes else (1, None, None, a.shape[-1]) for a in arrays]
+        feeds = [tf.placeholder(tf.float32, shape) for shape in shapes]
+        return session.run(build(*feeds), dict(zip(feeds, arrays, strict=True)))
+
+
+@pytest.mark.parametrize(
+    ("build", "shapes"),
+    [
+        (costs.content_cost, [(1, 5, 7, 4), (1, 5, 7, 4)]),
+        (costs.normalized_gram, [(1, 5, 7, 4)]),
+        (costs.unroll, [(1, 5, 7, 4)]),
+        (costs.total_variation, [(1, 6, 9, 3)]),
+        (costs.temporal_cost, [(1, 6, 9, 3), (1, 6, 9, 3), (1, 6, 9, 1)]),
+    ],
+    ids=["content", "normalized-gram", "unroll", "total-variation", "temporal"],
+)
+def test_costs_of_unknown_sizes_equal_those_of_known_ones(build, shapes):
+    arrays = [np.abs(_activation(seed, shape)) for seed, shape in enumerate(shapes)]
+    unknown = _run_fed(build, *arrays, known_sizes=False)
+    np.testing.assert_array_equal(unknown, _run_fed(build, *arrays, known_sizes=True))
+
+
+def test_a_guided_gram_of_unknown_size_equals_the_known_sizes_one():
+    activation, mask = _activation(1), np.random.default_rng(2).uniform(size=(5, 7))
+    mask = mask.astype(np.float32)
+    results = []
+    for shapes in (((1, None, None, 4), (None, None)), (activation.shape, mask.shape)):
+        with tf.Graph().as_default(), tf.Session() as session:
+            a, m = (tf.placeholder(tf.float32, shape) for shape in shapes)
+            results.append(session.run(costs.guided_gram(a, m), {a: activation, m: mask}))
+    np.testing.assert_array_equal(*results)
