@@ -121,7 +121,7 @@ def time_j_gradient(weights, settings, shape, repeats: int, warmup: int) -> dict
 
     rng = np.random.default_rng(1)
     _, height, width, _ = shape
-    graph = TransferGraph(weights, height, width, settings, CPU)
+    graph = TransferGraph(weights, settings, CPU)
     try:
         content, style, image = (rng.normal(0, 50, shape).astype(np.float32) for _ in range(3))
         graph.set_targets(graph.content_features(content), graph.style_grams(style))

@@ -27,7 +27,7 @@ def rescore(weights_path: str, content_path: str, style_path: str, images: list[
     weights = load_vgg19(weights_path, settings.deepest_layer)
     content = load_image(content_path, role="content image")
     style = load_image(style_path, role="style image")
-    graph = TransferGraph(weights, *content.shape[:2], settings, CPU)
+    graph = TransferGraph(weights, settings, CPU)
     try:
         preprocessed = preprocess(content, weights.mean_pixel)
         graph.set_targets(graph.content_features(preprocessed),

@@ -82,7 +82,7 @@ def _graphs(args) -> tuple[TransferGraph, TransferGraph, np.ndarray]:
         preprocess(np.asarray(example_image(role, (width, height)), np.uint8), weights.mean_pixel)
         for role in ("content", "style")
     )
-    graphs = [TransferGraph(weights, height, width, settings, CPU) for _ in range(2)]
+    graphs = [TransferGraph(weights, settings, CPU) for _ in range(2)]
     targets = graphs[0].content_features(content), graphs[0].style_grams(style)
     for graph in graphs:
         graph.set_targets(*targets)

@@ -90,7 +90,7 @@ def exactness(args) -> dict:
     weights = load_vgg19(weights_file(args), settings.deepest_layer)
     width, height = _size(args.size)
     content, style = _picture("content", (width, height)), _picture("style", (width, height))
-    whole = TransferGraph(weights, height, width, settings, CPU)
+    whole = TransferGraph(weights, settings, CPU)
     net = TileNet(weights, settings, CPU)
     tiled = TiledGraph(net, weights.mean_pixel, height, width, settings, args.tile_size or 160)
     targets = whole.content_features(preprocess(content, weights.mean_pixel))

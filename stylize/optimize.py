@@ -49,13 +49,22 @@ def noise_image(base: np.ndarray, noise_ratio: float, rng: np.random.Generator) 
     return (noise_ratio * noise + (1.0 - noise_ratio) * base).astype(np.float32)
 
 
+def _variable(shape: tuple[int | None, ...], name: str | None = None, trainable: bool = True):
+    """A float32 resource variable of ``shape``, in which None is a size that each
+    assignment may choose (the variable then starts with size 1 there)."""
+    start = tf.zeros([1 if size is None else size for size in shape])
+    return tf.Variable(start, trainable=trainable, name=name, use_resource=True,
+                       shape=tf.TensorShape(shape))  # fmt: skip
+
+
 class FeatureNet:
     """VGG-19 on an assignable (1, H, W, 3) variable in the current graph, exposing the
     content layers' activations and the style layers' normalized Grams (G / (n_H n_W)).
-    A conv layer's name reads its output after the ReLU, as the classic notebook does."""
+    A conv layer's name reads its output after the ReLU, as the classic notebook does.
+    H and W may be None in ``shape``: the net then takes images of any size."""
 
-    def __init__(self, weights: VggWeights, shape: tuple[int, ...], settings: Settings):
-        self.image = tf.Variable(tf.zeros(shape), name="input", use_resource=True)
+    def __init__(self, weights: VggWeights, shape: tuple[int | None, ...], settings: Settings):
+        self.image = _variable(shape, name="input")
         self._feed = tf.placeholder(tf.float32, shape, name="image_feed")
         self._assign = self.image.assign(self._feed)
         self.weights = WeightVariables(weights, settings.deepest_layer,
@@ -103,9 +112,11 @@ def style_grams_at_size(weights: VggWeights, image: np.ndarray, settings: Settin
 
 
 class TransferGraph:
-    """One output size: the feature net on the image variable, target variables, J, its
-    gradient and a projected Adam step. Targets are assigned per job, so the finalized graph
-    serves every image pair of its size.
+    """The feature net on the image variable, target variables, J, its gradient and a
+    projected Adam step, for images of any size: the variables take the size of what is
+    assigned to them. Targets are assigned per job and per size, so the finalized graph
+    serves every image pair and every scale of a run, and pays for its building, its copy
+    of the weights and TensorFlow's first runs once.
 
     ``regions`` > 0 builds spatial control for that many styles: each style layer's cost is
     the sum over styles k of K * w_k times the cost between style k's own Gram and the
@@ -115,35 +126,32 @@ class TransferGraph:
     adds temporal_weight * costs.temporal_cost against a warped previous frame and its
     consistency mask, two more per-job variables (a video frame's)."""
 
-    def __init__(self, weights: VggWeights, height: int, width: int, settings: Settings,
-                 device: str, regions: int = 0, keep_mask: bool = False,
-                 temporal_weight: float = 0.0):  # fmt: skip
+    def __init__(self, weights: VggWeights, settings: Settings, device: str, regions: int = 0,
+                 keep_mask: bool = False, temporal_weight: float = 0.0):  # fmt: skip
         self.settings, self.regions, self.keep_mask = settings, regions, keep_mask
         self.temporal_weight = temporal_weight
-        self.shape = (1, height, width, 3)
         self.low = -weights.mean_pixel.reshape(1, 1, 1, 3).astype(np.float32)
         self.graph = tf.Graph()
         # held: a signal raised inside TensorFlow's Python code can leave a lock taken
         # (stylize.signals); here it waits the second or so until the graph is built.
         with held(), self.graph.as_default(), tf.device(device):
-            self.net = FeatureNet(weights, self.shape, settings)
+            self.net = FeatureNet(weights, (1, None, None, 3), settings)
             self._build_targets()
             self._build_costs()
             self._build_adam()
             init = tf.global_variables_initializer()
-        # Every forward-only use (content targets, style targets, costs) fetches the same
-        # tensors, so TensorFlow builds one executor for them: where oneDNN is told the
-        # kernels are frozen (see _tf) each executor keeps its own reordered copy, and three
-        # would hold ~90 MB more at any size for a few ms saved per target.
-        self._forward = {"content": self.net.activations, "grams": self.net.grams,
-                         "costs": self._costs}  # fmt: skip
+        # Both targets fetch the same tensors, so TensorFlow builds one executor for them,
+        # and the costs alone are fetched with the gradient (see evaluate): where oneDNN is
+        # told the kernels are frozen (see _tf) each executor keeps its own reordered copy,
+        # ~90 MB at any size.
+        self._forward = {"content": self.net.activations, "grams": self.net.grams}
         self.graph.finalize()  # no op can be created inside the loops
         self.session = Session(graph=self.graph, config=session_config(device))
         initialize(self.session, init, self.net.weights)
 
     def _target_shapes(self) -> dict[str, tuple]:
         """Every per-job variable: content activations, style Grams (per region: Grams and
-        masks at the layer's resolution), and the keep mask."""
+        masks at the layer's resolution), and the keep mask; None for a height or width."""
         shapes = {name: tuple(a.shape.as_list()) for name, a in self.net.activations.items()}
         for name, activation in self.net.style_activations.items():
             gram = tuple(self.net.grams[name].shape.as_list())
@@ -153,16 +161,16 @@ class TransferGraph:
                 shapes[f"gram:{name}:{k}"] = gram
                 shapes[f"mask:{name}:{k}"] = tuple(activation.shape.as_list()[1:3])
         if self.keep_mask:
-            shapes["keep"] = (*self.shape[:3], 1)
+            shapes["keep"] = (1, None, None, 1)
         if self.temporal_weight:
-            shapes["warped"], shapes["consistency"] = self.shape, (*self.shape[:3], 1)
+            shapes["warped"], shapes["consistency"] = (1, None, None, 3), (1, None, None, 1)
         return shapes
 
     def _build_targets(self) -> None:
         self._target_feeds, self._targets, assigns = {}, {}, []
         for key, shape in self._target_shapes().items():
             feed = tf.placeholder(tf.float32, shape)
-            target = tf.Variable(tf.zeros(shape), trainable=False, use_resource=True)
+            target = _variable(shape, trainable=False)
             self._target_feeds[key], self._targets[key] = feed, target
             assigns.append(target.assign(feed))
         self._assign_targets = tf.group(*assigns)
@@ -248,8 +256,8 @@ class TransferGraph:
                 feeds[self._target_feeds[f"mask:{name}:{k}"]] = region_masks[name]
         if self.keep_mask:
             feeds[self._target_feeds["keep"]] = keep
-        if self.temporal_weight:
-            warped, consistency = temporal or (np.zeros(self.shape), np.zeros((*self.shape[:3], 1)))
+        if self.temporal_weight:  # zero consistency, of any size, leaves the term out
+            warped, consistency = temporal or (np.zeros((1, 1, 1, 3)), np.zeros((1, 1, 1, 1)))
             feeds[self._target_feeds["warped"]] = warped
             feeds[self._target_feeds["consistency"]] = consistency
         self.session.run(self._assign_targets, feeds)
@@ -259,8 +267,10 @@ class TransferGraph:
         self.net.assign(self.session, image)
 
     def evaluate(self, image: np.ndarray) -> Costs:
-        """Costs of a preprocessed (1, H, W, 3) image."""
-        return Costs(*(float(v) for v in self._forward_pass(image)["costs"]))
+        """Costs of a preprocessed (1, H, W, 3) image of the targets' size. Computed with the
+        gradient, which is not needed: one more executor would cost more memory (see
+        __init__) than the backward pass costs time in the few evaluations of a run."""
+        return self.value_and_gradient(image)[0]
 
     def current(self) -> np.ndarray:
         """The input variable's value, (1, H, W, 3) float32 preprocessed."""
@@ -272,8 +282,8 @@ class TransferGraph:
         ``learning_rate`` (None: the settings'); each Step holds the image before the
         update."""
         rate = self.settings.learning_rate if learning_rate is None else learning_rate
+        self.set_image(start)  # first: the moments take the image's size
         self.session.run(self._reset_adam, {self._rate_feed: rate})
-        self.set_image(start)
         fetches = [self._adam_step, self._snapshot, *self._costs]
         for _ in range(iterations):
             _, image, *values = self.session.run(fetches)

@@ -1,5 +1,6 @@
-"""The Stylizer: weights, settings and device fixed for many jobs, the graph of each size
-(in one pass or in tiles) and the targets worth remembering across jobs."""
+"""The Stylizer: weights, settings and device fixed for many jobs, the graphs (one for every
+size computed in one pass, one per size computed in tiles) and the targets worth remembering
+across jobs."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from stylize.tile_net import TileNet
 from stylize.tiled import TiledGraph, tiled_style_grams
 from stylize.weights import VggWeights
 
+_UNPLANNED = object()  # a size not planned yet (None is the one-pass graph's key)
+
 
 class Stylizer:
-    """Weights, settings and device fixed; one graph per output size (a TransferGraph, or
-    a TiledGraph on the Stylizer's one TileNet when the size needs tiles), built on first
-    use and kept (the ``max_graphs`` most recently used ones, each holding a copy of the
-    weights), so many jobs of one size pay for the graph once. Content and style targets
-    can be remembered by key across jobs. ``--precision auto`` is made concrete for the
-    device here (``self.settings`` holds bfloat16 or float32)."""
+    """Weights, settings and device fixed; graphs built on first use and kept: one
+    TransferGraph for every size that fits in one pass, and a TiledGraph (on the
+    Stylizer's one TileNet) per size that needs tiles; the ``max_graphs`` most recently used
+    of these are kept (each holding a copy of the weights), so the scales of a run and many
+    jobs pay for a graph once. Content and style targets can be remembered by key across
+    jobs. ``--precision auto`` is made concrete for the device here (``self.settings``
+    holds bfloat16 or float32)."""
 
     def __init__(self, weights: VggWeights, settings: Settings, device: str,
                  max_graphs: int | None = None, regions: int = 0,
@@ -32,7 +36,9 @@ class Stylizer:
         self.max_graphs = max_graphs
         self.regions, self.keep_mask = regions, keep_mask  # see TransferGraph
         self.temporal_weight = temporal_weight
-        self._graphs: dict[tuple[int, int], TransferGraph] = {}
+        # Keyed by size for tiled graphs and by None for the one-pass graph.
+        self._graphs: dict[tuple[int, int] | None, TransferGraph | TiledGraph] = {}
+        self._keys: dict[tuple[int, int], tuple[int, int] | None] = {}  # size -> its graph's key
         self._content_cache: dict[tuple, dict[str, np.ndarray]] = {}
         self._style_cache: dict[tuple, dict[str, np.ndarray]] = {}
         self._tile_net: TileNet | None = None
@@ -42,18 +48,27 @@ class Stylizer:
     def graph(self, width: int, height: int) -> TransferGraph | TiledGraph:
         """The graph for a (width, height) image: one pass when it fits in memory (and no
         --tile-size asks otherwise), else tiles (stylize.tiled); sizes that cannot fit even
-        in tiles are refused."""
-        key = (width, height)
-        if key not in self._graphs:
-            plan = self.plan(width, height)
-            if self.max_graphs and len(self._graphs) >= self.max_graphs:
-                self._graphs.pop(next(iter(self._graphs))).close()
-                memory.release_free_memory()
-            self._graphs[key] = self._build(width, height, plan.core)
-            if plan.core is not None:
-                self._say_tiled(width, height, self._graphs[key])
+        in tiles are refused. A size is planned once while its graph is kept: the memory
+        the graphs themselves take must not make a size planned in one pass tiled later."""
+        size = (width, height)
+        key = self._keys.get(size, _UNPLANNED)
+        if key is _UNPLANNED or key not in self._graphs:
+            core = self.plan(width, height).core
+            key = self._keys[size] = None if core is None else size
+            if key not in self._graphs:
+                self._make_room()
+                self._graphs[key] = self._build(width, height, core)
+                if core is not None:
+                    self._say_tiled(width, height, self._graphs[key])
         self._graphs[key] = self._graphs.pop(key)  # most recently used last
         return self._graphs[key]
+
+    def _make_room(self) -> None:
+        """Drop the least recently used graph when ``max_graphs`` are kept, before another
+        is built."""
+        if self.max_graphs and len(self._graphs) >= self.max_graphs:
+            self._graphs.pop(next(iter(self._graphs))).close()
+            memory.release_free_memory()
 
     def plan(self, width: int, height: int) -> tile_plan.Plan:
         """One pass or tiles for a size, from the memory left (on a GPU, its free memory
@@ -64,8 +79,8 @@ class Stylizer:
 
     def _build(self, width: int, height: int, core: int | None) -> TransferGraph | TiledGraph:
         if core is None:
-            return TransferGraph(self.weights, height, width, self.settings, self.device,
-                                 self.regions, self.keep_mask, self.temporal_weight)  # fmt: skip
+            return TransferGraph(self.weights, self.settings, self.device, self.regions,
+                                 self.keep_mask, self.temporal_weight)  # fmt: skip
         graph = TiledGraph(self.tile_net(), self.weights.mean_pixel, height, width,
                            self.settings, core, self.keep_mask, self.temporal_weight)  # fmt: skip
         graph.on_tile = self._tile_done
@@ -91,10 +106,13 @@ class Stylizer:
             self.on_tile(name, done, count)
 
     def grams_at_size(self, image: np.ndarray) -> dict[str, np.ndarray]:
-        """Normalized style Grams of a preprocessed (1, h, w, 3) image of any size: in a
-        graph of its own, or in tiles when that would not fit."""
+        """Normalized style Grams of a preprocessed (1, h, w, 3) image of any size: on the
+        one-pass graph when one is kept (its image is replaced), else in a graph of its own
+        (which would not drop a kept tiled graph), or in tiles when that would not fit."""
         _, height, width, _ = image.shape
         plan = self.plan(width, height)
+        if plan.core is None and None in self._graphs:
+            return self._graphs[None].style_grams(image)
         if plan.core is None:
             return style_grams_at_size(self.weights, image, self.settings, self.device)
         return tiled_style_grams(self.tile_net(), image, plan.core, self._tile_done)

@@ -1,5 +1,6 @@
 """One style transfer from images to image: colours, sizes and scales, start image, the
-optimizer loop, the best image kept, and the final evaluation. Graphs are reused per size."""
+optimizer loop, the best image kept, and the final evaluation. Graphs come from the
+Stylizer, which reuses them across scales and jobs."""
 
 from __future__ import annotations
 

@@ -473,16 +473,16 @@ def test_a_scale_ratio_out_of_range_is_refused_before_any_work(
 def test_a_run_stopped_before_its_last_scale_writes_the_scale_it_reached(
     runner, vgg_file, image_files, tmp_path, monkeypatch
 ):
-    from stylize.stylizer import Stylizer
+    from stylize.optimize import TransferGraph
 
-    real_build = Stylizer._build
+    real_features = TransferGraph.content_features
 
-    def build(self, width, height, core):
-        if width == 96:  # the full size: a Ctrl-C while its graph is built
+    def content_features(self, content):
+        if content.shape[2] == 96:  # the full size: a Ctrl-C while its targets are computed
             raise KeyboardInterrupt
-        return real_build(self, width, height, core)
+        return real_features(self, content)
 
-    monkeypatch.setattr(Stylizer, "_build", build)
+    monkeypatch.setattr(TransferGraph, "content_features", content_features)
     content, output = tmp_path / "c.png", tmp_path / "out.png"
     Image.open(image_files["content"]).resize((96, 72)).save(content)
     result = runner.invoke(main, ["run", "--content", str(content), "--style",

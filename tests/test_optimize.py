@@ -28,7 +28,7 @@ def weights(vgg_file):
 
 @pytest.fixture(scope="module")
 def graph(weights):
-    graph = TransferGraph(weights, 24, 32, Settings(), CPU)
+    graph = TransferGraph(weights, Settings(), CPU)
     content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
     graph.set_targets(graph.content_features(content), graph.style_grams(style))
     yield graph
@@ -78,7 +78,7 @@ def test_one_graph_evaluates_each_new_image_afresh(weights, graph):
     graph.value_and_gradient(first)
     graph.evaluate(first)
     seen_costs, seen_gradient = graph.value_and_gradient(second)
-    fresh = TransferGraph(weights, 24, 32, Settings(), CPU)
+    fresh = TransferGraph(weights, Settings(), CPU)
     try:
         content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
         fresh.set_targets(fresh.content_features(content), fresh.style_grams(style))
@@ -90,6 +90,33 @@ def test_one_graph_evaluates_each_new_image_afresh(weights, graph):
     np.testing.assert_allclose(
         seen_gradient, fresh_gradient, rtol=1e-4, atol=1e-6 * float(np.abs(fresh_gradient).max())
     )
+
+
+def _targeted(graph, height, width):
+    """``graph`` with the targets of images 0 (content) and 1 (style) at this size."""
+    content, style = (preprocess(_image(seed, height, width), MEAN) for seed in (0, 1))
+    graph.set_targets(graph.content_features(content), graph.style_grams(style))
+    return graph
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_graph_used_at_one_size_gives_a_fresh_graphs_results_at_another(weights, optimizer):
+    """One graph serves every scale of a run: at 12x16 after 24x32 (Adam's moments, the
+    targets and the image all change size), the same steps as a graph only used at 12x16."""
+    used, fresh = (TransferGraph(weights, Settings(), CPU) for _ in range(2))
+    try:
+        start = noise_image(preprocess(_image(4), MEAN), 0.6, np.random.default_rng(0))
+        list(getattr(_targeted(used, 24, 32), optimizer)(start, 3))
+        small = start[:, :12, :16, :]
+        steps = [list(getattr(_targeted(graph, 12, 16), optimizer)(small, 4))
+                 for graph in (used, fresh)]  # fmt: skip
+        for mine, theirs in zip(*steps, strict=True):
+            assert mine.image.shape == (1, 12, 16, 3)
+            np.testing.assert_array_equal(mine.image, theirs.image)
+            assert mine.costs == theirs.costs
+    finally:
+        used.close()
+        fresh.close()
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
@@ -116,7 +143,7 @@ def test_adam_reset_makes_runs_repeatable(graph):
 
 def test_an_adam_step_given_per_run_equals_the_settings_step_and_is_forgotten_after(graph, weights):
     start = preprocess(_image(5), MEAN)
-    other = TransferGraph(weights, 24, 32, Settings(learning_rate=0.5), CPU)
+    other = TransferGraph(weights, Settings(learning_rate=0.5), CPU)
     content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
     other.set_targets(other.content_features(content), other.style_grams(style))
     expected = [step.image for step in other.adam(start, 4)]
@@ -175,7 +202,7 @@ def test_style_grams_of_another_size_use_their_own_pixel_count(weights):
     big = preprocess(np.tile(_image(7, 12, 16), (2, 2, 1)), MEAN)
     grams = style_grams_at_size(weights, big, settings, CPU)
     assert set(grams) == {name for name, _ in settings.style_layers}
-    small_graph = TransferGraph(weights, 24, 32, settings, CPU)
+    small_graph = TransferGraph(weights, settings, CPU)
     same = small_graph.style_grams(big)
     small_graph.close()
     for name in grams:
@@ -206,7 +233,7 @@ def test_weights_live_in_variables_not_graph_constants(graph):
 
 
 def test_bfloat16_graph_approximates_the_float32_costs_and_gradient(weights, graph):
-    half = TransferGraph(weights, 24, 32, Settings(precision="bfloat16"), CPU)
+    half = TransferGraph(weights, Settings(precision="bfloat16"), CPU)
     try:
         content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
         features, grams = half.content_features(content), half.style_grams(style)
@@ -230,7 +257,7 @@ def test_bfloat16_graph_approximates_the_float32_costs_and_gradient(weights, gra
 
 @pytest.fixture(scope="module")
 def temporal_graph(weights):
-    graph = TransferGraph(weights, 24, 32, Settings(), CPU, temporal_weight=50.0)
+    graph = TransferGraph(weights, Settings(), CPU, temporal_weight=50.0)
     content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
     warped = preprocess(_image(4), MEAN)
     consistency = np.ones((1, 24, 32, 1), np.float32)
@@ -264,7 +291,7 @@ def test_the_temporal_term_has_a_gradient_through_the_image_variable(temporal_gr
 
 
 def test_a_temporal_graph_without_a_previous_frame_has_no_temporal_term(weights, graph):
-    temporal = TransferGraph(weights, 24, 32, Settings(), CPU, temporal_weight=50.0)
+    temporal = TransferGraph(weights, Settings(), CPU, temporal_weight=50.0)
     try:
         content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)
         temporal.set_targets(temporal.content_features(content), temporal.style_grams(style))

@@ -9,7 +9,7 @@ import pytest
 from stylize import memory, tile_plan
 from stylize.config import Settings
 from stylize.device import CPU
-from stylize.optimize import TransferGraph
+from stylize.optimize import TransferGraph, style_grams_at_size
 from stylize.stylizer import Stylizer
 from stylize.tiled import TiledGraph
 from stylize.transfer import Transfer
@@ -169,3 +169,89 @@ def test_a_tiled_job_stopped_early_keeps_its_best_image(weights):
     assert result.iterations == 3 and result.image.shape == CONTENT.shape
     assert result.costs.J <= min(seen) * 1.01  # the lowest-cost image, rounded to 8 bits
     stylizer.close()
+
+
+def test_one_graph_serves_every_size_computed_in_one_pass(weights):
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU)
+    first = stylizer.graph(32, 24)
+    assert isinstance(first, TransferGraph)
+    assert stylizer.graph(24, 32) is first and stylizer.graph(32, 24) is first
+
+
+def test_a_tiled_graph_is_kept_per_size(weights):
+    stylizer = Stylizer(weights, Settings(iterations=2, tile_size=16), CPU)
+    first = stylizer.graph(32, 24)
+    assert isinstance(first, TiledGraph) and stylizer.graph(32, 24) is first
+    assert stylizer.graph(24, 32) is not first
+
+
+def test_a_size_is_planned_once_while_its_graph_is_kept(weights, monkeypatch):
+    """The kept graph's own memory must not turn a size planned in one pass into tiles."""
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU)
+    plans = []
+    monkeypatch.setattr(stylizer, "plan", lambda w, h: plans.append((w, h)) or _plan(w, h))
+    one_pass = stylizer.graph(32, 24)
+    stylizer.graph(32, 24)
+    assert plans == [(32, 24)]
+    assert stylizer.graph(16, 12) is one_pass and plans == [(32, 24), (16, 12)]
+
+
+def _plan(width, height):
+    """One pass for 32x24 and 16x12, tiles of 16 px for any other size."""
+    return tile_plan.Plan(None if (width, height) in ((32, 24), (16, 12)) else 16, 0)
+
+
+def test_at_most_max_graphs_are_kept_least_recently_used_first(weights, monkeypatch):
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=2)
+    monkeypatch.setattr(stylizer, "plan", _plan)
+    whole, tiled = stylizer.graph(32, 24), stylizer.graph(24, 32)
+    assert stylizer.graph(16, 12) is whole  # now the most recently used
+    stylizer.graph(20, 20)  # evicts the 24x32 tiles
+    assert stylizer.graph(32, 24) is whole
+    assert stylizer.graph(24, 32) is not tiled  # evicts the 20x20 tiles
+    stylizer.graph(20, 20)  # evicts the one-pass graph
+    assert whole.session._closed
+    assert stylizer.graph(32, 24) is not whole
+
+
+def test_evicting_a_graph_trims_the_c_heap(weights, monkeypatch):
+    trims = []
+    monkeypatch.setattr(memory, "release_free_memory", lambda: trims.append(1))
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=1)
+    monkeypatch.setattr(stylizer, "plan", _plan)
+    stylizer.graph(32, 24)
+    stylizer.graph(16, 12)
+    assert trims == []
+    stylizer.graph(24, 32)
+    assert trims == [1]
+
+
+def test_style_grams_of_another_size_use_the_kept_one_pass_graph(weights, monkeypatch):
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=1)
+    monkeypatch.setattr(stylizer, "plan", _plan)
+    style = np.random.default_rng(3).uniform(-100, 100, (1, 12, 16, 3)).astype(np.float32)
+    expected = style_grams_at_size(weights, style, stylizer.settings, CPU)
+    whole = stylizer.graph(32, 24)
+    monkeypatch.setattr("stylize.stylizer.style_grams_at_size", _no_graph_of_its_own)
+    grams = stylizer.grams_at_size(style)
+    assert stylizer.graph(32, 24) is whole
+    for name, gram in expected.items():
+        np.testing.assert_array_equal(grams[name], gram)
+
+
+def _no_graph_of_its_own(*args):
+    raise AssertionError("a graph was built for the style while the one-pass graph was kept")
+
+
+def test_style_grams_in_one_pass_keep_a_tiled_graph(weights, monkeypatch):
+    """A tiled output with a smaller style: the style's graph of its own must not drop the
+    output's tiled graph (max_graphs=1 in ``stylize run``)."""
+    stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=1)
+    monkeypatch.setattr(stylizer, "plan", _plan)
+    tiled = stylizer.graph(24, 32)
+    style = np.random.default_rng(3).uniform(-100, 100, (1, 12, 16, 3)).astype(np.float32)
+    grams = stylizer.grams_at_size(style)
+    assert stylizer.graph(24, 32) is tiled
+    expected = style_grams_at_size(weights, style, stylizer.settings, CPU)
+    for name, gram in expected.items():
+        np.testing.assert_array_equal(grams[name], gram)

@@ -39,7 +39,7 @@ class Pair:
 
     def __init__(self, weights, settings, core=32, regions=0, keep=False, temporal=0.0):
         self.net = TileNet(weights, settings, CPU, regions)
-        self.whole = TransferGraph(weights, HEIGHT, WIDTH, settings, CPU, regions, keep, temporal)
+        self.whole = TransferGraph(weights, settings, CPU, regions, keep, temporal)
         self.tiled = TiledGraph(self.net, weights.mean_pixel, HEIGHT, WIDTH, settings, core,
                                 keep, temporal)  # fmt: skip
 

@@ -49,7 +49,7 @@ def test_result_has_the_costs_of_the_written_image(weights):
     assert [p.iteration for p in progress] == list(range(1, 9))
     assert result.image.shape == (24, 32, 3) and result.image.dtype == np.uint8
     assert result.iterations == 8 and result.seconds > 0 and result.setup_seconds > 0
-    check = TransferGraph(weights, 24, 32, Settings(), CPU)
+    check = TransferGraph(weights, Settings(), CPU)
     mean = weights.mean_pixel
     pre = lambda im: (im.astype(np.float32) - mean)[None]  # noqa: E731
     check.set_targets(check.content_features(pre(CONTENT)), check.style_grams(pre(STYLE_A)))
@@ -196,19 +196,19 @@ def test_a_big_output_runs_the_automatic_schedule_by_default(weights):
     assert transfer.finish().image.shape == (768, 1024, 3)
 
 
-def test_a_signal_while_the_next_scale_is_built_keeps_the_previous_scales_result(
+def test_a_signal_while_the_next_scale_is_prepared_keeps_the_previous_scales_result(
     weights, monkeypatch
 ):
     big = np.tile(CONTENT, (2, 2, 1))
     settings = Settings(iterations=10, scales=2)
-    real_build = Stylizer._build
+    real_grams = TransferGraph.style_grams
 
-    def build(self, width, height, core):
-        if width == 64:  # the run closed the 32x24 graph (max_graphs=1) before this
+    def style_grams(self, style):
+        if style.shape[2] == 64:  # the graph holds the 64x48 content, the 32x24 targets
             raise KeyboardInterrupt
-        return real_build(self, width, height, core)
+        return real_grams(self, style)
 
-    monkeypatch.setattr(Stylizer, "_build", build)
+    monkeypatch.setattr(TransferGraph, "style_grams", style_grams)
     transfer = Transfer(Stylizer(weights, settings, CPU, max_graphs=1), big, [STYLE_A], 0)
     with pytest.raises(KeyboardInterrupt):
         list(transfer.run())
@@ -252,13 +252,6 @@ def test_a_plan_must_end_at_the_content_size(weights):
         Transfer(stylizer, CONTENT, [STYLE_A], 0, plan=[((16, 12), 3)])
 
 
-def test_graphs_are_reused_per_size(weights):
-    stylizer = Stylizer(weights, Settings(iterations=2), CPU)
-    first = stylizer.graph(32, 24)
-    assert stylizer.graph(32, 24) is first
-    assert stylizer.graph(24, 32) is not first
-
-
 def _mapped_weights(vgg_file, tmp_path, monkeypatch):
     """Weights read back from a fresh cache, as views of a memory map of the cache file."""
     monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path))
@@ -275,12 +268,13 @@ def test_weights_read_from_the_cache_give_the_same_results_after_their_release(
     monkeypatch.setenv("STYLIZE_CACHE", "off")
     weights = load_vgg19(vgg_file, "relu5_1")  # parsed from the .mat: ordinary memory
     assert memory.mapped_file(weights.layers[0].kernel) is None
-    # Two scales: the second graph reads the weights again after the first released them.
-    ordinary, released = (
-        _result(_transfer(w, iterations=4, scales=2))[1] for w in (weights, mapped)
+    # The second Stylizer's graph reads the weights again after the first one released them.
+    ordinary, mapped_first, released = (
+        _result(_transfer(w, iterations=4, scales=2))[1] for w in (weights, mapped, mapped)
     )
-    np.testing.assert_array_equal(ordinary.image, released.image)
-    assert ordinary.costs == released.costs
+    for result in (mapped_first, released):
+        np.testing.assert_array_equal(ordinary.image, result.image)
+        assert ordinary.costs == result.costs
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
@@ -310,7 +304,7 @@ def test_each_scale_runs_adam_with_its_own_step(weights, monkeypatch):
     real_adam, given = TransferGraph.adam, []
 
     def recording(self, start, iterations, learning_rate=None):
-        given.append((self.shape[2], learning_rate))
+        given.append((start.shape[2], learning_rate))
         return real_adam(self, start, iterations, learning_rate)
 
     monkeypatch.setattr(TransferGraph, "adam", recording)
@@ -358,26 +352,6 @@ def test_sizes_that_cannot_fit_are_refused_up_front(weights, monkeypatch):
         stylizer.graph(4000, 3000)
 
 
-def test_at_most_max_graphs_are_kept_least_recently_used_first(weights):
-    stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=2)
-    a, b = stylizer.graph(32, 24), stylizer.graph(24, 32)
-    assert stylizer.graph(32, 24) is a  # now the most recently used
-    stylizer.graph(20, 20)  # evicts (24, 32)
-    assert stylizer.graph(32, 24) is a
-    assert stylizer.graph(24, 32) is not b
-    assert b.session._closed
-
-
-def test_evicting_a_graph_trims_the_c_heap(weights, monkeypatch):
-    trims = []
-    monkeypatch.setattr(memory, "release_free_memory", lambda: trims.append(1))
-    stylizer = Stylizer(weights, Settings(iterations=2), CPU, max_graphs=1)
-    stylizer.graph(32, 24)
-    assert trims == []
-    stylizer.graph(24, 32)
-    assert trims == [1]
-
-
 def test_style_targets_are_cached_by_key_unless_colours_are_preserved(weights, monkeypatch):
     for colours, expected_calls in (("none", 1), ("histogram", 2)):
         stylizer = Stylizer(weights, Settings(iterations=1, preserve_colors=colours), CPU)
@@ -421,8 +395,8 @@ def _gram_distance(weights, image, style, settings):
 
 def test_a_region_of_ones_is_the_classic_cost(weights):
     settings = Settings(iterations=2)
-    classic = TransferGraph(weights, 24, 32, settings, CPU)
-    guided = TransferGraph(weights, 24, 32, settings, CPU, regions=1)
+    classic = TransferGraph(weights, settings, CPU)
+    guided = TransferGraph(weights, settings, CPU, regions=1)
     try:
         from stylize.images import preprocess
         from stylize.masks import layer_masks

@@ -2,7 +2,8 @@
 named by the template, checked for collisions and ordered by output size.
 
 Planning reads only image headers (for the output size, by which jobs are grouped so that a
-worker reuses its graph); the driver (``stylize.batch.driver``) decodes the images later.
+worker reuses its graph when sizes are tiled, and its content targets); the driver
+(``stylize.batch.driver``) decodes the images later.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``stylize batch --executor ray``: the batch's workers as Ray actors.
 
 Each actor holds one :class:`~stylize.batch.worker.BatchWorker` (weights loaded once, graphs
-reused per size). The driver puts the weights in Ray's object store once, sends each actor
+reused across jobs). The driver puts the weights in Ray's object store once, sends each actor
 decoded images and gets the stylized image and its costs back, so the cluster's machines
 need neither the weights file nor the images, only ``stylize[ray]`` installed. The driver
 alone writes outputs and the manifest. Ray is imported only when this executor starts.

@@ -22,7 +22,7 @@ from stylize.config import Settings
 from stylize.errors import StylizeError, WorkerStartError, one_line
 from stylize.weights import VggWeights
 
-MAX_GRAPH_SIZES = 4  # output sizes whose graphs a worker keeps before starting afresh
+MAX_GRAPH_SIZES = 4  # graphs a worker keeps: the one-pass graph (any size) and tiled sizes'
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ class BatchWorker:
         self.setup = setup
         settings = setup.settings
         device = resolve_device(settings.device, settings.precision)
-        # Jobs come grouped by size; graphs of sizes met long ago (each holding a copy of the
-        # weights) are dropped.
+        # Jobs come grouped by size; the graphs of tiled sizes met long ago (each holding a
+        # copy of the weights) are dropped.
         self.stylizer = Stylizer(setup.weights, settings, device, max_graphs=MAX_GRAPH_SIZES,
                                  keep_mask=setup.keep_mask)  # fmt: skip
         self.device = self.stylizer.device
