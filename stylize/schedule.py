@@ -15,8 +15,8 @@ How many scales a small output's iterations are shared among, not their sizes, s
 shares: about 20 coarse L-BFGS evaluations settle the large structures at 200x150 and at
 100x75 alike, so a coarser start (--scale-ratio 4: 100x75, then 400x300) makes them cheaper.
 At 400x300 in bfloat16 that reached the notebook's J in 3.1-3.5 s instead of 5.5 s and
-ended 100 evaluations lower; with a third scale between, its graph and targets cost more
-than it gave (benchmarks/README.md, "A coarser start").
+ended 100 evaluations lower; with a third scale between, its targets and first evaluations
+cost more than it gave (benchmarks/README.md, "A coarser start").
 """
 
 from __future__ import annotations
