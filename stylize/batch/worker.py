@@ -3,10 +3,11 @@ itself, its one start-up path, and the Executor protocol that every way of runni
 (in this process, in processes, on Ray) follows.
 
 A worker holds the loaded weights and one :class:`~stylize.transfer.Stylizer`, so graphs
-(one per output size) and content targets are built once and reused from job to job. The
-driver hands it :class:`Task` objects (decoded images, a seed) and gets :class:`Outcome`
-objects back (the image and its costs, or an error message); only the driver touches the
-output folder and the manifest. This module never imports TensorFlow at import time.
+(one for every size computed in one pass, one per size computed in tiles) and content
+targets are built once and reused from job to job. The driver hands it :class:`Task`
+objects (decoded images, a seed) and gets :class:`Outcome` objects back (the image and its
+costs, or an error message); only the driver touches the output folder and the manifest.
+This module never imports TensorFlow at import time.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ OWN_OPTIONS = {
 @reports_errors
 def batch_command(**options) -> None:
     """Stylize every content image with every style image (or the pairs of a CSV file)
-    into one folder. Weights are loaded once per worker, graphs built once per output size.
+    into one folder. Weights are loaded once per worker, its graph built once (a size
+    computed in tiles has its own).
     A job is skipped when OUT/manifest.jsonl records it as finished with the same inputs and
     settings and its output exists, so running the same command again after a crash or
     Ctrl-C finishes the rest.
