@@ -5,13 +5,15 @@ affects, assembly, interruption, and outputs refused before any work."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from stylize.config import Settings
-from stylize.errors import ConfigError, ImageError, InputError
+from stylize.errors import ConfigError, ImageError, InputError, Interrupted
 from stylize.files import file_digests
 from stylize.video import frames
 from stylize.video.command import VideoReporter, VideoRequest, run_video
@@ -194,6 +196,59 @@ def test_an_interruption_keeps_the_finished_frames_and_a_rerun_goes_on(request_f
     assert sorted(_digests(tmp_path / "out")) == ["00001.png", "00002.png"]
     again = run_video(request_for())
     assert [r["resumed"] for r in again["frames"]] == [True, True, False, False]
+
+
+class _TermBefore(VideoReporter):
+    """Sends this process SIGTERM as frame ``frame`` starts: after the frames before it were
+    recorded, before its own stylization (where its stop would be caught) has begun."""
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def frame_started(self, number, total, label):
+        if number == self.frame:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_signal_between_two_frames_keeps_the_frames_done(request_for, tmp_path):
+    summary = run_video(request_for(), _TermBefore(2))
+    assert summary["signal"] == "SIGTERM" and summary["interrupted"] is True
+    assert [r["index"] for r in summary["frames"]] == [1]
+    assert sorted(_digests(tmp_path / "out")) == ["00001.png"]
+    again = run_video(request_for())
+    assert [r["resumed"] for r in again["frames"]] == [True, False, False, False]
+
+
+def test_a_signal_while_the_video_is_assembled_keeps_every_frame(request_for, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    write_video = frames.write_video
+
+    def interrupted(path, stream, *args):
+        next(iter(stream))
+        os.kill(os.getpid(), signal.SIGTERM)
+        write_video(path, stream, *args)
+
+    monkeypatch.setattr(frames, "write_video", interrupted)
+    summary = run_video(request_for("clip.mp4"))
+    assert summary["signal"] == "SIGTERM" and len(summary["frames"]) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4.frames", "in"]
+    monkeypatch.setattr(frames, "write_video", write_video)
+    again = run_video(request_for("clip.mp4"))
+    assert all(r["resumed"] for r in again["frames"]) and again["signal"] is None
+    assert frames.open_clip(tmp_path / "clip.mp4").count == 4
+
+
+def test_a_signal_before_the_work_folder_is_used_writes_nothing(request_for, tmp_path,
+                                                                monkeypatch):  # fmt: skip
+    from stylize import prepare
+
+    def load_weights(*args):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(prepare, "load_weights", load_weights)
+    with pytest.raises(Interrupted, match="SIGTERM before the first frame; nothing written"):
+        run_video(request_for())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
 @pytest.mark.parametrize("output, changes, error, message", [

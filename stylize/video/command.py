@@ -66,11 +66,16 @@ class VideoReporter:
 
 
 def run_video(request: VideoRequest, reporter: VideoReporter | None = None) -> dict:
-    """Run ``stylize video``; return the summary. A signal once frames are being made ends
-    the command cleanly (summary with ``signal`` set; finished frames kept); one before
+    """Run ``stylize video``; return the summary. A signal once the work folder is in use
+    ends the command cleanly, wherever it lands (within a frame, between two, while the
+    video is assembled): summary with ``signal`` set, finished frames kept. One before
     raises Interrupted."""
+    video = None
     with stoppable() as stop:
-        return _Video(request, reporter or VideoReporter()).run()
+        video = _Video(request, reporter or VideoReporter())
+        return video.run()
+    if video is not None and video.began is not None:
+        return video.summary(stop.signal)
     raise Interrupted(f"interrupted by {stop.signal} before the first frame; nothing written",
                       SIGNAL_EXIT_CODES[stop.signal])  # fmt: skip
 
@@ -94,9 +99,10 @@ class _Video:
         )
         self.rows: list[dict] = []
         self.stylizer = None
+        self.began: float | None = None
 
     def run(self) -> dict:
-        began = time.perf_counter()
+        self.began = time.perf_counter()
         self.folder.mkdir(exist_ok=True)
         stopped = None
         with Manifest(self.folder / MANIFEST_NAME) as manifest:
@@ -108,7 +114,7 @@ class _Video:
             finally:
                 if self.stylizer is not None:
                     self.stylizer.close()
-        return self._summary(time.perf_counter() - began, stopped)
+        return self.summary(stopped)
 
     def _frames(self) -> str | None:
         """Keep or make every frame in order; the signal that stopped it, or None."""
@@ -221,7 +227,9 @@ class _Video:
                               "output_sha256": file_digests(self.request.output, "sha256")[0],
                               "frames": len(names), "audio": bool(audio)})  # fmt: skip
 
-    def _summary(self, seconds: float, stopped: str | None) -> dict:
+    def summary(self, stopped: str | None) -> dict:
+        """What was done since ``run`` began; ``stopped``: the signal that ended it, if any."""
+        seconds = time.perf_counter() - self.began
         width, height = images.fit_within(*self.clip.size, self.settings.max_size)
         rows = [{"index": r["index"], "J": r["J"], "J_content": r["J_content"],
                  "J_style": r["J_style"], "temporal_error": r["temporal_error"],
