@@ -126,8 +126,8 @@ def _inputs(request: RunRequest) -> dict[str, Path]:
 def run_command(request: RunRequest, board=None) -> RunOutcome:
     """Run ``stylize run``. A signal before the first iteration raises Interrupted (nothing
     is written); after it, the best image so far is written and the exit code is 130
-    (SIGINT) or 143 (SIGTERM). ``board`` (a ``stylize.preview.Board``) is kept up to date
-    for a preview page."""
+    (SIGINT) or 143 (SIGTERM); once the outputs are written, one changes nothing.
+    ``board`` (a ``stylize.preview.Board``) is kept up to date for a preview page."""
     with stoppable() as stop:
         return _run(request, board)
     raise _interrupted_before_start(stop.signal)
@@ -154,7 +154,8 @@ def _run(request: RunRequest, board) -> RunOutcome:
                         style_masks=inputs.style_masks, keep=inputs.keep)  # fmt: skip
     recorder = Recorder(transfer, inputs, board)
     # Signals stop the loop; once it has ended they are only recorded, so that a second
-    # Ctrl-C or kill cannot discard the result while it is evaluated and written.
+    # Ctrl-C or kill cannot discard the result while it is evaluated and written. One that
+    # comes after the outputs are written changes nothing: the run is over.
     with deferred() as late:
         stopped, error = recorder.optimize()
         if not transfer.has_image:
@@ -162,21 +163,24 @@ def _run(request: RunRequest, board) -> RunOutcome:
         result = transfer.finish()
         stylizer.close()
         recorder.write_outputs(result)
-    stopped = stopped or late.signal
-    if board is not None:
-        board.show(lambda: result.image)
-        board.finish("interrupted" if stopped else "failed" if error else "finished")
-    summary = _summary(inputs, result, stylizer.device, stopped, transfer)
+        stopped = stopped or late.signal
+        if board is not None:
+            board.show(lambda: result.image)
+            board.finish("interrupted" if stopped else "failed" if error else "finished")
+        return _outcome(inputs, result, stopped, error, transfer)
+
+
+def _outcome(inputs: Inputs, result, stopped: str | None, error: StylizeError | None,
+             transfer) -> RunOutcome:  # fmt: skip
+    """The summary, exit code and closing note of a run whose outputs are written."""
+    summary = _summary(inputs, result, transfer.stylizer.device, stopped, transfer)
+    written = f"{inputs.request.output}{_coarse(result, inputs)}"
     if stopped:
         note = (f"interrupted by {stopped} at iteration {result.iterations}; the best image so"
-                f" far was written to {request.output}{_coarse(result, inputs)}")  # fmt: skip
+                f" far was written to {written}")  # fmt: skip
         return RunOutcome(summary, SIGNAL_EXIT_CODES[stopped], note, stopped)
     if error:
-        return RunOutcome(
-            summary,
-            error.exit_code,
-            f"{error} (written to {request.output}{_coarse(result, inputs)})",
-        )
+        return RunOutcome(summary, error.exit_code, f"{error} (written to {written})")
     return RunOutcome(summary, 0)
 
 

@@ -1,0 +1,33 @@
+"""``stylize run``'s machinery below the CLI: what a signal means at each point of a run."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from PIL import Image
+
+from stylize.config import Settings
+from stylize.preview.board import Board
+from stylize.runner import RunRequest, run_command
+
+
+class _TermAtFinish(Board):
+    """Sends this process SIGTERM as the run reports its end, once the image is written."""
+
+    def finish(self, status):
+        os.kill(os.getpid(), signal.SIGTERM)
+        super().finish(status)
+
+
+def test_a_signal_once_the_image_is_written_leaves_the_finished_run_as_it_is(
+    vgg_file, image_files, tmp_path
+):
+    output = tmp_path / "out.png"
+    request = RunRequest(Settings(iterations=3, seed=1), image_files["content"],
+                         (image_files["style"],), output, vgg_file, quiet=True)  # fmt: skip
+    outcome = run_command(request, _TermAtFinish("stylize run"))
+    assert (outcome.exit_code, outcome.signal, outcome.note) == (0, None, None)
+    assert outcome.summary["iterations"] == 3 and outcome.summary["interrupted"] is False
+    with Image.open(output) as written:
+        assert written.size == (outcome.summary["width"], outcome.summary["height"])
