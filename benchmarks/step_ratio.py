@@ -90,7 +90,7 @@ def _graphs(args) -> tuple[TransferGraph, TransferGraph, np.ndarray]:
     return graphs[0], graphs[1], start
 
 
-def _block(steps, count: int) -> list[float]:
+def timed_block(steps, count: int) -> list[float]:
     """Seconds of each of the next ``count`` steps, each from the end of the one before."""
     seconds, last = [], time.perf_counter()
     for _ in range(count):
@@ -111,9 +111,9 @@ def measure(args) -> dict:
     rounds = []
     try:
         for _ in range(args.rounds):
-            adam_seconds = _block(adam, args.block)
+            adam_seconds = timed_block(adam, args.block)
             began = len(timed.seconds)
-            lbfgs_seconds = _block(lbfgs, args.block)
+            lbfgs_seconds = timed_block(lbfgs, args.block)
             rounds.append(Round(adam_seconds, lbfgs_seconds, timed.seconds[began:]))
     finally:
         adam.close()

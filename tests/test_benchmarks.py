@@ -215,6 +215,24 @@ def test_the_schedule_benchmark_compares_full_size_costs_of_each_plan(tmp_path):
         assert row["seconds"][run["plan"]] == reached
 
 
+def test_the_scale_change_benchmark_times_both_graphs_at_the_full_size(tmp_path):
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    command = [sys.executable, str(BENCH.parent / "scale_change.py"), "--size", "32x24",
+               "--coarse", "16x12", "--coarse-steps", "2", "--rounds", "3", "--block", "2",
+               "--weights", str(weights)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["steps_each"] == 4 and len(report["round_ratios"]) == 2  # round 1 warms up
+    for key in ("fresh_step_seconds", "after_coarse_step_seconds", "ratio",
+                "round_ratio_median"):  # fmt: skip
+        assert _positive(report[key]), key
+    assert report["ratio"] == pytest.approx(
+        report["after_coarse_step_seconds"] / report["fresh_step_seconds"]
+    )
+    assert isinstance(report["frozen_kernels"], bool) and report["machine"]["cpu"]
+
+
 def test_the_step_ratio_benchmark_alternates_both_optimizers(tmp_path):
     weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
     command = [sys.executable, str(BENCH.parent / "step_ratio.py"), "--size", "32x24",

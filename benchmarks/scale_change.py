@@ -1,0 +1,154 @@
+"""Adam steps at full size on a graph that ran a coarser scale first, against a fresh graph.
+
+    python benchmarks/scale_change.py --precision bfloat16
+    python benchmarks/scale_change.py --size 400x300 --coarse 100x75 --rounds 9 --block 5
+
+A coarse-to-fine run computes all its scales on one TransferGraph whose height and width are
+known only at run time. Where oneDNN is told the convolution kernels are frozen (stylize._tf
+sets TF_ONEDNN_ASSUME_FROZEN_WEIGHTS on CPUs with AMX), TensorFlow's convolution keeps each
+kernel reordered for the primitive of its first run and reuses that copy only while later
+runs want the same layout; a primitive for another image size that wants another layout
+gets the kernel reordered on every run. This measures whether the scale change costs
+anything on this machine, in one process so that the machine's wandering speed does not
+enter: two graphs with the same full-size targets, one of which first runs
+``--coarse-steps`` Adam steps at ``--coarse`` (with targets of that size, as a run's coarse
+scale does), then ``--rounds`` rounds of ``--block`` Adam steps at ``--size`` on each graph
+in turn. Steps are timed from the end of the one before; the first ``--warmup`` rounds are
+left out. To see the reorders themselves, run it with ``ONEDNN_VERBOSE=1`` and count the
+``reorder`` lines of a step.
+
+Prints one JSON object: the median step of each graph, their ratio (after the coarse scale
+over fresh), each round's ratio, whether the kernels were treated as frozen, and the
+machine. Weights are tiling.py's real-shaped random ones unless --weights is given; images
+are the repository's examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine_info  # noqa: E402
+from sample_images import example_image  # noqa: E402
+from step_ratio import timed_block  # noqa: E402
+from tiling import weights_file  # noqa: E402
+
+from stylize.config import Settings  # noqa: E402
+from stylize.cpu import cpu_flags, frozen_weights_on  # noqa: E402
+from stylize.device import CPU  # noqa: E402
+from stylize.images import preprocess  # noqa: E402
+from stylize.optimize import TransferGraph, noise_image  # noqa: E402
+from stylize.weights import load_vgg19  # noqa: E402
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(height), int(width)
+
+
+def _arguments(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="400x300", help="WIDTHxHEIGHT timed")
+    parser.add_argument("--coarse", default="100x75", help="WIDTHxHEIGHT run first")
+    parser.add_argument("--coarse-steps", type=int, default=5)
+    parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"))
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--block", type=int, default=5, help="steps of each per round")
+    parser.add_argument("--warmup", type=int, default=1, help="first rounds left out")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--weights", type=Path, help="default: real-shaped random weights")
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/results/tiling"))
+    args = parser.parse_args(argv)
+    args.shape, args.coarse_shape = _size(args.size), _size(args.coarse)
+    if not 0 <= args.warmup < args.rounds or args.block < 1 or args.coarse_steps < 1:
+        parser.error("--warmup must leave some of the --rounds; --block, --coarse-steps >= 1")
+    return args
+
+
+def _images(weights, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The example content and style at ``shape`` = (height, width), preprocessed."""
+    height, width = shape
+    return tuple(
+        preprocess(np.asarray(example_image(role, (width, height)), np.uint8), weights.mean_pixel)
+        for role in ("content", "style")
+    )
+
+
+def _targets(graph: TransferGraph, images) -> tuple[dict, dict]:
+    content, style = images
+    return graph.content_features(content), graph.style_grams(style)
+
+
+def _graphs(args):
+    """(fresh graph, graph that ran the coarse scale, full-size start image)."""
+    settings = Settings(precision=args.precision, seed=args.seed)
+    weights = load_vgg19(weights_file(args), settings.deepest_layer)
+    fresh, changed = (TransferGraph(weights, settings, CPU) for _ in range(2))
+    coarse = _images(weights, args.coarse_shape)
+    changed.set_targets(*_targets(changed, coarse))
+    rng = np.random.default_rng(args.seed)
+    for _ in changed.adam(noise_image(coarse[0], settings.start_noise_ratio, rng),
+                          args.coarse_steps):  # fmt: skip
+        pass
+    full = _images(weights, args.shape)
+    targets = _targets(fresh, full)
+    changed.set_targets(*_targets(changed, full))
+    fresh.set_targets(*targets)
+    start = noise_image(full[0], settings.start_noise_ratio, rng)
+    return fresh, changed, start
+
+
+def measure(args) -> dict:
+    """Alternating blocks of Adam steps on both graphs; the summary."""
+    fresh_graph, changed_graph, start = _graphs(args)
+    total = args.rounds * args.block
+    fresh, changed = fresh_graph.adam(start, total), changed_graph.adam(start, total)
+    rounds = []
+    try:
+        for _ in range(args.rounds):
+            rounds.append((timed_block(fresh, args.block), timed_block(changed, args.block)))
+    finally:
+        for steps in (fresh, changed):
+            steps.close()
+        fresh_graph.close()
+        changed_graph.close()
+    return summary(rounds[args.warmup :])
+
+
+def summary(rounds: list[tuple[list[float], list[float]]]) -> dict:
+    """Medians in seconds over every step of ``rounds`` (fresh, after the coarse scale),
+    their ratio, and each round's."""
+    fresh = [s for r in rounds for s in r[0]]
+    changed = [s for r in rounds for s in r[1]]
+    ratios = [statistics.median(b) / statistics.median(a) for a, b in rounds]
+    return {
+        "fresh_step_seconds": statistics.median(fresh),
+        "after_coarse_step_seconds": statistics.median(changed),
+        "ratio": statistics.median(changed) / statistics.median(fresh),
+        "round_ratios": ratios,
+        "round_ratio_median": statistics.median(ratios),
+        "steps_each": len(fresh),
+    }
+
+
+def main(argv=None) -> int:
+    args = _arguments(argv)
+    info = machine_info()
+    result = measure(args)
+    report = {"size": args.size, "coarse": args.coarse, "coarse_steps": args.coarse_steps,
+              "precision": args.precision, "rounds": args.rounds, "block": args.block,
+              "warmup": args.warmup, "frozen_kernels": frozen_weights_on(cpu_flags()),
+              **result, "machine": info}  # fmt: skip
+    json.dump(report, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
