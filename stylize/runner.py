@@ -3,8 +3,10 @@ imported, the optimization with progress, signals and checkpoints, then the outp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +14,14 @@ import numpy as np
 
 from stylize import images, masks, outputs, prepare
 from stylize.config import INIT_CHOICES, Settings
-from stylize.errors import DivergedError, ImageError, Interrupted, ResourceError, StylizeError
+from stylize.errors import (
+    DivergedError,
+    ImageError,
+    InputError,
+    Interrupted,
+    ResourceError,
+    StylizeError,
+)
 from stylize.files import atomic_write_text, check_writable
 from stylize.progress import ProgressDisplay, seconds_left
 from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
@@ -265,23 +274,36 @@ class Recorder:
         return any(iteration == max(1, round(quarter * k)) for k in (1, 2, 3))
 
     def write_outputs(self, result) -> None:
-        """The image, then the optional history, loss plot and contact sheet."""
+        """The image, then the optional history, loss plot and contact sheet. A file that
+        cannot be written (a full disk) raises InputError naming it; those before it stay."""
         request = self.request
         images.save_image(request.output, result.image)
         if request.history:
             lines = "".join(json.dumps(record) + "\n" for record in self.history)
-            atomic_write_text(request.history, lines)
+            with _writing("--history", request.history, request.output):
+                atomic_write_text(request.history, lines)
         if request.loss_plot:
             from stylize.report import loss_plot
 
             rows = [(r["iteration"], r["J"], r["J_content"], r["J_style"]) for r in self.history]
-            loss_plot(rows, request.loss_plot, scale_starts(self.history))
+            with _writing("--loss-plot", request.loss_plot, request.output):
+                loss_plot(rows, request.loss_plot, scale_starts(self.history))
         if request.contact_sheet:
             from stylize.report import contact_sheet
 
             panels = [("content", self.inputs.content)]
             panels += [(f"style {i + 1}", s) for i, s in enumerate(self.inputs.styles)]
             contact_sheet([*panels, *self.panels, ("result", result.image)], request.contact_sheet)
+
+
+@contextlib.contextmanager
+def _writing(option: str, path: Path, image: Path) -> Iterator[None]:
+    """Turn an operating-system error while ``path`` is written into one line naming it."""
+    try:
+        yield
+    except OSError as error:
+        raise InputError(f"{option} '{path}': cannot write ({error.strerror or error}); the"
+                         f" image was written to {image}") from error  # fmt: skip
 
 
 def scale_starts(history: list[dict]) -> list[int]:

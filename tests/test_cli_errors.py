@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import signal
@@ -324,3 +326,44 @@ def test_signal_writes_the_best_image_and_exits_with_its_code(
     assert "interrupted by" in stderr and "Traceback" not in stderr
     assert Image.open(output).size == (32, 24)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result.png"]
+
+
+def _full_disk_writer():
+    """files.atomic_writer on a full disk: the temporary file is made, then the write fails."""
+    from stylize.files import atomic_writer
+
+    @contextlib.contextmanager
+    def writer(target):
+        with atomic_writer(target) as stream:
+            yield stream
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    return writer
+
+
+def _full_disk_text_writer():
+    """files.atomic_write_text on a full disk."""
+    writer = _full_disk_writer()
+
+    def write_text(path, text):
+        with writer(path) as stream:
+            stream.write(text.encode("utf-8"))
+
+    return write_text
+
+
+@pytest.mark.parametrize("option, name, where, failing", [
+    ("--history", "h.jsonl", "stylize.runner.atomic_write_text", _full_disk_text_writer),
+    ("--loss-plot", "loss.png", "stylize.report.atomic_writer", _full_disk_writer),
+])  # fmt: skip
+def test_a_full_disk_while_a_report_is_written_is_one_line_and_keeps_the_image(
+    vgg_file, image_files, tmp_path, monkeypatch, option, name, where, failing
+):
+    monkeypatch.setattr(where, failing())
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", option, tmp_path / name)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    expected = (f"Error: {option} '{tmp_path / name}': cannot write (No space left on device);"
+                f" the image was written to {tmp_path / 'r.png'}\n")  # fmt: skip
+    assert result.stderr.endswith(expected) and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png"]
