@@ -43,6 +43,20 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     _sync_folder(target.parent)
 
 
+def publish(temporary: Path, target: Path) -> None:
+    """Finish a file written at ``temporary`` (beside ``target``, by another program): flush
+    it to disk, give it the permissions the umask gives, rename it over ``target``. Raises
+    OSError; the caller removes ``temporary`` on failure."""
+    handle = os.open(temporary, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+    os.chmod(temporary, 0o666 & ~_current_umask())
+    os.replace(temporary, target)
+    _sync_folder(target.parent)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     with atomic_writer(path) as stream:

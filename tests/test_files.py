@@ -38,3 +38,17 @@ def test_a_failed_atomic_write_keeps_the_old_file(tmp_path):
         raise RuntimeError("fault while writing")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_publish_renames_a_finished_file_over_the_target_with_the_umasks_permissions(tmp_path):
+    target, temporary = tmp_path / "clip.mp4", tmp_path / ".clip.x.mp4"
+    target.write_bytes(b"old")
+    temporary.write_bytes(b"new")
+    os.chmod(temporary, 0o600)  # as mkstemp makes it
+    before = os.umask(0o027)
+    try:
+        files.publish(temporary, target)
+    finally:
+        os.umask(before)
+    assert target.read_bytes() == b"new" and target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]

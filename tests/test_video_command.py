@@ -238,6 +238,26 @@ def test_a_signal_while_the_video_is_assembled_keeps_every_frame(request_for, tm
     assert frames.open_clip(tmp_path / "clip.mp4").count == 4
 
 
+def test_a_video_that_cannot_be_written_keeps_the_frames_for_a_rerun(request_for, tmp_path,
+                                                                      monkeypatch):  # fmt: skip
+    codec = ("libx264", ["-preset", "no-such-preset"], "aac")
+    monkeypatch.setitem(frames.VIDEO_WRITE, ".mp4", codec)
+    with pytest.raises(ImageError) as caught:
+        run_video(request_for("clip.mp4"))
+    work = tmp_path / "clip.mp4.frames"
+    assert str(caught.value) == (
+        f"video '{tmp_path / 'clip.mp4'}': cannot write (x264: invalid preset"
+        f" 'no-such-preset'); the frames stay in {work}, run the same command again to"
+        " assemble them"
+    )
+    assert sorted(_digests(work)) == ["00001.png", "00002.png", "00003.png", "00004.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4.frames", "in"]
+    monkeypatch.undo()
+    again = run_video(request_for("clip.mp4"))
+    assert all(r["resumed"] for r in again["frames"])
+    assert frames.open_clip(tmp_path / "clip.mp4").count == 4
+
+
 def test_a_signal_before_the_work_folder_is_used_writes_nothing(request_for, tmp_path,
                                                                 monkeypatch):  # fmt: skip
     from stylize import prepare

@@ -73,6 +73,43 @@ def test_the_audio_track_is_carried_into_mp4_and_webm(tmp_path):
         assert written.audio and written.count == 10, name
 
 
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.gif"])
+def test_a_written_video_gets_the_umasks_permissions(tmp_path, name):
+    import os
+
+    before = os.umask(0o022)
+    try:
+        frames.write_video(tmp_path / name, iter(_frames(3)), 10.0)
+    finally:
+        os.umask(before)
+    assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+
+
+def test_a_frame_rate_like_ntsc_s_is_kept_exactly(tmp_path):
+    frames.write_video(tmp_path / "ntsc.mp4", iter(_frames(4)), 30000 / 1001)
+    assert frames.open_clip(tmp_path / "ntsc.mp4").fps == pytest.approx(29.97, abs=0.005)
+
+
+@pytest.mark.parametrize("count", [2, 60])  # ffmpeg fails after all frames, or while reading
+def test_an_ffmpeg_failure_is_one_error_naming_the_video_and_its_reason(
+    tmp_path, monkeypatch, count
+):
+    codec = ("libx264", ["-crf", "18", "-preset", "no-such-preset"], "aac")
+    monkeypatch.setitem(frames.VIDEO_WRITE, ".mp4", codec)
+    with pytest.raises(ImageError) as caught:
+        frames.write_video(tmp_path / "clip.mp4", iter(_frames(count, 320, 240)), 10.0)
+    message = str(caught.value)
+    assert message.startswith(f"video '{tmp_path / 'clip.mp4'}': cannot write (")
+    assert message.endswith("(x264: invalid preset 'no-such-preset')")
+    assert list(tmp_path.iterdir()) == []  # no empty or partial video, no temporary
+
+
+def test_no_frames_is_an_error_not_an_empty_video(tmp_path):
+    with pytest.raises(ImageError, match="no frames to write"):
+        frames.write_video(tmp_path / "clip.mp4", iter([]), 10.0)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_gif_output_has_every_frame(tmp_path):
     path = tmp_path / "out.gif"
     frames.write_video(path, iter(_frames(4)), 10.0)

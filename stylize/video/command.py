@@ -18,7 +18,7 @@ import numpy as np
 
 from stylize import images, prepare
 from stylize.config import Settings
-from stylize.errors import ConfigError, Interrupted
+from stylize.errors import ConfigError, ImageError, Interrupted
 from stylize.files import file_digests
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
 from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
@@ -222,7 +222,11 @@ class _Video:
         if self.request.output.suffix.lower() == ".gif":
             audio = None
         stream = (images.load_image(self.folder / name, role="frame") for name in names)
-        frames.write_video(self.request.output, stream, self.fps, audio)
+        try:
+            frames.write_video(self.request.output, stream, self.fps, audio)
+        except ImageError as error:
+            raise ImageError(f"{error}; the frames stay in {self.folder}, run the same command"
+                             " again to assemble them") from error  # fmt: skip
         self.manifest.append({"output": self.request.output.name, "status": "assembled",
                               "output_sha256": file_digests(self.request.output, "sha256")[0],
                               "frames": len(names), "audio": bool(audio)})  # fmt: skip

@@ -1,9 +1,9 @@
 """Reading a clip (a video file ffmpeg reads, or a folder of frames) and writing the
 stylized one (a video file by its extension, or a folder of numbered PNGs).
 
-Video goes through imageio-ffmpeg, whose wheels ship an ffmpeg binary, so nothing is
-installed by hand; GIFs are written with Pillow (one adaptive palette per frame). Frames are
-(H, W, 3) uint8 RGB arrays. This module never imports TensorFlow.
+Video is read through imageio-ffmpeg and written by the ffmpeg binary its wheels ship, so
+nothing is installed by hand; GIFs are written with Pillow (one adaptive palette per frame).
+Frames are (H, W, 3) uint8 RGB arrays. This module never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,15 +12,19 @@ import contextlib
 import hashlib
 import math
 import os
+import re
+import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from stylize import images
-from stylize.errors import ImageError
+from stylize.errors import ImageError, one_line
+from stylize.files import publish
 
 VIDEO_READ = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".mpg",
                         ".mpeg", ".wmv", ".flv", ".ts"})  # fmt: skip
@@ -156,44 +160,95 @@ def is_video_output(path: Path) -> bool:
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float,
                 audio_from: Path | None = None) -> None:  # fmt: skip
     """Write ``frames`` as the video ``path`` (format by extension, see VIDEO_WRITE),
-    atomically: a temporary file beside it, renamed when complete. H.264 and VP9 in yuv420p
-    need an even width and height: an odd last column or row is repeated. ``audio_from``:
-    a file whose first audio track is copied in (re-encoded for the container)."""
+    atomically: a temporary file beside it, renamed when complete, with the permissions the
+    umask gives. H.264 and VP9 in yuv420p need an even width and height: an odd last column
+    or row is repeated. ``audio_from``: a file whose first audio track is copied in
+    (re-encoded for the container). Raises ImageError when it cannot be written (a full
+    disk, ffmpeg failing), naming ffmpeg's reason."""
     suffix = path.suffix.lower()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
-                                         suffix=suffix)  # fmt: skip
-    os.close(handle)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
+                                             suffix=suffix)  # fmt: skip
+        os.close(handle)
+    except OSError as error:
+        raise ImageError(f"video '{path}': cannot write ({error.strerror or error})") from error
     try:
         if suffix == ".gif":
             _write_gif(Path(temporary), frames, fps)
         else:
             _write_ffmpeg(Path(temporary), frames, fps, VIDEO_WRITE[suffix], audio_from)
-        os.replace(temporary, path)
-    except BaseException:
+        publish(Path(temporary), path)
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
+        if isinstance(error, OSError):
+            reason = error.strerror or one_line(error)
+            raise ImageError(f"video '{path}': cannot write ({reason})") from error
         raise
+
+
+def _ffmpeg_command(path: Path, size: tuple[int, int], fps: float, codec: tuple,
+                    audio_from: Path | None) -> list[str]:  # fmt: skip
+    """ffmpeg reading raw RGB frames of ``size`` = (width, height) from stdin."""
+    import imageio_ffmpeg
+
+    name, options, audio_codec = codec
+    rate = str(Fraction(fps).limit_denominator())  # 30000/1001 stays exact
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f",
+               "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", rate,
+               "-i", "-"]  # fmt: skip
+    command += ["-i", str(audio_from)] if audio_from else ["-an"]
+    command += ["-c:v", name, "-pix_fmt", "yuv420p", *options]
+    if audio_from:
+        command += ["-c:a", audio_codec, "-map", "0:v:0", "-map", "1:a:0"]
+    return [*command, str(path)]
 
 
 def _write_ffmpeg(path: Path, frames: Iterable[np.ndarray], fps: float, codec: tuple,
                   audio_from: Path | None) -> None:  # fmt: skip
-    import imageio_ffmpeg
+    """Pipe ``frames`` into ffmpeg. Run here rather than through imageio-ffmpeg's
+    write_frames, which never reads ffmpeg's exit status: a file that failed to be written
+    (a full disk at the header, say) was left empty and reported as done. Raises OSError
+    with ffmpeg's first error line."""
+    process = None
+    with tempfile.TemporaryFile() as log:
+        try:
+            for frame in frames:
+                even = _even(frame)
+                if process is None:
+                    command = _ffmpeg_command(path, (even.shape[1], even.shape[0]), fps,
+                                              codec, audio_from)  # fmt: skip
+                    process = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                               stdout=subprocess.DEVNULL, stderr=log,
+                                               start_new_session=True)  # fmt: skip
+                process.stdin.write(np.ascontiguousarray(even).data)
+            if process is None:
+                raise OSError("no frames to write")
+            process.stdin.close()
+            process.wait()
+        except BaseException as error:
+            if process is not None:
+                process.kill()
+                process.wait()
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+            if not isinstance(error, BrokenPipeError):  # ffmpeg ended early: its log says why
+                raise
+            if process.returncode == 0:
+                raise OSError("ffmpeg stopped reading frames") from error
+        if process.returncode != 0:
+            raise OSError(_first_error(log) or f"ffmpeg ended with code {process.returncode}")
 
-    name, options, audio_codec = codec
-    writer = None
-    for frame in frames:
-        even = _even(frame)
-        if writer is None:
-            size = (even.shape[1], even.shape[0])
-            writer = imageio_ffmpeg.write_frames(
-                str(path), size, fps=fps, codec=name, pix_fmt_out="yuv420p", quality=None,
-                macro_block_size=1, output_params=list(options), ffmpeg_log_level="error",
-                audio_path=str(audio_from) if audio_from else None, audio_codec=audio_codec,
-            )  # fmt: skip
-            writer.send(None)
-        writer.send(np.ascontiguousarray(even))
-    if writer is not None:
-        writer.close()
+
+def _first_error(log) -> str:
+    """ffmpeg's first message, without its "[muxer @ 0x...]" prefix or "[error]" tags."""
+    log.seek(0)
+    for line in log.read().decode("utf-8", "replace").splitlines():
+        text = re.sub(r"^(\[[^\]]*\]\s*)+", "", line)
+        text = re.sub(r"\s*\[(error|fatal)\]", "", text).strip()
+        if text:
+            return text[:200]
+    return ""
 
 
 def _even(frame: np.ndarray) -> np.ndarray:
