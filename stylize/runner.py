@@ -293,14 +293,19 @@ class Recorder:
 
             panels = [("content", self.inputs.content)]
             panels += [(f"style {i + 1}", s) for i, s in enumerate(self.inputs.styles)]
-            contact_sheet([*panels, *self.panels, ("result", result.image)], request.contact_sheet)
+            with _writing("--contact-sheet", request.contact_sheet, request.output):
+                contact_sheet([*panels, *self.panels, ("result", result.image)],
+                              request.contact_sheet)  # fmt: skip
 
 
 @contextlib.contextmanager
 def _writing(option: str, path: Path, image: Path) -> Iterator[None]:
-    """Turn an operating-system error while ``path`` is written into one line naming it."""
+    """Turn a failure to write ``path``, the report of ``option``, into one line naming it
+    and saying that the image ``image`` was written all the same."""
     try:
         yield
+    except ImageError as error:  # save_image's own line already names the file
+        raise ImageError(f"{error}; the image was written to {image}") from error
     except OSError as error:
         raise InputError(f"{option} '{path}': cannot write ({error.strerror or error}); the"
                          f" image was written to {image}") from error  # fmt: skip

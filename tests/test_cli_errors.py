@@ -352,18 +352,36 @@ def _full_disk_text_writer():
     return write_text
 
 
-@pytest.mark.parametrize("option, name, where, failing", [
-    ("--history", "h.jsonl", "stylize.runner.atomic_write_text", _full_disk_text_writer),
-    ("--loss-plot", "loss.png", "stylize.report.atomic_writer", _full_disk_writer),
+def _full_disk_save_image():
+    """images.save_image on a full disk (the contact sheet's writer)."""
+    from stylize import images
+
+    writer = _full_disk_writer()
+
+    def save_image(path, image):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(images, "atomic_writer", writer)
+            images.save_image(path, image)
+
+    return save_image
+
+
+@pytest.mark.parametrize("option, name, where, failing, label", [
+    ("--history", "h.jsonl", "stylize.runner.atomic_write_text", _full_disk_text_writer,
+     "--history"),
+    ("--loss-plot", "loss.png", "stylize.report.atomic_writer", _full_disk_writer,
+     "--loss-plot"),
+    ("--contact-sheet", "sheet.png", "stylize.report.save_image", _full_disk_save_image,
+     "output image"),
 ])  # fmt: skip
 def test_a_full_disk_while_a_report_is_written_is_one_line_and_keeps_the_image(
-    vgg_file, image_files, tmp_path, monkeypatch, option, name, where, failing
+    vgg_file, image_files, tmp_path, monkeypatch, option, name, where, failing, label
 ):
     monkeypatch.setattr(where, failing())
     args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", option, tmp_path / name)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
-    expected = (f"Error: {option} '{tmp_path / name}': cannot write (No space left on device);"
+    expected = (f"Error: {label} '{tmp_path / name}': cannot write (No space left on device);"
                 f" the image was written to {tmp_path / 'r.png'}\n")  # fmt: skip
     assert result.stderr.endswith(expected) and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png"]
