@@ -26,7 +26,6 @@ are the repository's examples.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -36,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 from sample_images import example_image  # noqa: E402
-from step_ratio import timed_block  # noqa: E402
+from step_ratio import print_report, round_parser, shape_of, timed_block  # noqa: E402
 from tiling import weights_file  # noqa: E402
 
 from stylize.config import Settings  # noqa: E402
@@ -47,25 +46,12 @@ from stylize.optimize import TransferGraph, noise_image  # noqa: E402
 from stylize.weights import load_vgg19  # noqa: E402
 
 
-def _size(text: str) -> tuple[int, int]:
-    width, _, height = text.partition("x")
-    return int(height), int(width)
-
-
 def _arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="400x300", help="WIDTHxHEIGHT timed")
+    parser = round_parser(__doc__.split("\n\n")[0], block=5)
     parser.add_argument("--coarse", default="100x75", help="WIDTHxHEIGHT run first")
     parser.add_argument("--coarse-steps", type=int, default=5)
-    parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"))
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--block", type=int, default=5, help="steps of each per round")
-    parser.add_argument("--warmup", type=int, default=1, help="first rounds left out")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--weights", type=Path, help="default: real-shaped random weights")
-    parser.add_argument("--work", type=Path, default=Path("benchmarks/results/tiling"))
     args = parser.parse_args(argv)
-    args.shape, args.coarse_shape = _size(args.size), _size(args.coarse)
+    args.shape, args.coarse_shape = shape_of(args.size), shape_of(args.coarse)
     if not 0 <= args.warmup < args.rounds or args.block < 1 or args.coarse_steps < 1:
         parser.error("--warmup must leave some of the --rounds; --block, --coarse-steps >= 1")
     return args
@@ -140,14 +126,11 @@ def summary(rounds: list[tuple[list[float], list[float]]]) -> dict:
 def main(argv=None) -> int:
     args = _arguments(argv)
     info = machine_info()
-    result = measure(args)
-    report = {"size": args.size, "coarse": args.coarse, "coarse_steps": args.coarse_steps,
-              "precision": args.precision, "rounds": args.rounds, "block": args.block,
-              "warmup": args.warmup, "frozen_kernels": frozen_weights_on(cpu_flags()),
-              **result, "machine": info}  # fmt: skip
-    json.dump(report, sys.stdout, indent=1)
-    sys.stdout.write("\n")
-    return 0
+    frozen = frozen_weights_on(cpu_flags())
+    settings = {"size": args.size, "coarse": args.coarse, "coarse_steps": args.coarse_steps,
+                "precision": args.precision, "rounds": args.rounds, "block": args.block,
+                "warmup": args.warmup, "frozen_kernels": frozen}  # fmt: skip
+    return print_report(settings, measure(args), info)
 
 
 if __name__ == "__main__":

@@ -42,19 +42,39 @@ from stylize.optimize import TransferGraph, lbfgs_steps, noise_image  # noqa: E4
 from stylize.weights import load_vgg19  # noqa: E402
 
 
-def _arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="400x300", help="WIDTHxHEIGHT")
+def round_parser(description: str, block: int) -> argparse.ArgumentParser:
+    """The options of a benchmark that alternates two things in rounds (this one and
+    scale_change.py): --size, --precision, --rounds, --block (default ``block`` steps of
+    each per round), --warmup, --seed, --weights, --work."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--size", default="400x300", help="WIDTHxHEIGHT timed")
     parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"))
     parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--block", type=int, default=10, help="steps of each per round")
+    parser.add_argument("--block", type=int, default=block, help="steps of each per round")
     parser.add_argument("--warmup", type=int, default=1, help="first rounds left out")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--weights", type=Path, help="default: real-shaped random weights")
     parser.add_argument("--work", type=Path, default=Path("benchmarks/results/tiling"))
+    return parser
+
+
+def shape_of(size: str) -> tuple[int, int]:
+    """A size written WIDTHxHEIGHT, as (height, width)."""
+    width, _, height = size.partition("x")
+    return int(height), int(width)
+
+
+def print_report(settings: dict, result: dict, info: dict) -> int:
+    """One JSON object on stdout: the settings, the results and the machine; exit code 0."""
+    json.dump({**settings, **result, "machine": info}, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _arguments(argv=None) -> argparse.Namespace:
+    parser = round_parser(__doc__.split("\n\n")[0], block=10)
     args = parser.parse_args(argv)
-    width, _, height = args.size.partition("x")
-    args.shape = (int(height), int(width))
+    args.shape = shape_of(args.size)
     if not 0 <= args.warmup < args.rounds or args.block < 1:
         parser.error("--warmup must leave some of the --rounds, each of --block >= 1 steps")
     return args
@@ -156,12 +176,9 @@ def summary(rounds: list[Round]) -> dict:
 def main(argv=None) -> int:
     args = _arguments(argv)
     info = machine_info()
-    result = measure(args)
-    report = {"size": args.size, "precision": args.precision, "rounds": args.rounds,
-              "block": args.block, "warmup": args.warmup, **result, "machine": info}  # fmt: skip
-    json.dump(report, sys.stdout, indent=1)
-    sys.stdout.write("\n")
-    return 0
+    settings = {"size": args.size, "precision": args.precision, "rounds": args.rounds,
+                "block": args.block, "warmup": args.warmup}  # fmt: skip
+    return print_report(settings, measure(args), info)
 
 
 if __name__ == "__main__":
