@@ -258,6 +258,19 @@ def test_a_video_that_cannot_be_written_keeps_the_frames_for_a_rerun(request_for
     assert frames.open_clip(tmp_path / "clip.mp4").count == 4
 
 
+def test_a_rerun_removes_what_a_killed_run_was_writing_and_nothing_else(request_for,
+                                                                           tmp_path):  # fmt: skip
+    run_video(request_for("clip.mp4"))
+    work = tmp_path / "clip.mp4.frames"
+    left = [work / ".00003.png.a1b2c3d4.tmp", tmp_path / ".clip.q_9w8e7r.mp4"]
+    kept = [work / "notes.txt", tmp_path / ".clip.mp4.bak", tmp_path / ".other.q_9w8e7r.mp4"]
+    for path in [*left, *kept]:
+        path.write_bytes(b"partial")
+    again = run_video(request_for("clip.mp4"))
+    assert all(r["resumed"] for r in again["frames"])
+    assert not any(path.exists() for path in left) and all(path.exists() for path in kept)
+
+
 def test_a_signal_before_the_work_folder_is_used_writes_nothing(request_for, tmp_path,
                                                                 monkeypatch):  # fmt: skip
     from stylize import prepare

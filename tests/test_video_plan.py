@@ -51,3 +51,21 @@ def test_first_and_later_frames_compare_different_settings():
     assert "device" not in first and "device" not in later
     assert "seed" not in plan.frame_settings(settings, True, 200, 100.0, False, inputs)
     assert isinstance(first["content_layers"][0], list)  # strict JSON, as read back
+
+
+def test_stale_temporaries_are_the_frames_and_the_video_a_killed_run_was_writing(tmp_path):
+    work = tmp_path / "clip.mp4.frames"
+    work.mkdir()
+    names = [".00002.png.k3_9zq0a.tmp", ".00002.png.short.tmp", "00002.png", ".notes.tmp",
+             ".000002.png.abcdefgh.tmp"]  # fmt: skip
+    beside = [".clip.abcd_123.mp4", ".clip.abcdefgh.webm", ".other.abcdefgh.mp4", "clip.mp4",
+              ".clip.abcdefgh.mp4.tmp"]  # fmt: skip
+    for name in names:
+        (work / name).write_bytes(b"x")
+    for name in beside:
+        (tmp_path / name).write_bytes(b"x")
+    found = plan.stale_temporaries(work, tmp_path / "clip.mp4")
+    frames_only = [".000002.png.abcdefgh.tmp", ".00002.png.k3_9zq0a.tmp"]
+    assert sorted(p.name for p in found) == [*frames_only, ".clip.abcd_123.mp4"]
+    assert sorted(p.name for p in plan.stale_temporaries(work, None)) == frames_only
+    assert plan.stale_temporaries(tmp_path / "missing", None) == []

@@ -107,6 +107,9 @@ class _Video:
         stopped = None
         with Manifest(self.folder / MANIFEST_NAME) as manifest:
             self.manifest, self.latest = manifest, manifest.latest()
+            video = self.request.output if self.video_output else None
+            for path in plan.stale_temporaries(self.folder, video):
+                path.unlink(missing_ok=True)
             try:
                 stopped = self._frames()
                 if not stopped and self.video_output:

@@ -10,6 +10,7 @@ and a file whose checksum matches; from the first frame that fails this, all are
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from stylize.config import Settings
@@ -31,6 +32,28 @@ def frame_name(index: int, count: int) -> str:
 def work_folder(output: Path, video_output: bool) -> Path:
     """The folder frames and the manifest are written to."""
     return output.with_name(output.name + ".frames") if video_output else output
+
+
+# tempfile.mkstemp's names end in 8 of these characters.
+_RANDOM = "[a-z0-9_]{8}"
+# files.atomic_writer writes frame 00001.png as .00001.png.RANDOM.tmp beside it.
+_FRAME_TEMPORARY = re.compile(rf"\.[0-9]{{5,}}\.png\.{_RANDOM}\.tmp")
+
+
+def stale_temporaries(folder: Path, video: Path | None) -> list[Path]:
+    """The temporary files a killed run left: frames being written in the work folder
+    ``folder``, and for a video output ``video`` the video being assembled beside it
+    (frames.write_video's ``.STEM.RANDOM.ext``). Only safe to remove while holding the
+    work folder's manifest lock, which keeps any other run out."""
+    found = [p for p in _listing(folder) if _FRAME_TEMPORARY.fullmatch(p.name)]
+    if video is not None:
+        name = re.escape(video.stem) + r"\." + _RANDOM + re.escape(video.suffix.lower())
+        found += [p for p in _listing(video.parent) if re.fullmatch(r"\." + name, p.name)]
+    return found
+
+
+def _listing(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
 
 
 def frame_settings(settings: Settings, first: bool, iterations: int, temporal_weight: float,
