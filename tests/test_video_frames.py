@@ -3,6 +3,7 @@ gif, and the bad inputs that must be one clear error."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 
 import imageio_ffmpeg
@@ -108,6 +109,19 @@ def test_no_frames_is_an_error_not_an_empty_video(tmp_path):
     with pytest.raises(ImageError, match="no frames to write"):
         frames.write_video(tmp_path / "clip.mp4", iter([]), 10.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_phone_videos_rotation_tag_is_read_upright_without_a_warning(tmp_path, caplog):
+    plain, rotated = tmp_path / "plain.mp4", tmp_path / "rotated.mp4"
+    frames.write_video(plain, iter(_frames(3)), 10.0)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-display_rotation",
+                    "90", "-i", str(plain), "-c", "copy", str(rotated)], check=True)  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="imageio_ffmpeg"):
+        clip = frames.open_clip(rotated)
+        first = next(iter(clip.frames()))
+    assert clip.size == (30, 40) and first.shape == (40, 30, 3) and caplog.records == []
+    upright = np.rot90(next(iter(frames.open_clip(plain).frames())))  # 90 degrees to the left
+    np.testing.assert_array_equal(first, upright)
 
 
 def test_gif_output_has_every_frame(tmp_path):

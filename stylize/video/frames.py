@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
 import os
 import re
@@ -39,6 +40,18 @@ VIDEO_WRITE = {
     ".gif": ("gif", [], None),
 }
 DEFAULT_FPS = 25.0  # a folder of frames has no rate of its own
+
+
+class _RotationNotice(logging.Filter):
+    """Drops imageio-ffmpeg's warning that the frames read differ in size from the stream:
+    that is what a phone video's rotation tag does (ffmpeg turns the frames upright, and the
+    size stylize reads is theirs), so on stderr it would only alarm."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("The frame size for reading")
+
+
+logging.getLogger("imageio_ffmpeg").addFilter(_RotationNotice())
 
 
 @dataclass(frozen=True)
