@@ -83,9 +83,10 @@ def _graphs(args):
                           args.coarse_steps):  # fmt: skip
         pass
     full = _images(weights, args.shape)
-    targets = _targets(fresh, full)
+    # Each graph computes its own targets, as a run does at a new scale: the changed
+    # graph's forward pass meets the full size there first.
+    fresh.set_targets(*_targets(fresh, full))
     changed.set_targets(*_targets(changed, full))
-    fresh.set_targets(*targets)
     start = noise_image(full[0], settings.start_noise_ratio, rng)
     return fresh, changed, start
 

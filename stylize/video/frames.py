@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import math
 import os
@@ -223,28 +224,25 @@ def _write_ffmpeg(path: Path, frames: Iterable[np.ndarray], fps: float, codec: t
     write_frames, which never reads ffmpeg's exit status: a file that failed to be written
     (a full disk at the header, say) was left empty and reported as done. Raises OSError
     with ffmpeg's first error line."""
-    process = None
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        raise OSError("no frames to write")
+    first = _even(first)
+    command = _ffmpeg_command(path, (first.shape[1], first.shape[0]), fps, codec, audio_from)
     with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=log, start_new_session=True)  # fmt: skip
         try:
-            for frame in frames:
-                even = _even(frame)
-                if process is None:
-                    command = _ffmpeg_command(path, (even.shape[1], even.shape[0]), fps,
-                                              codec, audio_from)  # fmt: skip
-                    process = subprocess.Popen(command, stdin=subprocess.PIPE,
-                                               stdout=subprocess.DEVNULL, stderr=log,
-                                               start_new_session=True)  # fmt: skip
-                process.stdin.write(np.ascontiguousarray(even).data)
-            if process is None:
-                raise OSError("no frames to write")
+            for frame in itertools.chain([first], map(_even, frames)):
+                process.stdin.write(np.ascontiguousarray(frame).data)
             process.stdin.close()
             process.wait()
         except BaseException as error:
-            if process is not None:
-                process.kill()
-                process.wait()
-                with contextlib.suppress(OSError):
-                    process.stdin.close()
+            process.kill()
+            process.wait()
+            with contextlib.suppress(OSError):
+                process.stdin.close()
             if not isinstance(error, BrokenPipeError):  # ffmpeg ended early: its log says why
                 raise
             if process.returncode == 0:
