@@ -12,12 +12,19 @@ its graph's group lock in Python (``tensorflow/python/util/lock_util.py``), and 
 raised between the lock's acquire and its release leaves it taken, so the next session call,
 the one that evaluates the best image, would wait for ever. That explains a CI run in which
 a SIGTERM test's process wrote nothing for 60 s after the signal.
+
+A handler's exception raised while a ``__del__`` method or a garbage-collector callback runs
+is printed and dropped by Python ("Exception ignored in ..."), which lost a SIGTERM under
+TensorFlow 2.12, whose JAX import adds a gc callback: the run went on and exited with 0.
+Inside ``signals_raise`` such a signal is kept instead and raised at the next ``held``
+boundary or at the block's end.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -33,10 +40,17 @@ _RAISED = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: Terminated}
 
 
 class _Hold:
-    """How deep the main thread is in ``held`` blocks, and the signal waiting for their end."""
+    """How deep the main thread is in ``held`` blocks, and the signal waiting for their end
+    (or, at depth 0, one whose exception was dropped, waiting for the next boundary)."""
 
     depth = 0
     waiting: int | None = None
+
+
+def _raise_waiting() -> None:
+    if _Hold.waiting is not None:
+        waiting, _Hold.waiting = _Hold.waiting, None
+        raise _RAISED[waiting]  # the user's stop wins over an error of the block
 
 
 class held:
@@ -49,15 +63,16 @@ class held:
     def __enter__(self) -> None:
         self._counted = threading.current_thread() is threading.main_thread()
         if self._counted:
+            if _Hold.depth == 0:
+                _raise_waiting()
             _Hold.depth += 1
 
     def __exit__(self, kind, value, traceback) -> None:
         if not self._counted:
             return
         _Hold.depth -= 1
-        if _Hold.depth == 0 and _Hold.waiting is not None:
-            waiting, _Hold.waiting = _Hold.waiting, None
-            raise _RAISED[waiting]  # the user's stop wins over an error of the block
+        if _Hold.depth == 0:
+            _raise_waiting()
 
 
 def _raise_or_hold(signum, frame) -> None:
@@ -71,12 +86,25 @@ def _raise_or_hold(signum, frame) -> None:
 def signals_raise() -> Iterator[None]:
     """Within the block, SIGINT raises KeyboardInterrupt and SIGTERM raises Terminated
     (outside ``held`` blocks), whatever handlers were set outside; those come back after
-    it."""
+    it. One whose exception Python dropped (raised in a ``__del__`` method or a gc callback)
+    is raised as the next ``held`` block begins or ends, or as this block ends."""
     previous = {number: signal.signal(number, _raise_or_hold) for number in _RAISED}
+    previous_hook = sys.unraisablehook
+
+    def keep_dropped_signal(unraisable) -> None:
+        for signum, kind in _RAISED.items():
+            if unraisable.exc_type is kind:
+                _Hold.waiting = _Hold.waiting or signum
+                return
+        previous_hook(unraisable)
+
+    sys.unraisablehook = keep_dropped_signal
     try:
         yield
+        _raise_waiting()  # dropped after the last held block
     finally:
         _Hold.waiting = None
+        sys.unraisablehook = previous_hook
         for number, handler in previous.items():
             signal.signal(number, handler)
 

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -86,3 +87,63 @@ def test_held_in_another_thread_does_not_delay_the_main_threads_signal():
     finally:
         leave.set()
         worker.join()
+
+
+class _SignalsInDel:
+    """An object whose ``__del__`` sends a signal to this process: the handler runs inside
+    ``__del__``, where Python drops its exception (as in a gc callback)."""
+
+    def __init__(self, signum):
+        self.signum = signum
+
+    def __del__(self):
+        os.kill(os.getpid(), self.signum)
+        for _ in range(1000):  # the handler runs at one of these bytecode boundaries
+            pass
+
+
+def _drop_a_signal_in_del(signum=signal.SIGTERM) -> None:
+    _SignalsInDel(signum)  # freed at once: __del__ runs here
+
+
+def test_a_signal_dropped_in_del_is_raised_as_the_next_held_block_begins(capsys):
+    reached = []
+    with stoppable() as stop:
+        _drop_a_signal_in_del()
+        reached.append("after __del__")
+        with held():
+            reached.append("inside the held block")  # never: the signal comes first
+    assert reached == ["after __del__"] and stop.signal == "SIGTERM"
+    assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_a_signal_dropped_after_the_last_held_block_is_raised_as_the_block_ends():
+    reached = []
+    with stoppable() as stop:
+        with held():
+            _drop_a_signal_in_del(signal.SIGINT)
+            reached.append("held block finished")
+        reached.append("after it")  # never: the dropped signal is raised as held ends
+    assert reached == ["held block finished"] and stop.signal == "SIGINT"
+    with stoppable() as stop:
+        _drop_a_signal_in_del()
+        reached.append("no held block after it")
+    assert reached[-1] == "no held block after it" and stop.signal == "SIGTERM"
+
+
+def test_other_dropped_exceptions_still_reach_the_previous_hook_which_comes_back():
+    before = sys.unraisablehook
+    seen = []
+
+    class _FailsInDel:
+        def __del__(self):
+            raise ValueError("an error in __del__")
+
+    sys.unraisablehook = hook = seen.append
+    try:
+        with signals_raise():
+            _FailsInDel()
+        assert [s.exc_type for s in seen] == [ValueError]
+        assert sys.unraisablehook is hook
+    finally:
+        sys.unraisablehook = before
