@@ -190,11 +190,15 @@ def test_lbfgs_runs_blas_on_one_thread_and_restores_it():
     graph = _Quadratic()
     start = preprocess(_image(8), MEAN)
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        # {2}, or {1, 2} where an old OpenBLAS bundled with a library (opencv-python 4.7's
+        # 0.3.3) keeps its one thread whatever it is told.
+        before = _blas_threads()
         steps = list(lbfgs_steps(graph, start, 5))
         after = _blas_threads()
+    assert 2 in before
     assert len(steps) == 5 and steps[-1].costs.J < steps[0].costs.J
     assert graph.blas_threads and all(seen == {1} for seen in graph.blas_threads)
-    assert after == {2}
+    assert after == before
 
 
 def test_style_grams_of_another_size_use_their_own_pixel_count(weights):
