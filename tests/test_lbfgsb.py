@@ -88,11 +88,16 @@ def _wavy(n, seed):
 @LANES
 @pytest.mark.parametrize("memory", [3, 10])
 def test_nonconvex_iterates_and_line_search_trials_equal_scipy(memory, split_from):
-    n, evaluations = 40, 60
+    n, evaluations = 40, 50
     objective = _wavy(n, 3)
     lower, upper = np.full(n, -0.8), np.full(n, 0.8)
     x0 = np.random.default_rng(6).uniform(-1, 1, n)
     expected = _scipy_points(objective, x0, lower, upper, evaluations, memory)
+    # Stop while f still falls: near its rounding floor (60 evaluations here) whether "f did
+    # not decrease" ends a run depends on f's last bit, which NumPy's summation order sets
+    # (NumPy 2.5 stopped at 59 of SciPy's 60 with every iterate equal to 3e-14).
+    values = [objective(x)[0] for x in expected]
+    assert min(values[:-5]) - min(values) > 100 * np.spacing(abs(min(values)))
     points, optimizer = _own_points(objective, x0, lower, upper, evaluations, memory,
                                     split_from)  # fmt: skip
     assert len(points) == len(expected) == evaluations
