@@ -68,7 +68,7 @@ def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
             if picture.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
                 width, height = height, width
     except Exception as exc:  # Pillow raises many types for a bad header
-        raise ImageError(_corrupt_message(label, exc)) from None
+        raise _read_failure(label, exc) from None
     return width, height
 
 
@@ -96,20 +96,19 @@ def _decode(path: Path, label: str) -> Image.Image:
             with Image.open(path, formats=_PILLOW_FORMATS) as picture:
                 picture.load()
                 return ImageOps.exif_transpose(picture)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{label}: too large to decode safely: {one_line(exc)}") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageError(f"{label}: not a readable image ({_EXPECTED})") from exc
-    except OSError as exc:
-        if exc.errno is not None:  # an operating-system error, not a decoder complaint
-            raise ImageError(f"{label}: cannot read file ({exc.strerror or exc})") from exc
-        raise ImageError(_corrupt_message(label, exc)) from exc
     except Exception as exc:  # Pillow's decoders raise many unrelated types on corrupt data
-        raise ImageError(_corrupt_message(label, exc)) from exc
+        raise _read_failure(label, exc) from exc
 
 
-def _corrupt_message(label: str, exc: BaseException) -> str:
-    return f"{label}: truncated or corrupt image data ({one_line(exc)}; {_EXPECTED})"
+def _read_failure(label: str, exc: Exception) -> ImageError:
+    """The one-line error for an exception raised while opening or decoding a file."""
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return ImageError(f"{label}: too large to decode safely: {one_line(exc)}")
+    if isinstance(exc, UnidentifiedImageError):
+        return ImageError(f"{label}: not a readable image ({_EXPECTED})")
+    if isinstance(exc, OSError) and exc.errno is not None:  # not a decoder's complaint
+        return ImageError(f"{label}: cannot read file ({exc.strerror or exc})")
+    return ImageError(f"{label}: truncated or corrupt image data ({one_line(exc)}; {_EXPECTED})")
 
 
 def _to_rgb(picture: Image.Image, label: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -319,6 +320,29 @@ def test_load_text_file_named_jpg(tmp_path):
     assert "content image" in message
     assert "not a readable image" in message
     assert "JPEG, PNG, BMP, TIFF or WebP" in message
+
+
+def test_a_file_that_cannot_be_read_is_named_so_by_size_and_by_load(tmp_path, monkeypatch):
+    path = tmp_path / "locked.png"
+    path.write_bytes(encoded(gradient(8, 8), "PNG"))
+
+    def denied(*args, **kwargs):  # what open() raises for a mode-000 file when not root
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(images.Image, "open", denied)
+    with pytest.raises(ImageError) as raised:
+        images.image_size(path, "frame")
+    assert str(raised.value) == f"frame '{path}': cannot read file (Permission denied)"
+    assert load_error(path, role="frame") == str(raised.value)
+
+
+def test_image_size_of_a_text_file_says_what_load_says(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not a picture\n" * 20)
+    with pytest.raises(ImageError) as raised:
+        images.image_size(path, "frame")
+    assert str(raised.value) == load_error(path, role="frame")
+    assert "not a readable image" in str(raised.value)
 
 
 def test_load_refuses_other_formats(tmp_path):
