@@ -7,8 +7,8 @@
 #   scripts/test_oldest.sh python3.10
 #   scripts/test_oldest.sh python3.10 -m "not slow"
 #
-# Needs PyPI (about 1 GB of wheels). STYLIZE_OLDEST_VENV keeps the environment in that folder
-# for a second run; otherwise it is removed at the end.
+# Needs PyPI (about 1 GB of wheels, 2.7 GB installed). STYLIZE_OLDEST_VENV keeps the
+# environment in that folder for a second run; otherwise it is removed at the end.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 python="${1:-python3}"
