@@ -1,7 +1,8 @@
 """Print pip constraints that pin each of stylize's dependencies to its oldest allowed release.
 
 Reads the installed project's metadata (its Requires-Dist lines, which come from
-pyproject.toml), so stylize must be installed first (`pip install --no-deps -e .` is enough).
+pyproject.toml), so stylize must be installed first (`pip install --no-deps -e .` is enough),
+and packaging, which pytest needs too.
 Each `name>=X.Y` becomes `name==X.Y.*`: the oldest minor release allowed, with its newest
 patch, which is what a user who installed at that time would have. scripts/test_oldest.sh
 uses it; run by hand:
@@ -13,13 +14,9 @@ uses it; run by hand:
 from __future__ import annotations
 
 import argparse
-import re
 from importlib import metadata
 
-# "name[extra]>=1.2,<3; extra == 'test'" -> name, specifiers, marker
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9._-]+)\s*(?:\[[^\]]*\])?\s*([^;]*?)\s*(?:;(.*))?$")
-_LOWER_BOUND = re.compile(r">=\s*([0-9]+(?:\.[0-9]+)*)")
-_EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
+from packaging.requirements import Requirement  # pytest's own dependency
 
 
 def oldest_pins(requirements: list[str], extras: set[str]) -> list[str]:
@@ -30,17 +27,14 @@ def oldest_pins(requirements: list[str], extras: set[str]) -> list[str]:
     """
     pins: dict[str, str] = {}
     for line in requirements:
-        match = _REQUIREMENT.match(line)
-        if not match:
-            raise ValueError(f"cannot read requirement {line!r}")
-        name, specifiers, marker = match.groups()
-        extra = _EXTRA.search(marker or "")
-        if extra and extra.group(1) not in extras:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker and not any(marker.evaluate({"extra": extra}) for extra in extras | {""}):
             continue
-        bound = _LOWER_BOUND.search(specifiers)
-        if not bound:
+        bounds = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        if not bounds:
             raise ValueError(f"requirement {line!r} has no lower bound (>=)")
-        pins.setdefault(name.lower(), f"{name}=={bound.group(1)}.*")
+        pins.setdefault(requirement.name.lower(), f"{requirement.name}=={bounds[0]}.*")
     return list(pins.values())
 
 

@@ -22,9 +22,9 @@ else
 fi
 
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet --upgrade pip packaging
 "$venv/bin/python" -m pip install --quiet --no-deps -e "$root"
-constraints="$(dirname "$venv")/oldest-constraints.txt"
+constraints="$venv/oldest-constraints.txt"
 "$venv/bin/python" "$root/scripts/oldest_constraints.py" >"$constraints"
 "$venv/bin/python" -m pip install --quiet -c "$constraints" -e "$root[test]"
 
