@@ -11,12 +11,17 @@ optimizers run side by side from the same start image, each on a TransferGraph o
 stopped (L-BFGS keeps its correction pairs, as in a run). Each step is timed from the end of
 the one before, as a run's history times it; the first ``--warmup`` rounds are left out.
 For L-BFGS the TensorFlow evaluation is timed apart, so that the optimizer's own share (the
-step less its evaluation: the L-BFGS-B work between two evaluations) shows too.
+step less its evaluation: the L-BFGS-B work between two evaluations) shows too. Each L-BFGS
+evaluation is followed at once by a second, plain one of the same image, timed apart and
+left out of the step: the first comes after L-BFGS-B's work, the second after TensorFlow's
+own, one for one, so the median difference is what L-BFGS-B's work costs the evaluation
+after it (caches it left cold, say) even on a machine whose speed wanders.
 
 Prints one JSON object: medians of Adam's steps and of L-BFGS's evaluations, their ratio,
 the ratio of each round's medians (their median and spread), L-BFGS's TensorFlow part and
-own milliseconds, and the machine. Weights are tiling.py's real-shaped random ones unless
---weights is given; images are the repository's examples.
+own milliseconds, the plain evaluation and that slowdown, L-BFGS's last J, and the machine.
+``--memory`` sets L-BFGS-B's correction pairs (10, as in a run). Weights are tiling.py's
+real-shaped random ones unless --weights is given; images are the repository's examples.
 """
 
 from __future__ import annotations
@@ -73,23 +78,33 @@ def print_report(settings: dict, result: dict, info: dict) -> int:
 
 def _arguments(argv=None) -> argparse.Namespace:
     parser = round_parser(__doc__.split("\n\n")[0], block=10)
+    parser.add_argument("--memory", type=int, default=10, help="L-BFGS-B's correction pairs")
     args = parser.parse_args(argv)
     args.shape = shape_of(args.size)
     if not 0 <= args.warmup < args.rounds or args.block < 1:
         parser.error("--warmup must leave some of the --rounds, each of --block >= 1 steps")
+    if args.memory < 1:
+        parser.error("--memory must be at least 1")
     return args
 
 
 class TimedEvaluations:
-    """A TransferGraph as lbfgs_steps sees it, timing each ``value_and_gradient``."""
+    """A TransferGraph as lbfgs_steps sees it, timing each ``value_and_gradient`` and the
+    plain evaluation of the same image made right after it (``seconds``, ``plain``)."""
 
     def __init__(self, graph: TransferGraph):
-        self.graph, self.low, self.seconds = graph, graph.low, []
+        self.graph, self.low, self.last_J = graph, graph.low, None
+        self.seconds: list[float] = []
+        self.plain: list[float] = []
 
     def value_and_gradient(self, image: np.ndarray):
         began = time.perf_counter()
         found = self.graph.value_and_gradient(image)
-        self.seconds.append(time.perf_counter() - began)
+        evaluated = time.perf_counter()
+        self.graph.value_and_gradient(image)
+        self.plain.append(time.perf_counter() - evaluated)
+        self.seconds.append(evaluated - began)
+        self.last_J = found[0].J
         return found
 
 
@@ -127,28 +142,32 @@ def measure(args) -> dict:
     adam_graph, lbfgs_graph, start = _graphs(args)
     timed = TimedEvaluations(lbfgs_graph)
     total = args.rounds * args.block
-    adam, lbfgs = adam_graph.adam(start, total), lbfgs_steps(timed, start, total)
+    adam = adam_graph.adam(start, total)
+    lbfgs = lbfgs_steps(timed, start, total, args.memory)
     rounds = []
     try:
         for _ in range(args.rounds):
             adam_seconds = timed_block(adam, args.block)
             began = len(timed.seconds)
             lbfgs_seconds = timed_block(lbfgs, args.block)
-            rounds.append(Round(adam_seconds, lbfgs_seconds, timed.seconds[began:]))
+            plain = timed.plain[began:]
+            steps = [step - extra for step, extra in zip(lbfgs_seconds, plain, strict=True)]
+            rounds.append(Round(adam_seconds, steps, timed.seconds[began:], plain))
     finally:
         adam.close()
         lbfgs.close()
         adam_graph.close()
         lbfgs_graph.close()
-    return summary(rounds[args.warmup :])
+    return {**summary(rounds[args.warmup :]), "lbfgs_last_J": timed.last_J}
 
 
 class Round:
-    """One round's seconds: Adam's steps, L-BFGS's evaluations (whole steps) and their
-    TensorFlow parts."""
+    """One round's seconds: Adam's steps, L-BFGS's evaluations (whole steps, the plain
+    evaluations left out), their TensorFlow parts, and the plain evaluations."""
 
-    def __init__(self, adam: list[float], lbfgs: list[float], tensorflow: list[float]):
-        self.adam, self.lbfgs, self.tensorflow = adam, lbfgs, tensorflow
+    def __init__(self, adam: list[float], lbfgs: list[float], tensorflow: list[float],
+                 plain: list[float]):  # fmt: skip
+        self.adam, self.lbfgs, self.tensorflow, self.plain = adam, lbfgs, tensorflow, plain
 
     def ratio(self) -> float:
         return statistics.median(self.lbfgs) / statistics.median(self.adam)
@@ -160,6 +179,8 @@ def summary(rounds: list[Round]) -> dict:
     lbfgs = [s for r in rounds for s in r.lbfgs]
     tensorflow = [s for r in rounds for s in r.tensorflow]
     own = [step - part for step, part in zip(lbfgs, tensorflow, strict=True)]
+    plain = [s for r in rounds for s in r.plain]
+    slower = [part - again for part, again in zip(tensorflow, plain, strict=True)]
     ratios = [r.ratio() for r in rounds]
     return {
         "adam_step_seconds": statistics.median(adam),
@@ -169,6 +190,8 @@ def summary(rounds: list[Round]) -> dict:
         "round_ratio_median": statistics.median(ratios),
         "lbfgs_tensorflow_seconds": statistics.median(tensorflow),
         "lbfgs_own_milliseconds": 1000 * statistics.median(own),
+        "plain_evaluation_seconds": statistics.median(plain),
+        "lbfgs_slowdown_milliseconds": 1000 * statistics.median(slower),
         "steps_each": len(adam),
     }
 
@@ -177,7 +200,7 @@ def main(argv=None) -> int:
     args = _arguments(argv)
     info = machine_info()
     settings = {"size": args.size, "precision": args.precision, "rounds": args.rounds,
-                "block": args.block, "warmup": args.warmup}  # fmt: skip
+                "block": args.block, "warmup": args.warmup, "memory": args.memory}  # fmt: skip
     return print_report(settings, measure(args), info)
 
 

@@ -305,20 +305,22 @@ class TransferGraph:
         self.session.close()
 
 
-def lbfgs_steps(graph, start: np.ndarray, iterations: int) -> Iterator[Step]:
-    """L-BFGS-B (stylize.lbfgsb, float32) on a graph with ``value_and_gradient(image)`` and
-    ``low`` (a TransferGraph or a tiled one), as TransferGraph.lbfgs describes."""
+def lbfgs_steps(graph, start: np.ndarray, iterations: int, memory: int = 10) -> Iterator[Step]:
+    """L-BFGS-B (stylize.lbfgsb, float32, ``memory`` correction pairs) on a graph with
+    ``value_and_gradient(image)`` and ``low`` (a TransferGraph or a tiled one), as
+    TransferGraph.lbfgs describes."""
     # NumPy's BLAS threads spin-wait for a while after each call, and two of them slowed
     # the TensorFlow evaluation that follows by 40 ms (0.63 -> 0.67 s, Intel, 400x300), for
     # no gain on products this small. threadpoolctl lets only one Python thread control
     # OpenBLAS: this generator runs in the caller's.
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-        yield from _bounded_lbfgs(graph, start, iterations)
+        yield from _bounded_lbfgs(graph, start, iterations, memory)
 
 
-def _bounded_lbfgs(graph, start: np.ndarray, iterations: int) -> Iterator[Step]:
+def _bounded_lbfgs(graph, start: np.ndarray, iterations: int, memory: int) -> Iterator[Step]:
     low = np.broadcast_to(np.asarray(graph.low, np.float32), start.shape).ravel()
-    optimizer = BoundedLbfgs(start.astype(np.float32).ravel(), low, low + np.float32(255.0))
+    x0 = start.astype(np.float32).ravel()
+    optimizer = BoundedLbfgs(x0, low, low + np.float32(255.0), memory=memory)
     for _ in range(iterations):
         if (x := optimizer.ask()) is None:
             return

@@ -236,16 +236,28 @@ def test_the_scale_change_benchmark_times_both_graphs_at_the_full_size(tmp_path)
 def test_the_step_ratio_benchmark_alternates_both_optimizers(tmp_path):
     weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
     command = [sys.executable, str(BENCH.parent / "step_ratio.py"), "--size", "32x24",
-               "--rounds", "3", "--block", "2", "--weights", str(weights)]  # fmt: skip
+               "--rounds", "3", "--block", "2", "--memory", "3",
+               "--weights", str(weights)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["steps_each"] == 4 and len(report["round_ratios"]) == 2  # round 1 warms up
     for key in ("adam_step_seconds", "lbfgs_evaluation_seconds", "lbfgs_tensorflow_seconds",
-                "ratio", "round_ratio_median"):  # fmt: skip
+                "ratio", "round_ratio_median", "plain_evaluation_seconds",
+                "lbfgs_last_J"):  # fmt: skip
         assert _positive(report[key]), key
     assert report["ratio"] == pytest.approx(
         report["lbfgs_evaluation_seconds"] / report["adam_step_seconds"]
     )
     assert report["lbfgs_tensorflow_seconds"] < report["lbfgs_evaluation_seconds"]
-    assert report["machine"]["cpu"]
+    # the plain evaluation after each L-BFGS one is timed apart, not counted in its step
+    plain = report["plain_evaluation_seconds"]
+    assert report["lbfgs_evaluation_seconds"] < report["lbfgs_tensorflow_seconds"] + plain
+    assert abs(report["lbfgs_slowdown_milliseconds"]) < 1000 * plain
+    assert report["memory"] == 3 and report["machine"]["cpu"]
+
+
+def test_the_step_ratio_benchmark_refuses_no_correction_pairs():
+    command = [sys.executable, str(BENCH.parent / "step_ratio.py"), "--memory", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--memory must be at least 1" in done.stderr

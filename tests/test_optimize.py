@@ -5,6 +5,7 @@ import threadpoolctl
 from stylize.config import Settings
 from stylize.device import CPU
 from stylize.images import preprocess
+from stylize.lbfgsb import BoundedLbfgs
 from stylize.optimize import (
     Costs,
     TransferGraph,
@@ -199,6 +200,30 @@ def test_lbfgs_runs_blas_on_one_thread_and_restores_it():
     assert len(steps) == 5 and steps[-1].costs.J < steps[0].costs.J
     assert graph.blas_threads and all(seen == {1} for seen in graph.blas_threads)
     assert after == before
+
+
+def _points_by_hand(graph, start, evaluations: int, memory: int) -> list[np.ndarray]:
+    low = np.broadcast_to(graph.low, start.shape).ravel().astype(np.float32)
+    optimizer = BoundedLbfgs(start.ravel().copy(), low, low + np.float32(255), memory=memory)
+    points = []
+    while len(points) < evaluations and (x := optimizer.ask()) is not None:
+        points.append(x.copy())
+        costs_, gradient = graph.value_and_gradient(x.reshape(start.shape))
+        optimizer.tell(costs_.J, gradient)
+    return points
+
+
+@pytest.mark.parametrize("memory", [1, 10])
+def test_lbfgs_keeps_the_correction_pairs_asked_for(memory):
+    graph = _Quadratic()
+    start = preprocess(_image(8), MEAN)
+    steps = [step.image.ravel() for step in lbfgs_steps(graph, start, 12, memory=memory)]
+    one, ten = (_points_by_hand(graph, start, 12, pairs) for pairs in (1, 10))
+    assert len(steps) == len(one) == len(ten) == 12
+    assert not all(np.array_equal(a, b) for a, b in zip(one, ten, strict=True))
+    expected = one if memory == 1 else ten  # the default, 10, is the run's
+    for step, point in zip(steps, expected, strict=True):
+        np.testing.assert_array_equal(step, point)
 
 
 def test_style_grams_of_another_size_use_their_own_pixel_count(weights):
