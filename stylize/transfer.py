@@ -90,10 +90,23 @@ class Transfer:
         self.content, self.styles = self._recolour(content, list(styles))
         self.blend = self.settings.blend_weights(len(self.styles))
         self.init_image = init_image
-        height, width, _ = content.shape
+        self._schedule(plan, iterations, rates)
+        self.setup_seconds = self.seconds = 0.0
+        self.done = 0
+        self.graph: TransferGraph | None = None
+        self.start: np.ndarray | None = None
+        self.best: Step | None = None
+        self.previous: np.ndarray | None = None
+        self._reached: tuple[np.ndarray, Costs] | None = None  # see _prepare_scale
+        self._iterator: Iterator[Progress] | None = None
+
+    def _schedule(self, plan, iterations: int | None, rates) -> None:
+        """``sizes``, ``iterations`` and ``rates`` per scale (the scales given iterations)
+        and their ``total``, from the plan given or the settings' schedule."""
+        height, width, _ = self.original_content.shape
         if plan is None:
             budget = iterations if iterations is not None else self.settings.iterations
-            scales = 1 if start is not None else self.settings.scales
+            scales = 1 if self.start_image is not None else self.settings.scales
             plan = plan_scales(budget, width, height, scales, self.settings.scale_ratio)
         if not plan or plan[-1][0] != (width, height):
             raise ValueError(f"a plan must end at the content's size {width}x{height}")
@@ -106,14 +119,6 @@ class Transfer:
         adam = self.settings.optimizer == "adam"
         self.rates = [rates[k] if adam else None for k in kept]  # Adam's step; L-BFGS has none
         self.total = sum(self.iterations)
-        self.setup_seconds = self.seconds = 0.0
-        self.done = 0
-        self.graph: TransferGraph | None = None
-        self.start: np.ndarray | None = None
-        self.best: Step | None = None
-        self.previous: np.ndarray | None = None
-        self._reached: tuple[np.ndarray, Costs] | None = None  # see _prepare_scale
-        self._iterator: Iterator[Progress] | None = None
 
     def _recolour(self, content, styles):
         mode = self.settings.preserve_colors
