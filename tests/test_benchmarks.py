@@ -257,7 +257,10 @@ def test_the_step_ratio_benchmark_alternates_both_optimizers(tmp_path):
     assert report["memory"] == 3 and report["machine"]["cpu"]
 
 
-def test_the_step_ratio_benchmark_refuses_no_correction_pairs():
-    command = [sys.executable, str(BENCH.parent / "step_ratio.py"), "--memory", "0"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "--memory must be at least 1" in done.stderr
+def test_the_step_ratio_benchmark_refuses_no_correction_pairs(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    import step_ratio
+
+    with pytest.raises(SystemExit) as stopped:
+        step_ratio._arguments(["--memory", "0"])
+    assert stopped.value.code == 2 and "--memory must be at least 1" in capsys.readouterr().err
