@@ -7,6 +7,8 @@ line naming the path. This module never imports TensorFlow.
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import stat
 import warnings
@@ -15,6 +17,11 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:
+    from PIL import ImageCms
+except ImportError:  # a Pillow built without LittleCMS: profiles are ignored
+    ImageCms = None
 
 from stylize.errors import ImageError, one_line
 from stylize.files import atomic_writer, check_writable
@@ -30,15 +37,21 @@ _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _WRITE_OPTIONS = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"quality": 95}}
 
 
-def load_image(path: str | os.PathLike, *, role: str = "image") -> np.ndarray:
-    """Read an image file as an (H, W, 3) uint8 RGB array, upright as a viewer shows it.
+def load_image(path: str | os.PathLike, *, role: str = "image",
+               colour_managed: bool = True) -> np.ndarray:  # fmt: skip
+    """Read an image file as an (H, W, 3) uint8 sRGB array, upright as a viewer shows it.
 
     The file's content decides its format (JPEG, PNG, BMP, TIFF or WebP; the extension is not
     checked). The EXIF orientation is applied. Grayscale, palette, CMYK and other modes are
     converted to RGB; transparent pixels (alpha channel, or a palette or colour-key
     transparency) are composited over white. 16-bit grayscale (modes I;16*, and mode I taken as
     0..65535) is scaled to 0..255 with rounding; 16-bit RGB PNGs arrive from Pillow already
-    reduced to 8 bits. ICC profiles are ignored.
+    reduced to 8 bits. An embedded ICC profile (Display P3, Adobe RGB, a gray or CMYK
+    profile...) converts the colours to sRGB, the space outputs are written in, with
+    LittleCMS's perceptual intent, as a colour-managed viewer shows them. Ignored: profiles
+    that say sRGB, that cannot be read or do not fit the image's mode, those of 16-bit
+    grayscale, and all of them when ``colour_managed`` is false (masks are weights, not
+    colours).
 
     ``role`` starts every error message, e.g. "content image". Raises ImageError when the file
     is missing, not a regular file, empty, not a decodable image, truncated, larger than
@@ -53,7 +66,7 @@ def load_image(path: str | os.PathLike, *, role: str = "image") -> np.ndarray:
             f"{label}: {width}x{height} pixels is too small "
             f"(expected at least {MIN_SIDE} pixels on each side)"
         )
-    return _to_rgb(picture, label)
+    return _to_rgb(picture, label, colour_managed)
 
 
 def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
@@ -111,23 +124,45 @@ def _read_failure(label: str, exc: Exception) -> ImageError:
     return ImageError(f"{label}: truncated or corrupt image data ({one_line(exc)}; {_EXPECTED})")
 
 
-def _to_rgb(picture: Image.Image, label: str) -> np.ndarray:
+def _to_rgb(picture: Image.Image, label: str, colour_managed: bool) -> np.ndarray:
     """Convert a decoded Pillow image of any supported mode to a writable (H, W, 3) uint8."""
     if picture.mode in _SIXTEEN_BIT_MODES:
         values = np.asarray(picture).astype(np.float64)
         gray = np.rint(np.clip(values, 0, 65535) / 257).astype(np.uint8)
         return np.repeat(gray[:, :, np.newaxis], 3, axis=2)
+    profile = picture.info.get("icc_profile") if colour_managed else None
     if picture.mode in _ALPHA_MODES or "transparency" in picture.info:
         rgba = picture.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         picture = Image.alpha_composite(white, rgba)
     try:
-        return np.array(picture.convert("RGB"), dtype=np.uint8)
+        if picture.mode not in ("RGB", "L", "CMYK"):  # the modes LittleCMS transforms
+            picture = picture.convert("RGB")
+        return np.array(_in_srgb(picture, profile).convert("RGB"), dtype=np.uint8)
     except ValueError as exc:
         raise ImageError(
             f"{label}: unsupported colour mode {picture.mode} (expected an RGB, grayscale, "
             "palette or CMYK image)"
         ) from exc
+
+
+def _in_srgb(picture: Image.Image, profile: bytes | None) -> Image.Image:
+    """``picture`` (mode RGB, L or CMYK) taken from the colours of its ICC ``profile`` to
+    sRGB, as mode RGB; unchanged without a profile or with one load_image ignores."""
+    if not profile or ImageCms is None:
+        return picture
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        if ImageCms.getProfileDescription(source).strip().lower().startswith("srgb"):
+            return picture  # already the target; a transform would only add rounding
+        return ImageCms.profileToProfile(picture, source, _srgb(), outputMode="RGB")
+    except (OSError, ImageCms.PyCMSError):  # unreadable, or not the image's colour space
+        return picture
+
+
+@functools.cache
+def _srgb():
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def scale_sizes(width: int, height: int, scales: int,

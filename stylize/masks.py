@@ -22,9 +22,10 @@ from stylize.weights import VggWeights
 
 def load_mask(path: str | os.PathLike, size: tuple[int, int], role: str = "mask") -> np.ndarray:
     """An image file as an (H, W) float32 mask in [0, 1] at ``size`` = (width, height):
-    its gray levels 0-255 read as weights 0-1 (colour images by their channel mean), resized
-    with Lanczos. ImageError naming ``role`` and the file when it cannot be read."""
-    pixels = images.load_image(path, role=role)
+    its gray levels 0-255 read as weights 0-1 (colour images by their channel mean; an ICC
+    profile is not applied, the values being weights), resized with Lanczos. ImageError
+    naming ``role`` and the file when it cannot be read."""
+    pixels = images.load_image(path, role=role, colour_managed=False)
     gray = pixels.astype(np.float32).mean(axis=2)
     level = np.rint(gray).astype(np.uint8)
     resized = images.resize(np.repeat(level[:, :, None], 3, axis=2), size)[:, :, 0]

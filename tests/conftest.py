@@ -1,8 +1,10 @@
-"""Shared fixtures: tiny synthetic VGG-19 weight files in both layouts, and tiny images."""
+"""Shared fixtures: tiny synthetic VGG-19 weight files in both layouts, tiny images, ICC
+profiles."""
 
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +99,53 @@ def batch_folder(tmp_path) -> Path:
     (tmp_path / "c" / "notes.txt").write_text("not an image")
     Image.fromarray(_gradient(40, 40, 4)).save(tmp_path / "s" / "x.png")
     return tmp_path
+
+
+# sRGB's primaries adapted to the ICC's D50 white (Bradford), as ICC sRGB profiles state them
+SRGB_COLORANTS_D50 = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+_D50 = (0.9642, 1.0, 0.8249)
+
+
+def _s15fixed16(values) -> bytes:
+    return b"".join(struct.pack(">i", round(v * 65536)) for v in values)
+
+
+def _icc_profile(description: str, gamma: float = 1.0, colorants=SRGB_COLORANTS_D50,
+                 space: bytes = b"RGB ") -> bytes:  # fmt: skip
+    """A version 2 matrix/TRC display profile (ICC.1:2001-04) in bytes: ``space`` b"RGB " with
+    the three ``colorants`` (XYZ of full red, green, blue) or b"GRAY"; every tone curve a
+    pure power ``gamma`` (stored as u8Fixed8, so 2.2 is 563/256; 1.0 stored as the identity)."""
+    curve = b"curv\0\0\0\0" + (
+        struct.pack(">I", 0) if gamma == 1.0 else struct.pack(">IH2x", 1, round(gamma * 256))
+    )
+    text = description.encode("ascii") + b"\0"
+    tags = {  # textDescriptionType: ASCII, then empty Unicode and ScriptCode parts
+        b"desc": b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + bytes(8 + 3 + 67),
+        b"wtpt": b"XYZ \0\0\0\0" + _s15fixed16(_D50),
+        b"cprt": b"text\0\0\0\0none\0",
+    }
+    if space == b"RGB ":
+        for name, xyz in zip((b"rXYZ", b"gXYZ", b"bXYZ"), colorants, strict=True):
+            tags[name] = b"XYZ \0\0\0\0" + _s15fixed16(xyz)
+        tags.update({name: curve for name in (b"rTRC", b"gTRC", b"bTRC")})
+    else:
+        tags[b"kTRC"] = curve
+    offset, table, data = 128 + 4 + 12 * len(tags), b"", b""
+    for name, body in tags.items():
+        body += bytes(-len(body) % 4)  # tag data starts on 4-byte boundaries
+        table += name + struct.pack(">II", offset, len(body))
+        data += body
+        offset += len(body)
+    header = (struct.pack(">I4sI", offset, b"", 0x02100000) + b"mntr" + space + b"XYZ "
+              + bytes(12) + b"acsp" + bytes(28) + _s15fixed16(_D50) + bytes(48))  # fmt: skip
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+_icc_profile.srgb_colorants = SRGB_COLORANTS_D50
+
+
+@pytest.fixture(scope="session")
+def icc_profile():
+    """Build an ICC profile's bytes: ``icc_profile(description, gamma=1.0,
+    colorants=icc_profile.srgb_colorants, space=b"RGB ")`` (see _icc_profile)."""
+    return _icc_profile

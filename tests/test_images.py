@@ -267,6 +267,124 @@ def test_load_applies_exif_orientation(tmp_path):
     assert loaded[35, 10, 2] > 200 and loaded[35, 10, 0] < 50
 
 
+# --- colour profiles ------------------------------------------------------------------------
+
+GAMMA_22 = 563 / 256  # 2.2 as an ICC curve of one u8Fixed8 value stores it
+
+
+def srgb_encoded(linear) -> np.ndarray:
+    """Linear light 0..1 -> sRGB's 8-bit code values (IEC 61966-2-1), rounded, as int."""
+    linear = np.asarray(linear, np.float64)
+    curve = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.rint(255 * curve).astype(int)
+
+
+def every_level() -> np.ndarray:
+    """(16, 256, 3) uint8: each channel runs through all 256 levels, out of step."""
+    level = np.arange(256, dtype=np.uint8)
+    return np.tile(np.stack([level, np.roll(level, 85), np.roll(level, 170)], -1), (16, 1, 1))
+
+
+def assert_within_one(loaded: np.ndarray, expected: np.ndarray) -> None:
+    # LittleCMS interpolates 8-bit transforms: a level off is its rounding, not an error
+    assert np.abs(loaded.astype(int) - expected).max() <= 1
+
+
+# Adobe RGB (1998)'s primaries adapted to D50, as its ICC profile states them
+ADOBE_RGB_COLORANTS = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg", ".webp"])
+def test_load_converts_an_embedded_profile_to_srgb(tmp_path, icc_profile, suffix):
+    path = tmp_path / f"adobe{suffix}"
+    profile = icc_profile("Adobe RGB-like", gamma=GAMMA_22, colorants=ADOBE_RGB_COLORANTS)
+    Image.fromarray(every_level()).save(path, icc_profile=profile, quality=95)
+    stored = images.load_image(path, colour_managed=False)  # the values as decoded
+    # code values -> linear light -> XYZ (D50) -> linear sRGB, out-of-gamut clipped -> sRGB
+    to_srgb = np.linalg.inv(np.transpose(icc_profile.srgb_colorants)) @ np.transpose(
+        ADOBE_RGB_COLORANTS
+    )
+    linear = np.clip(((stored / 255.0) ** GAMMA_22) @ to_srgb.T, 0.0, 1.0)
+    expected = srgb_encoded(linear)
+    assert np.abs(expected - stored).max() > 40  # Adobe RGB's greens lie far outside sRGB
+    assert_within_one(images.load_image(path), expected)
+
+
+def test_load_takes_the_primaries_from_the_profile(tmp_path, icc_profile):
+    red, green, blue = icc_profile.srgb_colorants
+    path = tmp_path / "swapped.png"
+    swapped = icc_profile("red and green swapped", colorants=(green, red, blue))
+    Image.fromarray(every_level()).save(path, icc_profile=swapped)
+    loaded = images.load_image(path)
+    # the file's red is sRGB's green and the curves are linear: sRGB's own curve applied
+    assert_within_one(loaded[..., [1, 0, 2]], srgb_encoded(every_level() / 255.0))
+
+
+def test_load_converts_a_grayscale_profile(tmp_path, icc_profile):
+    level = np.tile(np.arange(256, dtype=np.uint8), (16, 1))
+    path = tmp_path / "gray.png"
+    profile = icc_profile("Gray, gamma 2.2", GAMMA_22, space=b"GRAY")
+    Image.fromarray(level).save(path, icc_profile=profile)
+    loaded = images.load_image(path)
+    expected = srgb_encoded((level / 255.0) ** GAMMA_22)
+    assert_within_one(loaded, np.repeat(expected[:, :, None], 3, axis=2))
+
+
+def test_load_converts_palette_and_transparent_images(tmp_path, icc_profile):
+    profile = icc_profile("RGB, gamma 2.2", gamma=GAMMA_22)
+    colours = np.array([[[40, 90, 200], [250, 128, 10]]], dtype=np.uint8).repeat(16, 0)
+    colours = colours.repeat(8, 1)  # 16 x 16: two colours, side by side
+    expected = srgb_encoded((colours / 255.0) ** GAMMA_22)
+    palette = tmp_path / "palette.png"
+    Image.fromarray(colours).convert("P", palette=Image.Palette.ADAPTIVE, colors=2).save(
+        palette, icc_profile=profile
+    )
+    assert mode_of(palette) == "P"
+    assert_within_one(images.load_image(palette), expected)
+    rgba = np.dstack([colours, np.full((16, 16), 255, np.uint8)])
+    rgba[:, :4, 3] = 0  # a transparent stripe: white, which the conversion keeps white
+    transparent = tmp_path / "rgba.png"
+    Image.fromarray(rgba, mode="RGBA").save(transparent, icc_profile=profile)
+    loaded = images.load_image(transparent)
+    np.testing.assert_array_equal(loaded[:, :4], np.full((16, 4, 3), 255))
+    assert_within_one(loaded[:, 4:], expected[:, 4:])
+
+
+def test_load_keeps_the_profile_through_exif_rotation(tmp_path, icc_profile):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated by 90 degrees clockwise
+    path = tmp_path / "rotated.jpg"
+    profile = icc_profile("RGB, gamma 2.2", gamma=GAMMA_22)
+    Image.fromarray(every_level()).save(path, exif=exif, quality=95, icc_profile=profile)
+    stored = images.load_image(path, colour_managed=False)
+    assert stored.shape == (256, 16, 3)
+    assert_within_one(images.load_image(path), srgb_encoded((stored / 255.0) ** GAMMA_22))
+
+
+def test_load_leaves_an_srgb_profile_alone(tmp_path, icc_profile):
+    """A profile named sRGB is taken at its word, even this one, whose gamma 2.2 curve is
+    not quite sRGB's: the same file under another name is converted."""
+    pixels = every_level()
+    for name, changed in (("sRGB IEC61966-2.1", False), ("Generic RGB", True)):
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(pixels).save(path, icc_profile=icc_profile(name, gamma=GAMMA_22))
+        assert np.array_equal(images.load_image(path), pixels) is not changed
+
+
+@pytest.mark.parametrize("why", ["unreadable", "gray profile on RGB", "no LittleCMS"])
+def test_load_ignores_a_profile_it_cannot_apply(tmp_path, icc_profile, monkeypatch, why):
+    profile = icc_profile("RGB, gamma 2.2", gamma=GAMMA_22)
+    if why == "unreadable":
+        profile = b"not an ICC profile" * 8
+    elif why == "gray profile on RGB":
+        profile = icc_profile("Gray, gamma 2.2", GAMMA_22, space=b"GRAY")
+    else:
+        monkeypatch.setattr(images, "ImageCms", None)
+    path = tmp_path / "ignored.png"
+    Image.fromarray(every_level()).save(path, icc_profile=profile)
+    np.testing.assert_array_equal(images.load_image(path), every_level())
+
+
 def test_load_accepts_exactly_min_side(tmp_path):
     path = tmp_path / "square.png"
     Image.fromarray(gradient(images.MIN_SIDE, images.MIN_SIDE)).save(path)

@@ -20,6 +20,19 @@ def test_a_mask_is_read_as_weights_0_to_1_at_the_output_size(tmp_path):
     assert mask[:, 11:14].mean() == pytest.approx(128 / 255, abs=0.02)
 
 
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_a_masks_colour_profile_is_not_applied(tmp_path, icc_profile, mode):
+    """Its levels are weights: a gray-gamma or RGB profile (which would turn level 128 into
+    about 137 in sRGB) leaves them as stored."""
+    space = b"GRAY" if mode == "L" else b"RGB "
+    levels = np.tile(np.arange(0, 256, 8, dtype=np.uint8), (16, 1))  # 16 x 32
+    Image.fromarray(levels).convert(mode).save(
+        tmp_path / "m.png", icc_profile=icc_profile("gamma 2.2", 563 / 256, space=space)
+    )
+    mask = masks.load_mask(tmp_path / "m.png", (32, 16))
+    np.testing.assert_array_equal(mask, levels / np.float32(255))
+
+
 def test_an_unreadable_mask_is_an_image_error_naming_it(tmp_path):
     (tmp_path / "m.png").write_text("no image")
     with pytest.raises(ImageError, match="--style-mask 'm.png'|m.png"):
