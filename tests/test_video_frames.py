@@ -159,3 +159,90 @@ def test_frames_of_different_sizes_are_refused(tmp_path):
     Image.fromarray(_frames(1, 20, 20)[0]).save(folder / "f001.png")
     with pytest.raises(ImageError, match=r"f001\.png' is 20x20, but 'f000\.png' is 40x30"):
         frames.open_clip(folder)
+
+
+# --- colours: BT.709 written and said, untagged clips decoded as players guess ------------
+
+PATCHES = np.array([[200, 30, 30], [30, 200, 30], [30, 30, 200], [230, 200, 40],
+                    [128, 128, 128], [40, 180, 200]], np.uint8)  # fmt: skip
+
+
+def _patches(width, height):
+    """(height, width, 3): the six PATCHES side by side, flat."""
+    columns = np.arange(width) * len(PATCHES) // width
+    return np.ascontiguousarray(np.broadcast_to(PATCHES[columns], (height, width, 3)))
+
+
+def _centres(frame):
+    """(6, 3) int: the middle pixel of each patch (4:2:0 chroma blurs only their edges)."""
+    width = frame.shape[1]
+    return np.array([frame[frame.shape[0] // 2, (2 * k + 1) * width // 12] for k in range(6)])
+
+
+def _ffmpeg(*arguments, **kwargs):
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-v", "error", *arguments]
+    return subprocess.run(command, check=True, capture_output=True, **kwargs)
+
+
+def _decoded_with(path, matrix, size):
+    """The first frame as ffmpeg decodes it with the YUV matrix ``matrix`` forced."""
+    raw = _ffmpeg("-i", str(path), "-vf", f"scale=in_color_matrix={matrix}", "-frames:v", "1",
+                  "-f", "rawvideo", "-pix_fmt", "rgb24", "-").stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 3)
+
+
+def _stream_line(path):
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                           capture_output=True, text=True)  # fmt: skip
+    return next(line for line in probe.stderr.splitlines() if "Video:" in line)
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "out.webm"])
+def test_a_written_video_has_bt709s_matrix_and_says_so(tmp_path, name):
+    path = tmp_path / name
+    frames.write_video(path, iter([_patches(96, 48)] * 2), 10.0)
+    assert "yuv420p(tv, bt709," in _stream_line(path)  # matrix, primaries, transfer: 709
+    as_709 = _centres(_decoded_with(path, "bt709", (96, 48))).astype(int)
+    assert np.abs(as_709 - PATCHES).max() <= 4
+    as_601 = _centres(_decoded_with(path, "bt601", (96, 48))).astype(int)
+    assert np.abs(as_601 - PATCHES).max() > 15  # so the first check tells the two apart
+    read = _centres(next(frames.open_clip(path).frames())).astype(int)
+    assert np.abs(read - PATCHES).max() <= 4
+
+
+@pytest.mark.parametrize(
+    ("size", "matrix", "assumed"), [((1280, 720), "bt709", "bt709"), ((640, 360), "bt601", None)]
+)
+def test_an_untagged_clip_is_read_with_the_matrix_players_guess_for_its_size(
+    tmp_path, size, matrix, assumed
+):
+    path = tmp_path / "untagged.mp4"
+    encode = (f"scale=out_color_matrix={matrix}:out_range=tv,format=yuv420p,"
+              "setparams=colorspace=unknown:range=unknown")  # fmt: skip
+    _ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-i", "-",
+            "-vf", encode, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path),
+            input=_patches(*size).tobytes() * 2)  # fmt: skip
+    assert "yuv420p(progressive)" in _stream_line(path)  # no matrix named
+    clip = frames.open_clip(path)
+    assert clip.matrix == assumed
+    read = _centres(next(clip.frames())).astype(int)
+    assert np.abs(read - PATCHES).max() <= 4
+    plain = next(frames.Clip(path, clip.count, clip.size, None, False).frames())
+    decoded_as_ffmpeg_guesses = _centres(plain).astype(int)
+    assert bool(np.abs(decoded_as_ffmpeg_guesses - PATCHES).max() > 15) is (assumed is not None)
+
+
+@pytest.mark.parametrize(("pix_fmt", "size", "expected"), [
+    ("yuv420p(progressive)", (1280, 720), "bt709"),
+    ("yuv420p(progressive)", (720, 577), "bt709"),
+    ("yuv420p(progressive)", (1279, 576), None),
+    ("yuv420p(tv, bt709, progressive)", (640, 360), None),
+    ("yuv420p(tv, bt470bg/bt470bg/smpte170m, progressive)", (1920, 1080), None),
+    ("yuvj420p(pc, progressive)", (1920, 1080), "bt709"),
+    ("yuv420p10le(tv, unknown/bt709/bt709, progressive)", (1920, 1080), "bt709"),
+    ("rgb24", (1920, 1080), None),
+    ("gbrp(pc, gbr/unknown/unknown)", (1920, 1080), None),
+])  # fmt: skip
+def test_the_matrix_is_assumed_only_for_unnamed_yuv_of_hd_size(pix_fmt, size, expected):
+    meta = {"pix_fmt": pix_fmt, "source_size": size, "size": size[::-1]}  # a rotated clip
+    assert frames._assumed_matrix(meta) == expected

@@ -41,6 +41,16 @@ VIDEO_WRITE = {
     ".gif": ("gif", [], None),
 }
 DEFAULT_FPS = 25.0  # a folder of frames has no rate of its own
+# Written videos: RGB to YUV with BT.709's matrix in limited range, and the stream says so
+# (without a tag, players guess by size and ffmpeg would have used BT.601's matrix).
+_BT709_OUTPUT = (
+    "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+    "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
+)
+# The matrices a stream can name, as ffmpeg's stream line spells them ("yuv420p(tv, bt709)")
+_NAMED_MATRICES = frozenset({"bt709", "fcc", "bt470bg", "smpte170m", "smpte240m", "ycgco",
+                             "bt2020nc", "bt2020c", "smpte2085", "chroma-derived-nc",
+                             "chroma-derived-c", "ictcp", "gbr"})  # fmt: skip
 
 
 class _RotationNotice(logging.Filter):
@@ -58,7 +68,9 @@ logging.getLogger("imageio_ffmpeg").addFilter(_RotationNotice())
 @dataclass(frozen=True)
 class Clip:
     """An input clip: ``count`` frames of ``size`` (width, height) at ``fps`` frames per
-    second (None for a folder), with an audio track or not; ``files`` for a folder."""
+    second (None for a folder), with an audio track or not; ``files`` for a folder;
+    ``matrix``: the YUV matrix a video is decoded with in place of ffmpeg's guess (see
+    _assumed_matrix), None to decode it as ffmpeg does."""
 
     path: Path
     count: int
@@ -66,6 +78,7 @@ class Clip:
     fps: float | None
     audio: bool
     files: tuple[Path, ...] | None = None
+    matrix: str | None = None
 
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         """The frames from index ``start`` (0-based) to the end, in order."""
@@ -73,7 +86,7 @@ class Clip:
             for path in self.files[start:]:
                 yield _folder_frame(path, self.size)
             return
-        yield from _video_frames(self.path, self.size, start)
+        yield from _video_frames(self.path, self.size, start, self.matrix)
 
 
 def frame_digest(frame: np.ndarray) -> str:
@@ -140,7 +153,23 @@ def _open_video(path: Path) -> Clip:
     if not count:
         raise ImageError(f"--content '{path}': the video has no frames")
     fps = float(meta.get("fps") or 0) or None
-    return Clip(path, int(count), tuple(meta["size"]), fps, bool(meta.get("audio_codec")))
+    audio = bool(meta.get("audio_codec"))
+    return Clip(path, int(count), tuple(meta["size"]), fps, audio, None, _assumed_matrix(meta))
+
+
+def _assumed_matrix(meta: dict) -> str | None:
+    """The name "bt709" for a YUV stream of HD size (1280 wide or more, or over 576 high)
+    that does not name its matrix, else None. Players guess BT.709's matrix there (mpv's
+    mp_csp_guess_colorspace, for one), while ffmpeg decodes every unnamed stream with
+    BT.601's: read so, such a clip's frames would not be the colours its viewers see.
+    ``meta``: imageio-ffmpeg's, whose ``pix_fmt`` is ffmpeg's stream text."""
+    pixel_format, _, details = str(meta.get("pix_fmt", "")).partition("(")
+    if not pixel_format.strip().startswith(("yuv", "nv")):
+        return None
+    named = {part.strip().split("/")[0] for part in details.rstrip(")").split(",")}
+    width, height = meta.get("source_size") or meta["size"]
+    hd = width >= 1280 or height > 576
+    return "bt709" if hd and not named & _NAMED_MATRICES else None
 
 
 def _ffmpeg_reason(error: BaseException) -> str:
@@ -149,11 +178,13 @@ def _ffmpeg_reason(error: BaseException) -> str:
     return (lines[-1] if lines else type(error).__name__)[:160]
 
 
-def _video_frames(path: Path, size: tuple[int, int], start: int) -> Iterator[np.ndarray]:
+def _video_frames(path: Path, size: tuple[int, int], start: int,
+                  matrix: str | None) -> Iterator[np.ndarray]:  # fmt: skip
     import imageio_ffmpeg
 
     width, height = size
-    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    options = ["-vf", f"scale=in_color_matrix={matrix}"] if matrix else None
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=options)
     try:
         next(reader)  # the metadata
         for index, data in enumerate(reader):
@@ -212,7 +243,7 @@ def _ffmpeg_command(path: Path, size: tuple[int, int], fps: float, codec: tuple,
                "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", rate,
                "-i", "-"]  # fmt: skip
     command += ["-i", str(audio_from)] if audio_from else ["-an"]
-    command += ["-c:v", name, "-pix_fmt", "yuv420p", *options]
+    command += ["-vf", _BT709_OUTPUT, "-c:v", name, "-pix_fmt", "yuv420p", *options]
     if audio_from:
         command += ["-c:a", audio_codec, "-map", "0:v:0", "-map", "1:a:0"]
     return [*command, str(path)]
