@@ -132,9 +132,12 @@ def _to_rgb(picture: Image.Image, label: str, colour_managed: bool) -> np.ndarra
         return np.repeat(gray[:, :, np.newaxis], 3, axis=2)
     profile = picture.info.get("icc_profile") if colour_managed else None
     if picture.mode in _ALPHA_MODES or "transparency" in picture.info:
+        gray = picture.mode in ("L", "LA", "La")
         rgba = picture.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         picture = Image.alpha_composite(white, rgba)
+        if gray:  # still gray over white, and kept so for a gray profile; exact for R=G=B
+            picture = picture.convert("L")
     try:
         if picture.mode not in ("RGB", "L", "CMYK"):  # the modes LittleCMS transforms
             picture = picture.convert("RGB")

@@ -350,6 +350,20 @@ def test_load_converts_palette_and_transparent_images(tmp_path, icc_profile):
     assert_within_one(loaded[:, 4:], expected[:, 4:])
 
 
+def test_load_converts_gray_with_alpha_through_its_gray_profile(tmp_path, icc_profile):
+    level = np.tile(np.arange(0, 256, 4, dtype=np.uint8), (16, 1))  # 16 x 64
+    alpha = np.full_like(level, 255)
+    alpha[:, :8] = 0  # transparent: white
+    path = tmp_path / "gray_alpha.png"
+    profile = icc_profile("Gray, gamma 2.2", GAMMA_22, space=b"GRAY")
+    Image.fromarray(np.dstack([level, alpha]), mode="LA").save(path, icc_profile=profile)
+    assert mode_of(path) == "LA"
+    loaded = images.load_image(path)
+    np.testing.assert_array_equal(loaded[:, :8], np.full((16, 8, 3), 255))
+    expected = srgb_encoded((level[:, 8:] / 255.0) ** GAMMA_22)
+    assert_within_one(loaded[:, 8:], np.repeat(expected[:, :, None], 3, axis=2))
+
+
 def test_load_keeps_the_profile_through_exif_rotation(tmp_path, icc_profile):
     exif = Image.Exif()
     exif[0x0112] = 6  # shown rotated by 90 degrees clockwise
