@@ -154,7 +154,7 @@ def _open_video(path: Path) -> Clip:
         raise ImageError(f"--content '{path}': the video has no frames")
     fps = float(meta.get("fps") or 0) or None
     audio = bool(meta.get("audio_codec"))
-    return Clip(path, int(count), tuple(meta["size"]), fps, audio, None, _assumed_matrix(meta))
+    return Clip(path, int(count), tuple(meta["size"]), fps, audio, matrix=_assumed_matrix(meta))
 
 
 def _assumed_matrix(meta: dict) -> str | None:
