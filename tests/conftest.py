@@ -149,3 +149,93 @@ def icc_profile():
     """Build an ICC profile's bytes: ``icc_profile(description, gamma=1.0,
     colorants=icc_profile.srgb_colorants, space=b"RGB ")`` (see _icc_profile)."""
     return _icc_profile
+
+
+# --- clips tagged HDR or wide gamut, encoded by the standards' formulas -------------------
+
+# CIE 1931 xy of the red, green and blue primaries and of the white point (D65 for all three).
+PRIMARIES_XY = {
+    "bt709": ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060)),
+    "bt2020": ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046)),
+    "smpte432": ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060)),  # Display P3
+}
+D65_XY = (0.3127, 0.3290)
+# Kr, Kb of the Y'CbCr matrix each clip is tagged with
+_MATRIX = {"bt2020": ("bt2020nc", 0.2627, 0.0593), "smpte432": ("bt709", 0.2126, 0.0722)}
+
+
+def rgb_to_xyz(primaries: str) -> np.ndarray:
+    """(3, 3): linear RGB to CIE XYZ, white (1, 1, 1) to D65 with Y = 1 (SMPTE RP 177)."""
+    xyz = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in PRIMARIES_XY[primaries]]).T
+    x, y = D65_XY
+    white = np.array([x / y, 1.0, (1 - x - y) / y])
+    return xyz * np.linalg.solve(xyz, white)
+
+
+def pq_encode(nits: np.ndarray) -> np.ndarray:
+    """SMPTE ST 2084 (BT.2100 PQ) inverse EOTF: cd/m2 to code values in [0, 1]."""
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    y = np.clip(nits / 10000, 0, 1) ** m1
+    return ((c1 + c2 * y) / (1 + c3 * y)) ** m2
+
+
+def hlg_encode(nits: np.ndarray, peak: float = 1000.0) -> np.ndarray:
+    """BT.2100 HLG inverse EOTF for a display of ``peak`` cd/m2 (system gamma 1.2 at
+    1000): display light, in BT.2020 RGB, to scene light (inverse OOTF on luminance), then
+    the OETF."""
+    display = nits / peak
+    luminance = np.maximum(display @ np.array([0.2627, 0.6780, 0.0593]), 1e-12)
+    scene = display * (luminance ** (1 / 1.2) / luminance)[..., None]
+    a = 0.17883277
+    b, c = 1 - 4 * a, 0.5 - a * np.log(4 * a)
+    low = np.sqrt(3 * np.maximum(scene, 0))
+    return np.where(scene <= 1 / 12, low, a * np.log(np.maximum(12 * scene - b, 1e-12)) + c)
+
+
+def _colour_clip(path: Path, nits_709: np.ndarray, transfer: str, primaries: str,
+                 count: int = 2, matrix: str | None = None) -> Path:  # fmt: skip
+    """Write ``count`` frames of ``nits_709`` ((H, W, 3) display light in cd/m2, BT.709 RGB)
+    as an FFV1 clip of 10-bit 4:4:4 limited-range Y'CbCr in ``primaries`` with ``transfer``
+    (smpte2084, arib-std-b67, or bt709: BT.1886's gamma 2.4 with white at 203 cd/m2), tagged
+    so; ``matrix`` "gbr" writes full-range 10-bit RGB instead, another name only changes the
+    matrix tag. Lossless, so the file holds exactly these code values."""
+    light = nits_709 @ np.linalg.solve(rgb_to_xyz(primaries), rgb_to_xyz("bt709")).T
+    encode = {"smpte2084": pq_encode, "arib-std-b67": hlg_encode,
+              "bt709": lambda n: np.clip(n / 203, 0, 1) ** (1 / 2.4)}[transfer]  # fmt: skip
+    code = encode(light)
+    used, kr, kb = _MATRIX[primaries]
+    if matrix == "gbr":
+        planes = [code[..., 1] * 1023, code[..., 2] * 1023, code[..., 0] * 1023]  # G, B, R
+        pixel_format = "gbrp10le"
+    else:
+        luma = code @ np.array([kr, 1 - kr - kb, kb])
+        planes = [64 + 876 * luma, 512 + 896 * (code[..., 2] - luma) / (2 * (1 - kb)),
+                  512 + 896 * (code[..., 0] - luma) / (2 * (1 - kr))]  # fmt: skip
+        pixel_format = "yuv444p10le"
+    data = np.round(np.stack(planes)).astype("<u2").tobytes()
+    height, width = nits_709.shape[:2]
+    colour_range = "pc" if matrix == "gbr" else "tv"
+    tags = (f"color_primaries={primaries}:color_trc={transfer}:colorspace={matrix or used}:"
+            f"range={colour_range}")  # fmt: skip
+    _ffmpeg_encode(path, data * count, pixel_format, (width, height), tags)
+    return path
+
+
+def _ffmpeg_encode(path: Path, data: bytes, pixel_format: str, size: tuple[int, int],
+                   tags: str) -> None:  # fmt: skip
+    """FFV1 (lossless, version 3: it stores colour tags) of raw frames, tagged by setparams."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo",
+               "-pix_fmt", pixel_format, "-s", f"{size[0]}x{size[1]}", "-r", "5", "-i", "-",
+               "-vf", f"setparams={tags}", "-c:v", "ffv1", "-level", "3", str(path)]  # fmt: skip
+    subprocess.run(command, input=data, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def colour_clip():
+    """Writes a clip tagged HDR or wide gamut from display light: see _colour_clip."""
+    return _colour_clip

@@ -35,7 +35,8 @@ def request_for(clip, image_files, vgg_file, tmp_path):
     def make(output="out", **changes):
         settings = Settings(**{"iterations": 3, "seed": 1, **changes.pop("settings", {})})
         changes = {"first_frame_iterations": 4, **changes}
-        return VideoRequest(settings, clip, (image_files["style"],), tmp_path / output,
+        content = changes.pop("content", clip)
+        return VideoRequest(settings, content, (image_files["style"],), tmp_path / output,
                             vgg_file, **changes)  # fmt: skip
 
     return make
@@ -306,3 +307,29 @@ def test_a_folder_of_other_files_is_not_written_into(request_for, tmp_path):
     with pytest.raises(ImageError, match="holds no stylize video manifest"):
         run_video(request_for())
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["holiday.jpg"]
+
+
+class _Notes(VideoReporter):
+    def __init__(self):
+        self.notes = []
+
+    def message(self, text):
+        self.notes.append(text)
+
+
+@pytest.mark.parametrize("matrix", ["bt2020nc", "gbr"])
+def test_an_hdr_clip_is_stylized_and_one_that_cannot_be_mapped_is_said_so(request_for,
+                                                                          tmp_path, matrix,
+                                                                          colour_clip):  # fmt: skip
+    nits = np.repeat(np.repeat(np.array([[[30.0, 60.0, 90.0], [600.0, 500.0, 400.0]]]), 30, 0),
+                     20, 1)  # fmt: skip
+    path = colour_clip(tmp_path / "hdr.mkv", nits, "smpte2084", "bt2020", matrix=matrix)
+    reporter = _Notes()
+    summary = run_video(request_for(content=path), reporter)
+    assert [row["index"] for row in summary["frames"]] == [1, 2]
+    if matrix == "bt2020nc":
+        assert reporter.notes == []
+    else:
+        assert reporter.notes == ["warning: 'hdr.mkv' is HDR (PQ) in BT.2020 in RGB, which"
+                                  " stylize cannot map to SDR BT.709: its frames are read as"
+                                  " stored and may look flat and dull"]  # fmt: skip

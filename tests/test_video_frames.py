@@ -224,25 +224,9 @@ def test_an_untagged_clip_is_read_with_the_matrix_players_guess_for_its_size(
             input=_patches(*size).tobytes() * 2)  # fmt: skip
     assert "yuv420p(progressive)" in _stream_line(path)  # no matrix named
     clip = frames.open_clip(path)
-    assert clip.matrix == assumed
+    assert clip.decoding.scale == (f"in_color_matrix={assumed}" if assumed else None)
     read = _centres(next(clip.frames())).astype(int)
     assert np.abs(read - PATCHES).max() <= 4
     plain = next(frames.Clip(path, clip.count, clip.size, None, False).frames())
     decoded_as_ffmpeg_guesses = _centres(plain).astype(int)
     assert bool(np.abs(decoded_as_ffmpeg_guesses - PATCHES).max() > 15) is (assumed is not None)
-
-
-@pytest.mark.parametrize(("pix_fmt", "size", "expected"), [
-    ("yuv420p(progressive)", (1280, 720), "bt709"),
-    ("yuv420p(progressive)", (720, 577), "bt709"),
-    ("yuv420p(progressive)", (1279, 576), None),
-    ("yuv420p(tv, bt709, progressive)", (640, 360), None),
-    ("yuv420p(tv, bt470bg/bt470bg/smpte170m, progressive)", (1920, 1080), None),
-    ("yuvj420p(pc, progressive)", (1920, 1080), "bt709"),
-    ("yuv420p10le(tv, unknown/bt709/bt709, progressive)", (1920, 1080), "bt709"),
-    ("rgb24", (1920, 1080), None),
-    ("gbrp(pc, gbr/unknown/unknown)", (1920, 1080), None),
-])  # fmt: skip
-def test_the_matrix_is_assumed_only_for_unnamed_yuv_of_hd_size(pix_fmt, size, expected):
-    meta = {"pix_fmt": pix_fmt, "source_size": size, "size": size[::-1]}  # a rotated clip
-    assert frames._assumed_matrix(meta) == expected

@@ -85,6 +85,8 @@ class _Video:
         self.request, self.reporter, self.settings = request, reporter, request.settings
         _check_numbers(request)
         self.clip = frames.open_clip(request.content)
+        if self.clip.decoding.note:
+            self.reporter.message(self.clip.decoding.note)
         self.start, self.end = plan.parse_frames(request.frames, self.clip.count)
         self.video_output = frames.is_video_output(request.output)
         self.folder = plan.work_folder(request.output, self.video_output)

@@ -27,6 +27,7 @@ import numpy as np
 from stylize import images
 from stylize.errors import ImageError, one_line
 from stylize.files import publish
+from stylize.video import colours, hdr
 
 VIDEO_READ = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".mpg",
                         ".mpeg", ".wmv", ".flv", ".ts"})  # fmt: skip
@@ -47,10 +48,6 @@ _BT709_OUTPUT = (
     "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
     "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
 )
-# The matrices a stream can name, as ffmpeg's stream line spells them ("yuv420p(tv, bt709)")
-_NAMED_MATRICES = frozenset({"bt709", "fcc", "bt470bg", "smpte170m", "smpte240m", "ycgco",
-                             "bt2020nc", "bt2020c", "smpte2085", "chroma-derived-nc",
-                             "chroma-derived-c", "ictcp", "gbr"})  # fmt: skip
 
 
 class _RotationNotice(logging.Filter):
@@ -69,8 +66,8 @@ logging.getLogger("imageio_ffmpeg").addFilter(_RotationNotice())
 class Clip:
     """An input clip: ``count`` frames of ``size`` (width, height) at ``fps`` frames per
     second (None for a folder), with an audio track or not; ``files`` for a folder;
-    ``matrix``: the YUV matrix a video is decoded with in place of ffmpeg's guess (see
-    _assumed_matrix), None to decode it as ffmpeg does."""
+    ``decoding``: how a video's frames are decoded (colours.decoding: the YUV matrix
+    players guess for a stream that names none, HDR or wide gamut mapped to SDR BT.709)."""
 
     path: Path
     count: int
@@ -78,7 +75,7 @@ class Clip:
     fps: float | None
     audio: bool
     files: tuple[Path, ...] | None = None
-    matrix: str | None = None
+    decoding: colours.Decoding = colours.Decoding()
 
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         """The frames from index ``start`` (0-based) to the end, in order."""
@@ -86,7 +83,7 @@ class Clip:
             for path in self.files[start:]:
                 yield _folder_frame(path, self.size)
             return
-        yield from _video_frames(self.path, self.size, start, self.matrix)
+        yield from _video_frames(self.path, self.size, start, self.decoding)
 
 
 def frame_digest(frame: np.ndarray) -> str:
@@ -154,22 +151,8 @@ def _open_video(path: Path) -> Clip:
         raise ImageError(f"--content '{path}': the video has no frames")
     fps = float(meta.get("fps") or 0) or None
     audio = bool(meta.get("audio_codec"))
-    return Clip(path, int(count), tuple(meta["size"]), fps, audio, matrix=_assumed_matrix(meta))
-
-
-def _assumed_matrix(meta: dict) -> str | None:
-    """The name "bt709" for a YUV stream of HD size (1280 wide or more, or over 576 high)
-    that does not name its matrix, else None. Players guess BT.709's matrix there (mpv's
-    mp_csp_guess_colorspace, for one), while ffmpeg decodes every unnamed stream with
-    BT.601's: read so, such a clip's frames would not be the colours its viewers see.
-    ``meta``: imageio-ffmpeg's, whose ``pix_fmt`` is ffmpeg's stream text."""
-    pixel_format, _, details = str(meta.get("pix_fmt", "")).partition("(")
-    if not pixel_format.strip().startswith(("yuv", "nv")):
-        return None
-    named = {part.strip().split("/")[0] for part in details.rstrip(")").split(",")}
-    width, height = meta.get("source_size") or meta["size"]
-    hd = width >= 1280 or height > 576
-    return "bt709" if hd and not named & _NAMED_MATRICES else None
+    decoding = colours.decoding(meta, path.name)
+    return Clip(path, int(count), tuple(meta["size"]), fps, audio, decoding=decoding)
 
 
 def _ffmpeg_reason(error: BaseException) -> str:
@@ -179,17 +162,26 @@ def _ffmpeg_reason(error: BaseException) -> str:
 
 
 def _video_frames(path: Path, size: tuple[int, int], start: int,
-                  matrix: str | None) -> Iterator[np.ndarray]:  # fmt: skip
+                  decoding: colours.Decoding) -> Iterator[np.ndarray]:  # fmt: skip
     import imageio_ffmpeg
 
     width, height = size
-    options = ["-vf", f"scale=in_color_matrix={matrix}"] if matrix else None
-    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=options)
+    if decoding.mapping is not None:  # 16-bit 4:4:4 Y'CbCr, mapped here
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="yuv444p16le",
+                                            bits_per_pixel=48)  # fmt: skip
+    else:
+        options = ["-vf", f"scale={decoding.scale}"] if decoding.scale else None
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=options)
     try:
         next(reader)  # the metadata
         for index, data in enumerate(reader):
-            if index >= start:
+            if index < start:
+                continue
+            if decoding.mapping is None:
                 yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+            else:
+                planes = np.frombuffer(data, "<u2").reshape(3, height, width)
+                yield hdr.to_sdr(planes, decoding.mapping)
     finally:
         reader.close()
 

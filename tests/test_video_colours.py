@@ -1,0 +1,115 @@
+"""How a clip is decoded: ffmpeg's colour tags read, the matrix players guess for untagged
+HD, HDR and wide-gamut streams mapped to SDR BT.709, and what cannot be mapped said so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stylize.video import colours, frames
+from stylize.video.colours import StreamColours
+from stylize.video.hdr import Mapping
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("yuv420p(progressive)", StreamColours()),
+    ("yuv420p(tv, bt709, progressive)", StreamColours("bt709", "bt709", "bt709")),
+    ("yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)",
+     StreamColours("bt2020nc", "bt2020", "arib-std-b67")),
+    ("yuv420p10le(tv, unknown/bt709/bt709, progressive)", StreamColours(None, "bt709", "bt709")),
+    ("yuvj420p(pc, bt470bg/unknown/unknown)", StreamColours("bt470bg", None, None)),
+    ("rgb24", StreamColours()),
+])  # fmt: skip
+def test_the_stream_lines_colour_tags_are_read(text, expected):
+    assert colours.stream_colours(text) == expected
+
+
+@pytest.mark.parametrize(("pix_fmt", "size", "expected"), [
+    ("yuv420p(progressive)", (1280, 720), "bt709"),
+    ("yuv420p(progressive)", (720, 577), "bt709"),
+    ("yuv420p(progressive)", (1279, 576), None),
+    ("yuv420p(tv, bt709, progressive)", (640, 360), None),
+    ("yuv420p(tv, bt470bg/bt470bg/smpte170m, progressive)", (1920, 1080), None),
+    ("yuvj420p(pc, progressive)", (1920, 1080), "bt709"),
+    ("yuv420p10le(tv, unknown/bt709/bt709, progressive)", (1920, 1080), "bt709"),
+    ("rgb24", (1920, 1080), None),
+    ("gbrp(pc, gbr/unknown/unknown)", (1920, 1080), None),
+])  # fmt: skip
+def test_the_matrix_is_assumed_only_for_unnamed_yuv_of_hd_size(pix_fmt, size, expected):
+    meta = {"pix_fmt": pix_fmt, "source_size": size, "size": size[::-1]}  # a rotated clip
+    assert colours.assumed_matrix(meta) == expected
+
+
+HLG = Mapping("bt2020nc", False, "hlg", "bt2020")
+
+
+@pytest.mark.parametrize(("pix_fmt", "expected"), [
+    ("yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)", colours.Decoding(mapping=HLG)),
+    ("yuv420p10le(tv, bt2020nc/bt2020/smpte2084)",
+     colours.Decoding(mapping=Mapping("bt2020nc", False, "pq", "bt2020"))),
+    ("yuv420p10le(tv, unknown/bt2020/smpte2084)",
+     colours.Decoding(mapping=Mapping("bt2020nc", False, "pq", "bt2020"))),
+    ("yuv420p10le(pc, bt709/bt709/smpte2084)",
+     colours.Decoding(mapping=Mapping("bt709", True, "pq", "bt709"))),
+    ("yuv420p(tv, bt709/smpte432/bt709)",
+     colours.Decoding(mapping=Mapping("bt709", False, "bt1886", "smpte432"))),
+    ("yuvj420p(pc, bt709/smpte432/iec61966-2-1)",
+     colours.Decoding(mapping=Mapping("bt709", True, "srgb", "smpte432"))),
+    ("yuv420p10le(tv, bt2020nc/bt2020/bt2020-10)",
+     colours.Decoding(mapping=Mapping("bt2020nc", False, "bt1886", "bt2020"))),
+    ("yuv420p(tv, unknown/smpte432/bt709)",
+     colours.Decoding(mapping=Mapping("bt709", False, "bt1886", "smpte432"))),
+    ("yuv420p(tv, bt709, progressive)", colours.Decoding()),
+    ("yuv420p(tv, smpte170m/smpte170m/bt709)", colours.Decoding()),
+    ("yuv420p(progressive)", colours.Decoding("in_color_matrix=bt709")),
+])  # fmt: skip
+def test_hdr_and_wide_gamut_are_mapped_and_sdr_bt709_is_decoded_as_is(pix_fmt, expected):
+    meta = {"pix_fmt": pix_fmt, "size": (1920, 1080)}
+    assert colours.decoding(meta, "clip.mov") == expected
+
+
+@pytest.mark.parametrize(("pix_fmt", "what"), [
+    ("yuv420p10le(tv, bt2020c/bt2020/smpte2084)", "HDR (PQ) in BT.2020 in the bt2020c matrix"),
+    ("gbrp10le(pc, gbr/bt2020/arib-std-b67)", "HDR (HLG) in BT.2020 in RGB"),
+    ("yuv420p(tv, ictcp/smpte432/bt709)", "wide-gamut (Display P3) in the ictcp matrix"),
+])  # fmt: skip
+def test_a_stream_that_cannot_be_mapped_is_read_as_stored_and_said_so(pix_fmt, what):
+    decoding = colours.decoding({"pix_fmt": pix_fmt, "size": (640, 360)}, "clip.mov")
+    assert decoding.mapping is None and decoding.scale is None
+    assert decoding.note.startswith(f"warning: 'clip.mov' is {what}, which stylize cannot map")
+    assert "\n" not in decoding.note
+
+
+# --- whole clips: display light encoded by the standards' formulas (conftest) ------------
+
+SDR = np.array([[150, 25, 25], [25, 150, 25], [25, 25, 150], [160, 130, 30], [30, 120, 150],
+                [0, 0, 0], [64, 64, 64], [128, 128, 128]])  # fmt: skip
+PEAKS = (203.0, 400.0, 1000.0)  # cd/m2: HDR reference white (SDR's 100 %), then above it
+
+
+def _patches():
+    """(8, 8 * 11, 3) display light in cd/m2: the SDR patches as BT.1886 shows them with
+    white at 203, then the gray PEAKS; each patch 8 px wide."""
+    nits = np.concatenate([(SDR / 255) ** 2.4 * 203, [[peak] * 3 for peak in PEAKS]])
+    return np.repeat(np.repeat(nits[None], 8, 0), 8, 1)
+
+
+@pytest.mark.parametrize(("transfer", "primaries"), [
+    ("smpte2084", "bt2020"), ("arib-std-b67", "bt2020"), ("bt709", "smpte432"),
+])  # fmt: skip
+def test_a_clip_is_read_as_an_sdr_screen_shows_it(tmp_path, colour_clip, transfer, primaries):
+    path = colour_clip(tmp_path / "clip.mkv", _patches(), transfer, primaries)
+    clip = frames.open_clip(path)
+    assert clip.decoding.mapping is not None and clip.size == (88, 8)
+    read = [frame[4, 4::8].astype(int) for frame in clip.frames()]
+    assert len(read) == 2 and np.array_equal(read[0], read[1])
+    below_white = np.abs(read[0][: len(SDR)] - SDR).max()
+    assert below_white <= (3 if transfer != "bt709" else 1)  # 10-bit codes' rounding
+    white, bright, peak = read[0][len(SDR) :]
+    assert np.all(white == white[0]) and np.all(bright == bright[0]) and np.all(peak == peak[0])
+    if transfer == "bt709":  # SDR: white is the top
+        assert white[0] == bright[0] == peak[0] == 255
+    else:  # HDR: rolled off, 1000 cd/m2 at the top, nothing clipped before
+        assert 215 <= white[0] < bright[0] < peak[0] == 255
+    stored = next(frames.Clip(path, clip.count, clip.size, None, False).frames())[4, 4::8]
+    assert np.abs(stored[: len(SDR)].astype(int) - SDR).max() > 30  # so the checks tell
