@@ -16,7 +16,8 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+import PIL
+from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 try:
     from PIL import ImageCms
@@ -26,12 +27,15 @@ except ImportError:  # a Pillow built without LittleCMS: profiles are ignored
 from stylize.errors import ImageError, one_line
 from stylize.files import atomic_writer, check_writable
 
-READ_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-WRITE_EXTENSIONS = READ_EXTENSIONS
+WRITE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+READ_EXTENSIONS = WRITE_EXTENSIONS | {".heic", ".heif", ".avif"}
 MIN_SIDE = 16  # pixels; the network's pooling layers need at least this much on each side
 
-_PILLOW_FORMATS = ("JPEG", "PNG", "BMP", "TIFF", "WEBP")
-_EXPECTED = "expected JPEG, PNG, BMP, TIFF or WebP"
+_EXPECTED = "expected JPEG, PNG, BMP, TIFF, WebP, HEIC or AVIF"
+# ISO BMFF brands (bytes 8-12 of a file starting with an ftyp box) of HEIF and AVIF images
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1",
+                          b"msf1"})  # fmt: skip
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _WRITE_OPTIONS = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"quality": 95}}
@@ -41,17 +45,17 @@ def load_image(path: str | os.PathLike, *, role: str = "image",
                colour_managed: bool = True) -> np.ndarray:  # fmt: skip
     """Read an image file as an (H, W, 3) uint8 sRGB array, upright as a viewer shows it.
 
-    The file's content decides its format (JPEG, PNG, BMP, TIFF or WebP; the extension is not
-    checked). The EXIF orientation is applied. Grayscale, palette, CMYK and other modes are
-    converted to RGB; transparent pixels (alpha channel, or a palette or colour-key
-    transparency) are composited over white. 16-bit grayscale (modes I;16*, and mode I taken as
-    0..65535) is scaled to 0..255 with rounding; 16-bit RGB PNGs arrive from Pillow already
-    reduced to 8 bits. An embedded ICC profile (Display P3, Adobe RGB, a gray or CMYK
-    profile...) converts the colours to sRGB, the space outputs are written in, with
-    LittleCMS's perceptual intent, as a colour-managed viewer shows them. Ignored: profiles
-    that say sRGB, that cannot be read or do not fit the image's mode, those of 16-bit
-    grayscale, and all of them when ``colour_managed`` is false (masks are weights, not
-    colours).
+    The file's content decides its format (JPEG, PNG, BMP, TIFF, WebP, HEIC/HEIF, and AVIF
+    where this Pillow reads it: pillow_formats; the extension is not checked). The EXIF
+    orientation is applied. Grayscale, palette, CMYK and other modes are converted to RGB;
+    transparent pixels (alpha channel, or a palette or colour-key transparency) are
+    composited over white. 16-bit grayscale (modes I;16*, and mode I taken as 0..65535) is
+    scaled to 0..255 with rounding; 16-bit RGB PNGs arrive from Pillow already reduced to 8
+    bits. An embedded ICC profile (Display P3, Adobe RGB, a gray or CMYK profile...)
+    converts the colours to sRGB, the space outputs are written in, with LittleCMS's
+    perceptual intent, as a colour-managed viewer shows them. Ignored: profiles that say
+    sRGB, that cannot be read or do not fit the image's mode, those of 16-bit grayscale, and
+    all of them when ``colour_managed`` is false (masks are weights, not colours).
 
     ``role`` starts every error message, e.g. "content image". Raises ImageError when the file
     is missing, not a regular file, empty, not a decodable image, truncated, larger than
@@ -76,13 +80,30 @@ def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
     label = f"{role} '{path}'"
     _check_input_file(path, label)
     try:
-        with Image.open(path) as picture:
+        with Image.open(path, formats=pillow_formats()) as picture:
             width, height = picture.size
             if picture.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
                 width, height = height, width
     except Exception as exc:  # Pillow raises many types for a bad header
-        raise _read_failure(label, exc) from None
+        raise _read_failure(label, exc, path) from None
     return width, height
+
+
+def _missing_reader(path: Path) -> str | None:
+    """Why a HEIC or AVIF file (by its ftyp box) cannot be read here, if that is so."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(12)
+    except OSError:
+        return None
+    if head[4:8] != b"ftyp":
+        return None
+    if head[8:12] in _HEIF_BRANDS and "HEIF" not in pillow_formats():
+        return "a HEIC image, which needs pillow-heif (pip install pillow-heif)"
+    if head[8:12] in _AVIF_BRANDS and "AVIF" not in pillow_formats():
+        return (f"an AVIF image, which this Pillow ({PIL.__version__}) cannot read; its wheels"
+                " can from 11.3 (pip install -U pillow)")  # fmt: skip
+    return None
 
 
 def _check_input_file(path: Path, label: str) -> None:
@@ -101,24 +122,43 @@ def _check_input_file(path: Path, label: str) -> None:
         raise ImageError(f"{label}: file is empty ({_EXPECTED} file)")
 
 
+@functools.cache
+def pillow_formats() -> tuple[str, ...]:
+    """The formats images are opened as: Pillow's JPEG, PNG, BMP, TIFF and WebP; HEIF (HEIC,
+    phones' photos) through pillow-heif's plugin, registered here once; AVIF where this
+    Pillow reads it (its wheels do from 11.3)."""
+    formats = ["JPEG", "PNG", "BMP", "TIFF", "WEBP"]
+    try:
+        import pillow_heif
+    except ImportError:  # a dependency, but stylize still reads the rest without it
+        pass
+    else:
+        pillow_heif.register_heif_opener()  # it applies HEIF's rotation and resets EXIF's
+        formats.append("HEIF")
+    if features.check("avif"):
+        formats.append("AVIF")
+    return tuple(formats)
+
+
 def _decode(path: Path, label: str) -> Image.Image:
     """Open and fully decode the file, then apply its EXIF orientation."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=_PILLOW_FORMATS) as picture:
+            with Image.open(path, formats=pillow_formats()) as picture:
                 picture.load()
                 return ImageOps.exif_transpose(picture)
     except Exception as exc:  # Pillow's decoders raise many unrelated types on corrupt data
-        raise _read_failure(label, exc) from exc
+        raise _read_failure(label, exc, path) from exc
 
 
-def _read_failure(label: str, exc: Exception) -> ImageError:
+def _read_failure(label: str, exc: Exception, path: Path) -> ImageError:
     """The one-line error for an exception raised while opening or decoding a file."""
     if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return ImageError(f"{label}: too large to decode safely: {one_line(exc)}")
     if isinstance(exc, UnidentifiedImageError):
-        return ImageError(f"{label}: not a readable image ({_EXPECTED})")
+        return ImageError(f"{label}: {_missing_reader(path) or 'not a readable image'}"
+                          f" ({_EXPECTED})")  # fmt: skip
     if isinstance(exc, OSError) and exc.errno is not None:  # not a decoder's complaint
         return ImageError(f"{label}: cannot read file ({exc.strerror or exc})")
     return ImageError(f"{label}: truncated or corrupt image data ({one_line(exc)}; {_EXPECTED})")

@@ -164,3 +164,15 @@ def test_a_csv_with_a_byte_order_mark_has_its_header_skipped(tmp_path):
     csv_file = tmp_path / "pairs.csv"
     csv_file.write_bytes("\ufeffcontent,style,output\nc.png,s.png,x.png\n".encode())
     assert read_pairs(csv_file) == [(Path("c.png"), Path("s.png"), "x.png")]
+
+
+def test_a_folders_heic_photos_are_found_and_sized(tmp_path, gradient):
+    from stylize import images
+
+    images.pillow_formats()  # registers pillow-heif's plugin, as reading does
+    (tmp_path / "c").mkdir()
+    Image.fromarray(gradient(40, 20, 6)).save(tmp_path / "c" / "IMG_0001.HEIC", quality=90)
+    Image.fromarray(gradient(40, 20, 7)).save(tmp_path / "c" / "b.png")
+    found = collect_images([tmp_path / "c"], "content")
+    assert [p.name for p in found] == ["IMG_0001.HEIC", "b.png"]
+    assert probe_size(found[0], 20) == (20, 10)

@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import PIL
 import pytest
 from PIL import Image, ImageFile
 
@@ -86,7 +87,7 @@ def test_extension_sets_are_lowercase_frozensets():
     expected = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
     assert isinstance(images.READ_EXTENSIONS, frozenset)
     assert isinstance(images.WRITE_EXTENSIONS, frozenset)
-    assert images.READ_EXTENSIONS == expected
+    assert images.READ_EXTENSIONS == expected | {".heic", ".heif", ".avif"}  # read, not written
     assert images.WRITE_EXTENSIONS == expected
     assert images.MIN_SIDE == 16
 
@@ -267,6 +268,70 @@ def test_load_applies_exif_orientation(tmp_path):
     assert loaded[35, 10, 2] > 200 and loaded[35, 10, 0] < 50
 
 
+# --- HEIC (pillow-heif) and AVIF (Pillow where it can) -------------------------------------
+
+
+def _can_write(suffix: str) -> None:
+    """Register the HEIF plugin (stylize does so when it first reads an image); skip an AVIF
+    test where this Pillow has no AVIF codec (the oldest Pillow stylize allows)."""
+    formats = images.pillow_formats()
+    if suffix == ".avif" and "AVIF" not in formats:
+        pytest.skip(f"Pillow {PIL.__version__} has no AVIF codec")
+
+
+def test_load_reads_a_lossless_heic_exactly(tmp_path):
+    _can_write(".heic")
+    picture = gradient(48, 32)
+    path = tmp_path / "photo.HEIC"
+    # 4:4:4 and matrix 0 (RGB itself): lossless HEVC returns every value
+    Image.fromarray(picture).save(path, quality=-1, chroma=444, matrix_coefficients=0)
+    np.testing.assert_array_equal(images.load_image(path), picture)
+    assert images.image_size(path) == (48, 32)
+
+
+def test_load_reads_avif(tmp_path):
+    _can_write(".avif")
+    picture = gradient(48, 32)
+    Image.fromarray(picture).save(tmp_path / "photo.avif", quality=95)
+    loaded = images.load_image(tmp_path / "photo.avif").astype(int)
+    assert np.abs(loaded - picture).mean() < 2 and loaded.shape == (32, 48, 3)
+
+
+def test_a_heics_rotation_is_applied_once(tmp_path):
+    _can_write(".heic")
+    stored = np.zeros((20, 40, 3), dtype=np.uint8)
+    stored[:, :20] = (255, 0, 0)  # left half red
+    stored[:, 20:] = (0, 0, 255)  # right half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6  # as bytes, pillow-heif stores it as HEIF's rotation (irot) as well
+    path = tmp_path / "rotated.heic"
+    Image.fromarray(stored).save(path, exif=exif.tobytes(), quality=95)
+    loaded = images.load_image(path).astype(int)
+    assert loaded.shape == (40, 20, 3) and images.image_size(path) == (20, 40)
+    assert loaded[5, 10, 0] > 200 and loaded[5, 10, 2] < 50  # the left half is now on top
+    assert loaded[35, 10, 2] > 200 and loaded[35, 10, 0] < 50
+
+
+@pytest.mark.parametrize(("brand", "missing", "message"), [
+    (b"heic", "HEIF", r"a HEIC image, which needs pillow-heif \(pip install pillow-heif\)"),
+    (b"mif1", "HEIF", "a HEIC image, which needs pillow-heif"),
+    (b"avif", "AVIF", r"an AVIF image, which this Pillow \([0-9.]+\) cannot read; its wheels"
+                      r" can from 11.3 \(pip install -U pillow\)"),
+])  # fmt: skip
+def test_a_heic_or_avif_that_cannot_be_read_here_says_so(tmp_path, monkeypatch, brand,
+                                                          missing, message):  # fmt: skip
+    formats = tuple(f for f in ("JPEG", "PNG", "BMP", "TIFF", "WEBP") if f != missing)
+    monkeypatch.setattr(images, "pillow_formats", lambda: formats)
+    path = tmp_path / "photo.bin"
+    path.write_bytes(struct.pack(">I", 24) + b"ftyp" + brand + b"\0" * 12 + b"junk" * 8)
+    with pytest.raises(ImageError, match=f"content image '{path}': {message} "):
+        images.load_image(path, role="content image")
+    path.write_bytes(b"\0\0\0\x18ftypqt  " + b"\0" * 40)  # another ISO BMFF file: no hint
+    with pytest.raises(ImageError, match=r"not a readable image \(expected JPEG, PNG, BMP,"
+                                         r" TIFF, WebP, HEIC or AVIF\)"):  # fmt: skip
+        images.load_image(path, role="content image")
+
+
 # --- colour profiles ------------------------------------------------------------------------
 
 GAMMA_22 = 563 / 256  # 2.2 as an ICC curve of one u8Fixed8 value stores it
@@ -294,8 +359,9 @@ def assert_within_one(loaded: np.ndarray, expected: np.ndarray) -> None:
 ADOBE_RGB_COLORANTS = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
 
 
-@pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg", ".webp"])
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg", ".webp", ".heic", ".avif"])
 def test_load_converts_an_embedded_profile_to_srgb(tmp_path, icc_profile, suffix):
+    _can_write(suffix)
     path = tmp_path / f"adobe{suffix}"
     profile = icc_profile("Adobe RGB-like", gamma=GAMMA_22, colorants=ADOBE_RGB_COLORANTS)
     Image.fromarray(every_level()).save(path, icc_profile=profile, quality=95)
@@ -451,7 +517,7 @@ def test_load_text_file_named_jpg(tmp_path):
     message = load_error(path, role="content image")
     assert "content image" in message
     assert "not a readable image" in message
-    assert "JPEG, PNG, BMP, TIFF or WebP" in message
+    assert "JPEG, PNG, BMP, TIFF, WebP, HEIC or AVIF" in message
 
 
 def test_a_file_that_cannot_be_read_is_named_so_by_size_and_by_load(tmp_path, monkeypatch):
