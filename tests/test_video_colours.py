@@ -40,32 +40,30 @@ def test_the_matrix_is_assumed_only_for_unnamed_yuv_of_hd_size(pix_fmt, size, ex
     assert colours.assumed_matrix(meta) == expected
 
 
-HLG = Mapping("bt2020nc", False, "hlg", "bt2020")
-
-
-@pytest.mark.parametrize(("pix_fmt", "expected"), [
-    ("yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)", colours.Decoding(mapping=HLG)),
-    ("yuv420p10le(tv, bt2020nc/bt2020/smpte2084)",
-     colours.Decoding(mapping=Mapping("bt2020nc", False, "pq", "bt2020"))),
-    ("yuv420p10le(tv, unknown/bt2020/smpte2084)",
-     colours.Decoding(mapping=Mapping("bt2020nc", False, "pq", "bt2020"))),
-    ("yuv420p10le(pc, bt709/bt709/smpte2084)",
-     colours.Decoding(mapping=Mapping("bt709", True, "pq", "bt709"))),
-    ("yuv420p(tv, bt709/smpte432/bt709)",
-     colours.Decoding(mapping=Mapping("bt709", False, "bt1886", "smpte432"))),
-    ("yuvj420p(pc, bt709/smpte432/iec61966-2-1)",
-     colours.Decoding(mapping=Mapping("bt709", True, "srgb", "smpte432"))),
-    ("yuv420p10le(tv, bt2020nc/bt2020/bt2020-10)",
-     colours.Decoding(mapping=Mapping("bt2020nc", False, "bt1886", "bt2020"))),
-    ("yuv420p(tv, unknown/smpte432/bt709)",
-     colours.Decoding(mapping=Mapping("bt709", False, "bt1886", "smpte432"))),
-    ("yuv420p(tv, bt709, progressive)", colours.Decoding()),
-    ("yuv420p(tv, smpte170m/smpte170m/bt709)", colours.Decoding()),
-    ("yuv420p(progressive)", colours.Decoding("in_color_matrix=bt709")),
+@pytest.mark.parametrize(("pix_fmt", "mapping"), [
+    ("yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)",
+     ("bt2020nc", False, "hlg", "bt2020")),
+    ("yuv420p10le(tv, bt2020nc/bt2020/smpte2084)", ("bt2020nc", False, "pq", "bt2020")),
+    ("yuv420p10le(tv, unknown/bt2020/smpte2084)", ("bt2020nc", False, "pq", "bt2020")),
+    ("yuv420p10le(pc, bt709/bt709/smpte2084)", ("bt709", True, "pq", "bt709")),
+    ("yuv420p(tv, bt709/smpte432/bt709)", ("bt709", False, "bt1886", "smpte432")),
+    ("yuvj420p(pc, bt709/smpte432/iec61966-2-1)", ("bt709", True, "srgb", "smpte432")),
+    ("yuv420p10le(tv, bt2020nc/bt2020/bt2020-10)", ("bt2020nc", False, "bt1886", "bt2020")),
+    ("yuv420p(tv, unknown/smpte432/bt709)", ("bt709", False, "bt1886", "smpte432")),
 ])  # fmt: skip
-def test_hdr_and_wide_gamut_are_mapped_and_sdr_bt709_is_decoded_as_is(pix_fmt, expected):
+def test_hdr_and_wide_gamut_streams_are_mapped(pix_fmt, mapping):
     meta = {"pix_fmt": pix_fmt, "size": (1920, 1080)}
-    assert colours.decoding(meta, "clip.mov") == expected
+    assert colours.decoding(meta, "clip.mov") == colours.Decoding(mapping=Mapping(*mapping))
+
+
+@pytest.mark.parametrize(("pix_fmt", "scale"), [
+    ("yuv420p(tv, bt709, progressive)", None),
+    ("yuv420p(tv, smpte170m/smpte170m/bt709)", None),
+    ("yuv420p(progressive)", "in_color_matrix=bt709"),
+])  # fmt: skip
+def test_sdr_streams_are_decoded_by_ffmpeg(pix_fmt, scale):
+    meta = {"pix_fmt": pix_fmt, "size": (1920, 1080)}
+    assert colours.decoding(meta, "clip.mov") == colours.Decoding(scale)
 
 
 @pytest.mark.parametrize(("pix_fmt", "what"), [
