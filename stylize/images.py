@@ -135,8 +135,10 @@ def pillow_formats() -> tuple[str, ...]:
     else:
         pillow_heif.register_heif_opener()  # it applies HEIF's rotation and resets EXIF's
         formats.append("HEIF")
-    if features.check("avif"):
-        formats.append("AVIF")
+    with warnings.catch_warnings():  # a Pillow older than its AVIF plugin warns of the name
+        warnings.simplefilter("ignore")
+        if features.check("avif"):
+            formats.append("AVIF")
     return tuple(formats)
 
 
