@@ -3,6 +3,7 @@ profiles."""
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from pathlib import Path
@@ -239,3 +240,29 @@ def _ffmpeg_encode(path: Path, data: bytes, pixel_format: str, size: tuple[int, 
 def colour_clip():
     """Writes a clip tagged HDR or wide gamut from display light: see _colour_clip."""
     return _colour_clip
+
+
+def require_bfloat16_tensorflow() -> None:
+    """Skip a test that runs bfloat16 layers where this TensorFlow cannot: TensorFlow 2.12's
+    own CPU kernels have no bfloat16 average pooling, and its oneDNN ones need AVX-512, so on
+    an AVX2-only CPU (scripts/test_oldest.sh there) every bfloat16 graph fails at pool1.
+    stylize refuses bfloat16 on such a CPU, so only tests that fake its flags get there."""
+    reason = _bfloat16_pooling_failure()
+    if reason:
+        pytest.skip(reason)
+
+
+@functools.cache
+def _bfloat16_pooling_failure() -> str | None:
+    from stylize._tf import Session, tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        pooled = tf.nn.avg_pool(tf.ones((1, 4, 4, 1), tf.bfloat16), [1, 2, 2, 1], [1, 2, 2, 1],
+                                "SAME")  # fmt: skip
+    with Session(graph=graph) as session:
+        try:
+            session.run(pooled)
+        except tf.errors.InvalidArgumentError:
+            return f"TensorFlow {tf.version.VERSION} cannot average-pool bfloat16 on this CPU"
+    return None

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import require_bfloat16_tensorflow
 from PIL import Image
 
 from stylize.batch.driver import sha256_of
@@ -206,6 +207,8 @@ def test_bfloat16_on_a_cpu_without_it_is_refused_before_the_out_folder(
     from stylize import cpu, device
 
     # the batch command reads stylize.cpu's, the worker's device check stylize.device's
+    if not refused:
+        require_bfloat16_tensorflow()
     monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset(flags))
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
     out = tmp_path / "out"
@@ -229,6 +232,8 @@ def test_each_job_records_the_precision_auto_ran(vgg_file, inputs, tmp_path, mon
                                                  flags, ran):  # fmt: skip
     from stylize import device
 
+    if ran == "bfloat16":
+        require_bfloat16_tensorflow()
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
     out = tmp_path / "out"
     result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style", inputs / "s",

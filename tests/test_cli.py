@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import require_bfloat16_tensorflow
 from PIL import Image
 
 from stylize import __version__
@@ -91,6 +92,7 @@ def test_bfloat16_runs_end_to_end_and_is_reported(runner, vgg_file, image_files,
                                                   monkeypatch):  # fmt: skip
     from stylize import device
 
+    require_bfloat16_tensorflow()
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
     exact = _json_run(runner, vgg_file, image_files, tmp_path / "f.png", "--iterations", "8")
     half = _json_run(runner, vgg_file, image_files, tmp_path / "b.png", "--iterations", "8",
@@ -106,6 +108,8 @@ def test_auto_precision_says_which_precision_ran(runner, vgg_file, image_files, 
                                                  monkeypatch, flags, ran):  # fmt: skip
     from stylize import device
 
+    if ran == "bfloat16":
+        require_bfloat16_tensorflow()
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
     auto = _json_run(runner, vgg_file, image_files, tmp_path / "a.png", "--iterations", "3",
                      "--precision", "auto")  # fmt: skip

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import threadpoolctl
+from conftest import require_bfloat16_tensorflow
 
 from stylize.config import Settings
 from stylize.device import CPU
@@ -262,6 +263,7 @@ def test_weights_live_in_variables_not_graph_constants(graph):
 
 
 def test_bfloat16_graph_approximates_the_float32_costs_and_gradient(weights, graph):
+    require_bfloat16_tensorflow()
     half = TransferGraph(weights, Settings(precision="bfloat16"), CPU)
     try:
         content, style = preprocess(_image(0), MEAN), preprocess(_image(1), MEAN)

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from conftest import require_bfloat16_tensorflow
 from scipy.signal import correlate
 
 from stylize._tf import tf
@@ -88,6 +89,7 @@ def _run_with_variables(weights, x, dtype):
 
 
 def test_bfloat16_layers_compute_the_same_network_to_bfloat16_rounding(vgg_file):
+    require_bfloat16_tensorflow()
     weights = load_vgg19(vgg_file, "relu5_1")
     x = np.random.default_rng(0).normal(0, 50, (1, 32, 40, 3)).astype(np.float32)
     dtypes32, full = _run_with_variables(weights, x, tf.float32)

@@ -10,6 +10,7 @@ import signal
 
 import numpy as np
 import pytest
+from conftest import require_bfloat16_tensorflow
 from PIL import Image
 
 from stylize.config import Settings
@@ -69,6 +70,8 @@ def test_the_precision_auto_ran_is_recorded_per_frame(request_for, tmp_path, mon
                                                       flags, ran):  # fmt: skip
     from stylize import device
 
+    if ran == "bfloat16":
+        require_bfloat16_tensorflow()
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
     summary = run_video(request_for(settings={"precision": "auto", "device": "cpu"}))
     lines = [json.loads(x) for x in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
