@@ -29,6 +29,6 @@ constraints="$venv/oldest-constraints.txt"
 "$venv/bin/python" -m pip install --quiet -c "$constraints" -e "$root[test]"
 
 "$venv/bin/python" --version
-"$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(tensorflow|numpy|scipy|imageio|imageio-ffmpeg|pillow|pillow-heif|click|matplotlib|opencv-python-headless|threadpoolctl|pytest|ruff|ray|selenium) '
+"$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(tensorflow|numpy|scipy|imageio|imageio-ffmpeg|pillow|pillow[-_]heif|click|matplotlib|opencv-python-headless|threadpoolctl|pytest|ruff|ray|selenium) '
 cd "$root"
 "$venv/bin/python" -m pytest "$@"
