@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from stylize.synthetic import write_vgg19_mat
+from stylize.video.hdr import rgb_to_xyz
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -154,23 +155,8 @@ def icc_profile():
 
 # --- clips tagged HDR or wide gamut, encoded by the standards' formulas -------------------
 
-# CIE 1931 xy of the red, green and blue primaries and of the white point (D65 for all three).
-PRIMARIES_XY = {
-    "bt709": ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060)),
-    "bt2020": ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046)),
-    "smpte432": ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060)),  # Display P3
-}
-D65_XY = (0.3127, 0.3290)
 # Kr, Kb of the Y'CbCr matrix each clip is tagged with
 _MATRIX = {"bt2020": ("bt2020nc", 0.2627, 0.0593), "smpte432": ("bt709", 0.2126, 0.0722)}
-
-
-def rgb_to_xyz(primaries: str) -> np.ndarray:
-    """(3, 3): linear RGB to CIE XYZ, white (1, 1, 1) to D65 with Y = 1 (SMPTE RP 177)."""
-    xyz = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in PRIMARIES_XY[primaries]]).T
-    x, y = D65_XY
-    white = np.array([x / y, 1.0, (1 - x - y) / y])
-    return xyz * np.linalg.solve(xyz, white)
 
 
 def pq_encode(nits: np.ndarray) -> np.ndarray:
@@ -201,6 +187,7 @@ def _colour_clip(path: Path, nits_709: np.ndarray, transfer: str, primaries: str
     (smpte2084, arib-std-b67, or bt709: BT.1886's gamma 2.4 with white at 203 cd/m2), tagged
     so; ``matrix`` "gbr" writes full-range 10-bit RGB instead, another name only changes the
     matrix tag. Lossless, so the file holds exactly these code values."""
+    # hdr.rgb_to_xyz is checked against BT.2087's published matrix (test_video_hdr)
     light = nits_709 @ np.linalg.solve(rgb_to_xyz(primaries), rgb_to_xyz("bt709")).T
     encode = {"smpte2084": pq_encode, "arib-std-b67": hlg_encode,
               "bt709": lambda n: np.clip(n / 203, 0, 1) ** (1 / 2.4)}[transfer]  # fmt: skip

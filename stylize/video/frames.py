@@ -166,22 +166,24 @@ def _video_frames(path: Path, size: tuple[int, int], start: int,
     import imageio_ffmpeg
 
     width, height = size
-    if decoding.mapping is not None:  # 16-bit 4:4:4 Y'CbCr, mapped here
+    mapping = decoding.mapping
+    if mapping is not None:  # 16-bit 4:4:4 Y'CbCr, mapped here
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="yuv444p16le",
                                             bits_per_pixel=48)  # fmt: skip
+
+        def frame(data):
+            return hdr.to_sdr(np.frombuffer(data, "<u2").reshape(3, height, width), mapping)
     else:
         options = ["-vf", f"scale={decoding.scale}"] if decoding.scale else None
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=options)
+
+        def frame(data):
+            return np.frombuffer(data, np.uint8).reshape(height, width, 3)
+
     try:
         next(reader)  # the metadata
-        for index, data in enumerate(reader):
-            if index < start:
-                continue
-            if decoding.mapping is None:
-                yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
-            else:
-                planes = np.frombuffer(data, "<u2").reshape(3, height, width)
-                yield hdr.to_sdr(planes, decoding.mapping)
+        for data in itertools.islice(reader, start, None):
+            yield frame(data)
     finally:
         reader.close()
 

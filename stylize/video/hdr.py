@@ -180,9 +180,13 @@ def rgb_to_xyz(primaries: str) -> np.ndarray:
     return columns * np.linalg.solve(columns, np.array([x / y, 1.0, (1 - x - y) / y]))
 
 
+@functools.cache
 def primaries_to_bt709(primaries: str) -> np.ndarray:
-    """(3, 3): linear RGB with ``primaries`` to linear BT.709 RGB (for BT.2020, BT.2087's)."""
-    return np.linalg.solve(rgb_to_xyz("bt709"), rgb_to_xyz(primaries)).astype(np.float32)
+    """(3, 3) read-only: linear RGB with ``primaries`` to linear BT.709 RGB (for BT.2020,
+    BT.2087's). Computed once per primaries, as every frame of a clip uses it."""
+    matrix = np.linalg.solve(rgb_to_xyz("bt709"), rgb_to_xyz(primaries)).astype(np.float32)
+    matrix.setflags(write=False)
+    return matrix
 
 
 def bt2390_eetf(nits: np.ndarray, source_peak: float = HDR_PEAK_NITS,
@@ -199,6 +203,7 @@ def bt2390_eetf(nits: np.ndarray, source_peak: float = HDR_PEAK_NITS,
     return pq_nits(np.where(relative < knee, relative, spline) * source)
 
 
+@functools.cache
 def eetf_knee(source_peak: float = HDR_PEAK_NITS, target_peak: float = SDR_WHITE_NITS) -> float:
     """The cd/m2 below which bt2390_eetf changes nothing (about 88 for 1000 -> 203)."""
     source, _, knee = _eetf_points(source_peak, target_peak)
