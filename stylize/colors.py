@@ -1,9 +1,12 @@
 """Colour preservation (Gatys, Bethge, Hertzmann, Shechtman 2016, "Preserving Color in Neural
-Artistic Style Transfer"), on (H, W, 3) uint8 RGB arrays with NumPy."""
+Artistic Style Transfer"), on (H, W, 3) uint8 RGB arrays with NumPy (a result may also be
+uint16)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from stylize.bit_depth import levels_per_8bit, max_level
 
 # Full-range BT.601 (the JPEG convention): Y in 0..255, Cb and Cr centred on 128.
 _RGB_TO_YCBCR = np.array(
@@ -44,10 +47,16 @@ def match_luminance(style: np.ndarray, content: np.ndarray) -> np.ndarray:
 
 
 def restore_chroma(result: np.ndarray, content: np.ndarray) -> np.ndarray:
-    """The result's luminance with the content's Cb and Cr; both (H, W, 3) uint8 RGB."""
+    """The result's luminance with the content's Cb and Cr; both (H, W, 3) RGB, the content
+    uint8 and the result uint8 or uint16 (levels of 1/257), which the returned image is."""
     ycbcr = rgb_to_ycbcr(content)
-    ycbcr[..., 0] = luminance(result)
-    return ycbcr_to_rgb(ycbcr)
+    per_level = levels_per_8bit(result)
+    if per_level == 1:
+        ycbcr[..., 0] = luminance(result)
+        return ycbcr_to_rgb(ycbcr)
+    ycbcr[..., 0] = luminance(result) / per_level
+    rgb = (ycbcr - _CHROMA_OFFSET) @ _YCBCR_TO_RGB.T * per_level
+    return np.clip(np.rint(rgb), 0, max_level(result.dtype)).astype(result.dtype)
 
 
 def match_color_histogram(style: np.ndarray, content: np.ndarray) -> np.ndarray:

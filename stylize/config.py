@@ -25,6 +25,7 @@ OPTIMIZER_CHOICES = ("adam", "lbfgs")
 INIT_CHOICES = ("noise", "content", "style")  # or the path of an image
 PRESERVE_COLORS_CHOICES = ("none", "luminance", "histogram")
 PRECISION_CHOICES = ("float32", "bfloat16", "auto")  # auto: stylize.device.concrete_precision
+BIT_DEPTH_CHOICES = (8, 16)  # bits per channel of the image written (stylize.bit_depth)
 DEFAULT_NOISE_RATIO = 0.6
 MAX_SCALES = 6
 # Sides of consecutive scales: under 1.25 two scales would be nearly one size; over 16 the
@@ -45,6 +46,7 @@ class Settings:
     pixels always does, with cores of at most that size. ``scales`` 0 chooses the scales
     from the output size (stylize.schedule: one scale under 1024 px); ``scale_ratio`` is
     the ratio of the sides of consecutive scales (2: each scale half the next).
+    ``bit_depth`` is the bits per channel of the images written (16: PNG or TIFF only).
     """
 
     iterations: int = 200
@@ -67,6 +69,7 @@ class Settings:
     device: str = "auto"
     precision: str = "float32"
     save_every: int = 0
+    bit_depth: int = 8
     content_layers: LayerWeights = field(default=DEFAULT_CONTENT_LAYERS)
     style_layers: LayerWeights = field(default=DEFAULT_STYLE_LAYERS)
 
@@ -98,6 +101,9 @@ class Settings:
             )
         _check_positive("style-scale", self.style_scale)
         _check_int("save-every", self.save_every, low=0)
+        _check_int("bit-depth", self.bit_depth, low=8, high=16)
+        if self.bit_depth not in BIT_DEPTH_CHOICES:
+            raise ConfigError(f"--bit-depth must be 8 or 16, got {self.bit_depth}")
         if self.seed is not None:
             _check_int("seed", self.seed, low=0, high=2**31 - 1)
         _check_layers("content-layers", self.content_layers)

@@ -1,8 +1,10 @@
-"""Reading, resizing and writing the images the CLI works on, as (H, W, 3) uint8 RGB arrays.
+"""Reading, resizing and writing the images the CLI works on, as (H, W, 3) uint8 RGB arrays
+(outputs may be uint16: stylize.bit_depth).
 
-Reading goes through Pillow, writing through imageio (its Pillow plugin). Every problem with a
-file the user named is reported as an :class:`~stylize.errors.ImageError` whose message is one
-line naming the path. This module never imports TensorFlow.
+Reading goes through Pillow, writing through imageio (its Pillow plugin; 16-bit outputs
+through stylize.bit_depth). Every problem with a file the user named is reported as an
+:class:`~stylize.errors.ImageError` whose message is one line naming the path. This module
+never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ try:
 except ImportError:  # a Pillow built without LittleCMS: profiles are ignored
     ImageCms = None
 
+from stylize.bit_depth import SIXTEEN_BIT_EXTENSIONS, dtype_of, encode_16bit, max_level
 from stylize.errors import ImageError, one_line
 from stylize.files import atomic_writer, check_writable
 
@@ -249,48 +252,80 @@ def fit_within(width: int, height: int, max_size: int) -> tuple[int, int]:
 
 
 def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resample an (H, W, 3) uint8 image to ``size`` = (width, height) pixels with Lanczos.
+    """Resample an (H, W, 3) uint8 or uint16 image to ``size`` = (width, height) pixels with
+    Lanczos.
 
-    Returns a new (height, width, 3) uint8 array, or ``image`` itself if it already has that
-    size.
+    Returns a new (height, width, 3) array of the same type, or ``image`` itself if it
+    already has that size.
     """
     width, height = size
     if width < 1 or height < 1:
         raise ValueError(f"size must be positive, got {width}x{height}")
     if image.shape[1] == width and image.shape[0] == height:
         return image
+    if image.dtype == np.uint16:  # Pillow has no 16-bit RGB: each channel as 32-bit float
+        channels = [_resized_float(image[:, :, k], size) for k in range(3)]
+        return np.clip(np.rint(np.dstack(channels)), 0, 65535).astype(np.uint16)
     picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
     return np.array(picture.resize((width, height), Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
+def _resized_float(channel: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An (H, W) array resampled with Lanczos to ``size`` as Pillow's 32-bit float mode."""
+    picture = Image.fromarray(channel.astype(np.float32), mode="F")
+    return np.asarray(picture.resize(size, Image.Resampling.LANCZOS))
+
+
 def preprocess(image: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (1, H, W, 3) float32 network input, the mean pixel subtracted."""
-    return (image.astype(np.float32) - mean_pixel)[np.newaxis]
+    """(H, W, 3) uint8 RGB (or uint16, read as levels / 257) -> (1, H, W, 3) float32 network
+    input in 8-bit levels, the mean pixel subtracted."""
+    values = image.astype(np.float32)
+    if image.dtype == np.uint16:
+        values /= np.float32(257)
+    return (values - mean_pixel)[np.newaxis]
 
 
-def postprocess(generated: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
-    """(1, H, W, 3) float32 network input -> (H, W, 3) uint8 RGB, clipped and rounded."""
-    return np.clip(np.rint(generated[0] + mean_pixel), 0, 255).astype(np.uint8)
+def postprocess(generated: np.ndarray, mean_pixel: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+    """(1, H, W, 3) float32 network input -> (H, W, 3) RGB, clipped and rounded to uint8, or
+    with ``bit_depth`` 16 to uint16 (levels times 257)."""
+    dtype = dtype_of(bit_depth)
+    top = max_level(dtype)
+    if bit_depth == 8:
+        return np.clip(np.rint(generated[0] + mean_pixel), 0, top).astype(dtype)
+    levels = (generated[0].astype(np.float64) + mean_pixel) * (top / 255)
+    return np.clip(np.rint(levels), 0, top).astype(dtype)
 
 
-def check_output_path(path: str | os.PathLike, overwrite: bool) -> Path:
+def check_output_path(path: str | os.PathLike, overwrite: bool, bit_depth: int = 8) -> Path:
     """Check that an image can be written at ``path`` before any long work starts.
 
-    The extension must be one of WRITE_EXTENSIONS (any case), the path must not be a
-    directory, its folder must exist and be writable, its name must fit the file system, and
-    the file must not exist yet unless ``overwrite`` is true. Returns the path as a Path;
-    raises ImageError otherwise.
+    The extension must be one of WRITE_EXTENSIONS (any case; with ``bit_depth`` 16 one of
+    PNG's or TIFF's), the path must not be a directory, its folder must exist and be
+    writable, its name must fit the file system, and the file must not exist yet unless
+    ``overwrite`` is true. Returns the path as a Path; raises ImageError otherwise.
     """
     output = Path(path)
-    check_writable(output, f"output image '{output}'", overwrite, ImageError, WRITE_EXTENSIONS)
+    label = f"output image '{output}'"
+    check_writable(output, label, overwrite, ImageError, WRITE_EXTENSIONS)
+    check_depth_extension(output, bit_depth, label)
     return output
+
+
+def check_depth_extension(path: Path, bit_depth: int, label: str, error: type = ImageError):
+    """Raise ``error`` naming ``label`` when ``path``'s format cannot hold ``bit_depth`` bits
+    per channel (16: only PNG and TIFF can)."""
+    suffix = path.suffix.lower()
+    if bit_depth == 16 and suffix not in SIXTEEN_BIT_EXTENSIONS:
+        raise error(f"{label}: --bit-depth 16 writes PNG or TIFF (.png, .tif, .tiff);"
+                    f" '{suffix}' holds 8 bits per channel")  # fmt: skip
 
 
 def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write an (H, W, 3) RGB image to ``path`` atomically, in the format its extension names.
 
-    ``image`` is uint8, or a float or integer array that is clipped to 0..255 and rounded.
-    JPEG and WebP are written at quality 95; PNG, BMP and TIFF are lossless. The data goes to a
+    ``image`` is uint8, uint16 (written with 16 bits per channel: PNG and TIFF only), or
+    another float or integer array that is clipped to 0..255 and rounded to uint8. JPEG and
+    WebP are written at quality 95; PNG, BMP and TIFF are lossless. The data goes to a
     hidden temporary file in the same folder, is flushed to disk, then renamed over ``path``,
     so ``path`` is either untouched or complete; the temporary file never outlives a failure.
     The new file gets the usual permissions for the current umask. Raises ImageError for an
@@ -301,20 +336,37 @@ def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
     if suffix not in WRITE_EXTENSIONS:
         known = ", ".join(sorted(WRITE_EXTENSIONS))
         raise ImageError(f"output image '{output}': unknown image type (expected one of {known})")
+    if np.asarray(image).dtype == np.uint16:
+        check_depth_extension(output, 16, f"output image '{output}'")
+        encoded = encode_16bit(_checked(image), suffix)
+        _write(output, lambda stream: stream.write(encoded))
+        return
     pixels = _as_uint8(image)
+    options = _WRITE_OPTIONS.get(suffix, {})
+    _write(output, lambda stream: iio.imwrite(stream, pixels, plugin="pillow",
+                                              extension=suffix, **options))  # fmt: skip
+
+
+def _write(output: Path, write) -> None:
+    """Call ``write(stream)`` on a temporary file renamed to ``output`` when it returns."""
     try:
         with atomic_writer(output) as stream:
-            options = _WRITE_OPTIONS.get(suffix, {})
-            iio.imwrite(stream, pixels, plugin="pillow", extension=suffix, **options)
+            write(stream)
     except OSError as exc:
         raise ImageError(f"output image '{output}': cannot write ({exc.strerror or exc})") from exc
 
 
-def _as_uint8(image: np.ndarray) -> np.ndarray:
-    """Validate an (H, W, 3) array and convert it to uint8, clipping and rounding if needed."""
+def _checked(image: np.ndarray) -> np.ndarray:
+    """The array, after checking that it is (H, W, 3) and not empty (ValueError if not)."""
     array = np.asarray(image)
     if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
         raise ValueError(f"expected an (H, W, 3) image, got shape {array.shape}")
+    return array
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """Validate an (H, W, 3) array and convert it to uint8, clipping and rounding if needed."""
+    array = _checked(image)
     if array.dtype == np.uint8:
         return np.ascontiguousarray(array)
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):

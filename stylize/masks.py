@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from stylize import images
+from stylize.bit_depth import max_level, widened
 from stylize.weights import VggWeights
 
 
@@ -68,8 +69,10 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def composite(image: np.ndarray, content: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8: ``image`` where ``keep`` is 1, ``content`` exactly where it is 0,
-    a blend rounded to 8 bits in between."""
+    """(H, W, 3) of ``image``'s type (uint8 or uint16): ``image`` where ``keep`` is 1,
+    ``content`` (uint8, or of ``image``'s type) exactly where it is 0, a blend rounded to
+    the image's levels in between."""
+    content = widened(content, image.dtype)
     weight = keep[:, :, None].astype(np.float64)
     blend = weight * image + (1.0 - weight) * content
-    return np.rint(blend).clip(0, 255).astype(np.uint8)
+    return np.rint(blend).clip(0, max_level(image.dtype)).astype(image.dtype)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from stylize.bit_depth import as_8bit
 from stylize.errors import ImageError
 from stylize.files import atomic_writer, check_writable
 from stylize.images import save_image
@@ -187,8 +188,9 @@ def draw_contact_sheet(panels, height: int = SHEET_HEIGHT) -> Image.Image:
 
 
 def _scaled(image: np.ndarray, height: int) -> Image.Image:
-    """An (H, W, 3) image as a Pillow image ``height`` pixels high, aspect ratio kept."""
-    array = np.asarray(image)
+    """An (H, W, 3) image as a Pillow image ``height`` pixels high, aspect ratio kept; a
+    uint16 one at 8 bits."""
+    array = as_8bit(np.asarray(image))
     if array.ndim != 3 or array.shape[2] != 3 or min(array.shape[:2]) < 1:
         raise ValueError(f"expected an (H, W, 3) image, got shape {array.shape}")
     if array.dtype != np.uint8:

@@ -102,7 +102,7 @@ def check_outputs(request: RunRequest) -> None:
     without ``overwrite``, two outputs that are one file, an output that is an input, and a
     checkpoint that exists already."""
     overwrite = request.overwrite
-    images.check_output_path(request.output, overwrite)
+    images.check_output_path(request.output, overwrite, request.settings.bit_depth)
     if request.loss_plot:
         from stylize.report import check_plot_path  # matplotlib is imported only to draw
 

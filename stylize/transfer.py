@@ -36,7 +36,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class Result:
-    """The image to write, (H, W, 3) uint8, and the costs of exactly that image."""
+    """The image to write, (H, W, 3) uint8 (uint16 with ``Settings.bit_depth`` 16), and the
+    costs of exactly that image."""
 
     image: np.ndarray
     costs: Costs
@@ -261,15 +262,15 @@ class Transfer:
         return noise_image(base, self.settings.start_noise_ratio, rng)
 
     def _settled(self) -> tuple[np.ndarray, Costs]:
-        """The lowest-cost 8-bit image of the current scale, (H, W, 3) uint8: the best
-        evaluated iterate or the latest one (whose costs the loop has not seen yet), with
-        the costs of that 8-bit image. Each distinct candidate is evaluated once: at print
-        size a forward pass takes minutes, and after L-BFGS the latest iterate usually is
-        the best one."""
+        """The lowest-cost image of the current scale at the output's bit depth, (H, W, 3)
+        uint8 or uint16: the best evaluated iterate or the latest one (whose costs the loop
+        has not seen yet), with the costs of that rounded image. Each distinct candidate is
+        evaluated once: at print size a forward pass takes minutes, and after L-BFGS the
+        latest iterate usually is the best one."""
         candidates = []
         for candidate in (self.graph.current(), self.best.image):
             if np.all(np.isfinite(candidate)):
-                image = postprocess(candidate, self.mean)
+                image = postprocess(candidate, self.mean, self.settings.bit_depth)
                 if not any(np.array_equal(image, seen) for seen in candidates):
                     candidates.append(image)
         scored = []
@@ -282,13 +283,14 @@ class Transfer:
         return image, costs
 
     def image_of(self, progress: Progress) -> np.ndarray:
-        """The image a Progress record evaluated, (H, W, 3) uint8, colours restored."""
+        """The image a Progress record evaluated, (H, W, 3) at the output's bit depth,
+        colours restored."""
         return self.picture(progress.image)
 
     def picture(self, generated: np.ndarray) -> np.ndarray:
-        """A preprocessed (1, H, W, 3) iterate (a Step's image) as the (H, W, 3) uint8
-        image it stands for, colours restored."""
-        return self._restore(postprocess(generated, self.mean))
+        """A preprocessed (1, H, W, 3) iterate (a Step's image) as the (H, W, 3) image it
+        stands for at the output's bit depth (uint8 or uint16), colours restored."""
+        return self._restore(postprocess(generated, self.mean, self.settings.bit_depth))
 
     def _restore(self, image: np.ndarray) -> np.ndarray:
         if self.settings.preserve_colors != "luminance":
@@ -321,8 +323,9 @@ class Transfer:
         return self.done > 0
 
     def finish(self) -> Result:
-        """The lowest-cost image at the last scale reached, rounded to 8 bits, with the costs
-        of exactly that image (for luminance transfer: of its luminance)."""
+        """The lowest-cost image at the last scale reached, rounded to the output's bit depth
+        (``Settings.bit_depth``), with the costs of exactly that image (for luminance
+        transfer: of its luminance)."""
         if self._iterator is not None:
             self._iterator.close()
         if not self.has_image:

@@ -147,6 +147,26 @@ def test_a_seeded_job_matches_stylize_run(vgg_file, inputs, tmp_path):
     assert (out / "c1_s1.png").read_bytes() == single.read_bytes()
 
 
+def test_16bit_jobs_match_stylize_run_and_an_8bit_record_is_not_taken_for_them(
+    vgg_file, inputs, tmp_path
+):
+    content, style = inputs / "c" / "c1.png", inputs / "s" / "s1.png"
+    out = tmp_path / "out"
+    args = ["--content", content, "--style", style, "--out", out, "--seed", "9",
+            "--template", "{content}.tif"]  # fmt: skip
+    assert _batch(vgg_file, *args).exit_code == 0
+    result = _batch(vgg_file, *args, "--bit-depth", "16")
+    assert result.exit_code == 0 and "1 done, 0 skipped" in result.stderr, result.stderr
+    single = tmp_path / "single.tif"
+    run = CliRunner().invoke(main, ["run", "--content", str(content), "--style", str(style),
+                                    "--weights", str(vgg_file), "--iterations", ITERATIONS,
+                                    "--seed", "9", "--bit-depth", "16",
+                                    "-o", str(single)])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert (out / "c1.tif").read_bytes() == single.read_bytes()
+    assert _manifest(out)[-1]["settings"]["bit_depth"] == 16
+
+
 def test_a_torn_manifest_line_and_a_stale_temporary_are_cleaned_up(vgg_file, inputs, tmp_path):
     out = tmp_path / "out"
     args = ["--content", inputs / "c" / "c0.png", "--style", inputs / "s", "--out", out]
@@ -188,6 +208,8 @@ def test_a_torn_manifest_line_and_a_stale_temporary_are_cleaned_up(vgg_file, inp
          "--template"),
         (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--weights", "{o}.mat"],
          "does not exist"),
+        (["--content", "{c}", "--style", "{s}", "--out", "{o}", "--bit-depth", "16",
+          "--template", "{{content}}_{{style}}.jpg"], "--bit-depth 16 writes PNG or TIFF"),
     ],
 )  # fmt: skip
 def test_bad_usage_exits_2_with_one_line(vgg_file, inputs, tmp_path, args, message):

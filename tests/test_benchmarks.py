@@ -257,6 +257,25 @@ def test_the_step_ratio_benchmark_alternates_both_optimizers(tmp_path):
     assert report["memory"] == 3 and report["machine"]["cpu"]
 
 
+def test_the_bit_depth_benchmark_scores_each_rounding_of_one_iterate(tmp_path):
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    command = [sys.executable, str(BENCH.parent / "bit_depth.py"), "--size", "48x32",
+               "--iterations", "5", "--weights", str(weights)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    found, excess = report["J"], report["J_excess_percent"]
+    assert all(_positive(found[key]) for key in ("float", "8", "16"))
+    for depth in ("8", "16"):
+        assert excess[depth] == pytest.approx(100 * (found[depth] / found["float"] - 1))
+    assert abs(excess["16"]) < abs(excess["8"])  # 257 times finer rounding
+    writing = report["writing"]
+    assert sorted(writing) == ["16.png", "16.tif", "8.png", "8.tif"]
+    assert all(_positive(w["bytes"]) and _positive(w["seconds"]) for w in writing.values())
+    assert writing["16.png"]["bytes"] > writing["8.png"]["bytes"]
+    assert report["scales"] == [[48, 32]] and report["machine"]["cpu"]
+
+
 def test_the_step_ratio_benchmark_refuses_no_correction_pairs(monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(BENCH.parent))
     import step_ratio

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -43,7 +44,7 @@ def test_version_and_help(runner):
     for option in ["--content", "--style", "--output", "--weights", "--iterations",
                    "--learning-rate", "--alpha", "--beta", "--noise-ratio", "--pooling",
                    "--max-size", "--seed", "--device", "--save-every", "--overwrite",
-                   "--quiet", "--json"]:  # fmt: skip
+                   "--quiet", "--json", "--bit-depth"]:  # fmt: skip
         assert option in help_text
 
 
@@ -211,6 +212,38 @@ def test_a_tile_size_below_16_is_refused(runner, vgg_file, image_files, tmp_path
                                        "--tile-size", "8"))  # fmt: skip
     assert result.exit_code == 2
     assert "--tile-size must be 0 (automatic) or at least 16, got 8" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bit_depth_16_writes_16bit_images_and_checkpoints_with_the_costs_of_the_image(
+    runner, vgg_file, image_files, tmp_path
+):
+    output, sheet = tmp_path / "r.tif", tmp_path / "sheet.png"
+    summary = _json_run(runner, vgg_file, image_files, output, "--iterations", "4",
+                        "--bit-depth", "16", "--save-every", "2", "--contact-sheet",
+                        str(sheet))  # fmt: skip
+    assert summary["settings"]["bit_depth"] == 16
+    written = {name: cv2.imread(str(tmp_path / name), cv2.IMREAD_UNCHANGED)
+               for name in ("r.tif", "r_00002.tif", "r_00004.tif")}  # fmt: skip
+    assert all(image.dtype == np.uint16 for image in written.values())
+    image = written["r.tif"][:, :, ::-1]
+    assert np.count_nonzero(image % 257) > image.size // 2  # levels between 8-bit ones
+    with Image.open(sheet) as drawn:
+        assert drawn.mode == "RGB"  # the contact sheet stays an 8-bit picture
+    eight = _json_run(runner, vgg_file, image_files, tmp_path / "e.png", "--iterations", "4")
+    assert np.abs(image / 257 - np.asarray(Image.open(tmp_path / "e.png"))).max() <= 1.0
+    assert summary["J"] != eight["J"]  # each is the J of its own rounding
+
+
+@pytest.mark.parametrize("name", ["r.jpg", "r.webp", "r.bmp"])
+def test_bit_depth_16_refuses_an_8bit_format_before_any_work(
+    runner, vgg_file, image_files, tmp_path, name
+):
+    args = _args(vgg_file, image_files, "-o", str(tmp_path / name), "--bit-depth", "16")
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Error: output image '{tmp_path}")
+    assert "--bit-depth 16 writes PNG or TIFF" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

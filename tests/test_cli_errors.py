@@ -85,6 +85,8 @@ CASES = {
     "another network": ({"--weights": "{bad}/other.mat"}, "conv1_x", 2),
     "no output folder": ({"-o": "{out}/missing/x.png"}, "does not exist", 2),
     "unknown extension": ({"-o": "{out}/x.gif"}, "x.gif", 2),
+    "16 bits as JPEG": ({"-o": "{out}/x.jpg", "--bit-depth": "16"}, "--bit-depth 16", 2),
+    "bit depth 12": ({"--bit-depth": "12"}, "--bit-depth", 2),
     "weights is a directory": ({"--weights": "{bad}"}, "not a file", 2),
     "negative iterations": ({"--iterations": "-1"}, "--iterations", 2),
     "learning rate 0": ({"--learning-rate": "0"}, "--learning-rate", 2),
@@ -205,7 +207,7 @@ def test_checkpoints_are_checked_by_their_pattern(vgg_file, image_files, tmp_pat
     checked = []
     real = images.check_output_path
     monkeypatch.setattr(
-        images, "check_output_path", lambda p, overwrite: checked.append(p) or real(p, overwrite)
+        images, "check_output_path", lambda p, *a, **k: checked.append(p) or real(p, *a, **k)
     )
     (tmp_path / "r_100000.png").write_bytes(b"the last checkpoint of an earlier run")
     args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--save-every", "10")

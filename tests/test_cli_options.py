@@ -27,6 +27,11 @@ def test_layer_and_style_weight_strings_are_parsed_and_checked():
         settings_from_options({"content_layers": "conv9_9"})
 
 
+def test_the_bit_depth_choice_becomes_a_number():
+    assert settings_from_options({"bit_depth": "16"}).bit_depth == 16
+    assert settings_from_options({}).bit_depth == 8
+
+
 def test_the_defaults_of_the_table_are_the_settings_defaults():
     @click.command()
     @with_options(*[name for name in OPTIONS if name not in ("quiet", "as_json")])

@@ -17,7 +17,7 @@ def test_defaults_are_the_classic_notebook():
     assert s.style_layers == DEFAULT_STYLE_LAYERS
     assert [w for _, w in s.style_layers] == [0.2] * 5
     assert s.pooling == "avg" and s.max_size == 512 and s.scales == 0
-    assert s.precision == "float32"
+    assert s.precision == "float32" and s.bit_depth == 8
 
 
 def test_noise_ratio_defaults_to_zero_for_other_start_images():
@@ -68,6 +68,10 @@ def test_settings_are_frozen():
         ({"tile_size": 64.0}, "--tile-size"),
         ({"style_scale": 0.0}, "--style-scale"),
         ({"save_every": -1}, "--save-every"),
+        ({"bit_depth": 12}, "--bit-depth"),
+        ({"bit_depth": 24}, "--bit-depth"),
+        ({"bit_depth": 16.0}, "--bit-depth"),
+        ({"bit_depth": "16"}, "--bit-depth"),
         ({"seed": -1}, "--seed"),
         ({"style_weights": (0.0, 0.0)}, "--style-weights"),
         ({"style_weights": (1.0, -1.0)}, "--style-weights"),
@@ -118,8 +122,8 @@ def test_with_changes_validates_again():
 
 def test_as_dict_has_every_setting():
     d = Settings(seed=4).as_dict()
-    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 22
-    assert d["tile_size"] == 0 and d["scale_ratio"] == 2.0
+    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 23
+    assert d["tile_size"] == 0 and d["scale_ratio"] == 2.0 and d["bit_depth"] == 8
 
 
 @pytest.mark.parametrize("layer", ["relu6", "relu7", "fc6"])

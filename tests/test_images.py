@@ -11,6 +11,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import PIL
 import pytest
@@ -663,6 +664,16 @@ def test_resize_to_the_same_size_returns_the_input():
     assert images.resize(image, (40, 30)) is image
 
 
+def test_resize_of_a_16bit_image_is_the_8bit_resize_at_finer_levels():
+    image = np.minimum(gradient(40, 30), 254)
+    wide = image.astype(np.uint16) * 257 + np.uint16(100)  # levels no 8-bit image has
+    result = images.resize(wide, (17, 23))
+    assert result.shape == (23, 17, 3) and result.dtype == np.uint16
+    eight = images.resize(image, (17, 23)).astype(np.float64)
+    assert np.abs((result.astype(np.float64) - 100) / 257 - eight).max() <= 0.51
+    assert np.count_nonzero(result % 257) > result.size // 2  # not only 8-bit levels
+
+
 def test_resize_rejects_non_positive_size():
     with pytest.raises(ValueError, match="positive"):
         images.resize(gradient(40, 30), (0, 30))
@@ -733,6 +744,27 @@ def test_check_output_path_existing_file_needs_overwrite(tmp_path):
     assert "--overwrite" in check_error(path, overwrite=False)
     assert images.check_output_path(path, overwrite=True) == path
     assert path.read_bytes() == b"old"  # checking never touches the file
+
+
+@pytest.mark.parametrize("name", ["result.jpg", "result.JPEG", "result.webp", "result.bmp"])
+def test_check_output_path_at_16_bits_takes_only_png_and_tiff(tmp_path, name):
+    message = check_error_at_16_bits(tmp_path / name)
+    assert "--bit-depth 16" in message and ".png" in message and ".tif" in message
+    assert images.check_output_path(tmp_path / name, overwrite=False, bit_depth=8)
+
+
+@pytest.mark.parametrize("name", ["result.png", "result.TIF", "result.tiff"])
+def test_check_output_path_at_16_bits_accepts_png_and_tiff(tmp_path, name):
+    path = tmp_path / name
+    assert images.check_output_path(path, overwrite=False, bit_depth=16) == path
+
+
+def check_error_at_16_bits(path) -> str:
+    with pytest.raises(ImageError) as caught:
+        images.check_output_path(path, False, bit_depth=16)
+    message = str(caught.value)
+    assert "\n" not in message and Path(path).name in message
+    return message
 
 
 # --- save_image ---------------------------------------------------------------------------
@@ -897,6 +929,39 @@ def test_save_temporary_file_is_hidden_and_in_the_same_folder(tmp_path, monkeypa
     assert temporary.name.startswith(".result.png.") and temporary.name.endswith(".tmp")
 
 
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".TIFF"])
+def test_save_a_16bit_image_keeps_every_level(tmp_path, suffix):
+    array = np.random.default_rng(8).integers(0, 65536, (19, 23, 3), dtype=np.uint16)
+    path = tmp_path / f"result{suffix}"
+    images.save_image(path, array)
+    written = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16
+    np.testing.assert_array_equal(written[:, :, ::-1], array)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    loaded = images.load_image(path)  # inputs are read at 8 bits (Pillow: the high byte)
+    assert loaded.dtype == np.uint8 and np.abs(loaded - array / 257).max() < 1
+
+
+def test_save_a_16bit_image_as_jpeg_is_refused_and_writes_nothing(tmp_path):
+    with pytest.raises(ImageError, match="--bit-depth 16 writes PNG or TIFF"):
+        images.save_image(tmp_path / "result.jpg", np.zeros((20, 20, 3), np.uint16))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_a_16bit_image_on_a_full_disk_is_an_image_error_and_cleans_up(tmp_path, monkeypatch):
+    path = tmp_path / "result.png"
+    images.save_image(path, gradient(20, 20))
+    before = path.read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(images.os, "fsync", full)
+    with pytest.raises(ImageError, match="No space left"):
+        images.save_image(path, np.zeros((20, 20, 3), np.uint16))
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 # --- intermediate_path --------------------------------------------------------------------
 
 
@@ -946,6 +1011,22 @@ def test_pre_and_postprocess_round_trip():
     assert pre.shape == (1, 5, 4, 3) and pre.dtype == np.float32
     np.testing.assert_allclose(pre[0].mean(axis=(0, 1)) + _MEAN, image.mean(axis=(0, 1)), rtol=1e-5)
     np.testing.assert_array_equal(images.postprocess(pre, _MEAN), image)
+
+
+def test_16bit_postprocess_rounds_to_257ths_of_a_level_and_preprocess_reads_them():
+    generated = np.random.default_rng(4).uniform(-140, 160, (1, 6, 5, 3)).astype(np.float32)
+    sixteen = images.postprocess(generated, _MEAN, bit_depth=16)
+    assert sixteen.dtype == np.uint16
+    levels = np.clip((generated[0] + _MEAN).astype(np.float64), 0, 255)
+    assert np.abs(sixteen / 257 - levels).max() <= 0.5 / 257 + 1e-9
+    assert sixteen.max() == 65535 and sixteen.min() == 0  # clipped at black and white
+    again = images.preprocess(sixteen, _MEAN)
+    assert again.dtype == np.float32
+    np.testing.assert_allclose(again[0] + _MEAN, sixteen / 257, atol=1e-4)
+    np.testing.assert_array_equal(images.postprocess(again, _MEAN, bit_depth=16), sixteen)
+    eight = images.postprocess(generated, _MEAN)
+    np.testing.assert_array_equal(eight, images.postprocess(generated, _MEAN, bit_depth=8))
+    assert np.abs(eight.astype(int) - sixteen / 257).max() <= 0.5 + 0.5 / 257
 
 
 def test_postprocess_clips_to_8_bits():

@@ -64,3 +64,21 @@ def test_layer_masks_have_each_layers_resolution(vgg_file):
             conv5 = session.run(pooled)[0, :, :, 0]
     assert {name: m.shape for name, m in found.items()} == shapes
     np.testing.assert_allclose(found["conv5_1"], conv5, rtol=1e-5)  # as TensorFlow pools
+
+
+def test_composite_keeps_the_content_exactly_where_black_at_8_and_16_bits():
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    content = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    keep = np.tile(np.array([0.0, 1.0, 0.25, 0.5], np.float32), (6, 2))
+    blend = keep[:, :, None] * image + (1 - keep[:, :, None]) * content.astype(np.float64)
+    eight = masks.composite(image, content, keep)
+    assert eight.dtype == np.uint8
+    np.testing.assert_array_equal(eight, np.rint(blend))
+    wide = image.astype(np.uint16) * 257 + 77
+    sixteen = masks.composite(wide, content, keep)
+    assert sixteen.dtype == np.uint16
+    np.testing.assert_array_equal(sixteen[:, 0::4], content[:, 0::4].astype(np.uint16) * 257)
+    np.testing.assert_array_equal(sixteen[:, 1::4], wide[:, 1::4])
+    expected = keep[:, :, None] * wide + (1 - keep[:, :, None]) * (content * 257.0)
+    np.testing.assert_array_equal(sixteen, np.rint(expected))

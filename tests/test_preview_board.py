@@ -132,6 +132,12 @@ def test_big_images_are_scaled_down_for_the_page():
     assert _decoded(encode_png(np.zeros((20, 10, 3), np.uint8))).shape == (20, 10, 3)
 
 
+def test_a_16bit_image_is_shown_at_8_bits():
+    image = np.random.default_rng(6).integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    wide = image.astype(np.uint16) * 257 + 100  # within half an 8-bit level of ``image``
+    np.testing.assert_array_equal(_decoded(encode_png(wide)), image)
+
+
 def test_batch_counts_and_the_end_of_a_run():
     board = Board("stylize batch")
     board.jobs(2, 1, 5, 30.0)

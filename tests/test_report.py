@@ -262,6 +262,13 @@ def test_contact_sheet_places_scaled_panels_side_by_side(tmp_path):
     assert _is(pixels[:SHEET_MARGIN], (255, 255, 255)).all()  # white background
 
 
+def test_a_16bit_panel_is_drawn_as_its_8bit_picture(tmp_path):
+    image = np.random.default_rng(3).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    contact_sheet([("result", image)], tmp_path / "eight.png")
+    contact_sheet([("result", image.astype(np.uint16) * 257 + 100)], tmp_path / "wide.png")
+    np.testing.assert_array_equal(_pixels(tmp_path / "wide.png"), _pixels(tmp_path / "eight.png"))
+
+
 def test_a_long_label_is_shortened_to_its_panel(tmp_path):
     path = tmp_path / "sheet.png"
     contact_sheet([("a label far too long for a thin panel " * 3, _solid(256, 40, 0))], path)

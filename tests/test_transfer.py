@@ -22,6 +22,7 @@ def _image(seed, height=24, width=32):
 
 
 CONTENT, STYLE_A, STYLE_B = _image(0), _image(1)[::-1], _image(2)[:, ::-1]
+LARGER = _image(3, 48, 64)  # two scales: 32x24, then 64x48
 
 
 @pytest.fixture(scope="module")
@@ -490,3 +491,44 @@ def test_luminance_video_frames_are_held_to_the_previous_frames_luminance(weight
     first = next(transfer.run())
     assert first.costs.J_temporal == pytest.approx(0.0, abs=1e-3)  # starts on its target
     transfer.finish()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_16bit_result_is_the_same_run_rounded_to_257ths_of_a_level(weights, optimizer):
+    """The bit depth changes only the rounding of what is written: the same seeded run
+    optimizes the same iterates, and the 16-bit image is its chosen iterate to within half
+    a 16-bit level, with the costs of exactly that image."""
+    eight, sixteen = (_transfer(weights, seed=4, optimizer=optimizer, bit_depth=depth)
+                      for depth in (8, 16))  # fmt: skip
+    list(eight.run()), list(sixteen.run())
+    np.testing.assert_array_equal(eight.graph.current(), sixteen.graph.current())
+    mean = weights.mean_pixel
+    candidates = [sixteen.graph.current(), sixteen.best.image]
+    result = sixteen.finish()
+    assert result.image.dtype == np.uint16
+    levels = [np.clip(c[0].astype(np.float64) + mean, 0, 255) for c in candidates]
+    assert min(np.abs(result.image / 257 - lv).max() for lv in levels) <= 0.5 / 257 + 1e-6
+    assert np.count_nonzero(result.image % 257) > result.image.size // 2
+    fresh = sixteen.graph.evaluate(images.preprocess(result.image, mean))
+    assert result.costs.J == pytest.approx(fresh.J, rel=1e-6)
+    assert np.abs(result.image / 257 - eight.finish().image).max() <= 1.0
+
+
+def test_16bit_luminance_transfer_with_a_mask_over_two_scales(weights):
+    """Every step after the optimizer keeps 16 bits: the coarse scale's image resized into
+    the next, the content's chroma put back, the kept region composited."""
+    keep = np.zeros(LARGER.shape[:2], np.float32)
+    keep[:, 32:] = 1.0
+    stylizer = Stylizer(weights, Settings(iterations=8, scales=2, preserve_colors="luminance",
+                                          bit_depth=16), CPU, keep_mask=True)  # fmt: skip
+    transfer = Transfer(stylizer, LARGER, [STYLE_A], 2, keep=keep)
+    progress = list(transfer.run())
+    assert {p.scale for p in progress} == {1, 2}
+    result = transfer.finish()
+    assert result.image.dtype == np.uint16 and result.image.shape == LARGER.shape
+    np.testing.assert_array_equal(result.image[:, :32], LARGER[:, :32].astype(np.uint16) * 257)
+    changed = result.image[:, 32:]
+    assert np.count_nonzero(changed % 257) > changed.size // 2
+    out = colors.rgb_to_ycbcr(changed / 257)
+    chroma_error = np.abs(out[..., 1:] - colors.rgb_to_ycbcr(LARGER[:, 32:])[..., 1:])
+    assert np.median(chroma_error) < 0.05  # the content's colour, not rounded to 8 bits

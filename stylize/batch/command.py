@@ -19,6 +19,7 @@ from stylize.batch.plan import (
     Job,
     Pair,
     all_pairs,
+    check_bit_depth,
     collect_images,
     plan_jobs,
     prepare_out_dir,
@@ -67,6 +68,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     init_image = _early_checks(request)
     out = request.out
     jobs = plan_jobs(_pairs(request), request.template, out, request.settings.max_size)
+    check_bit_depth(jobs, request.settings.bit_depth)
     jobs = with_masks(jobs, request.mask_template)
     # Before anything is created: a bad weights file must leave no folder or manifest behind.
     weights, _ = prepare.load_weights(request.weights, request.settings)

@@ -181,6 +181,14 @@ def output_name(template: str, content: Path, style: Path, given: str | None = N
     return str(relative)
 
 
+def check_bit_depth(jobs: list[Job], bit_depth: int) -> None:
+    """Refuse (InputError) a job whose output format cannot hold ``bit_depth`` bits per
+    channel: with --bit-depth 16, every output must be a PNG or TIFF."""
+    for job in jobs:
+        label = f"output name '{job.output}'"
+        images.check_depth_extension(Path(job.output), bit_depth, label, InputError)
+
+
 # --- planning ------------------------------------------------------------------------------
 
 

@@ -107,6 +107,11 @@ OPTIONS: dict[str, Callable] = {
                                    " on CPUs with AVX512_BF16 or AMX (costs stay float32; J"
                                    " differs by ~0.3%); auto takes it where native, else"
                                    " float32."),
+    "bit_depth": click.option("--bit-depth", type=click.Choice(("8", "16")),
+                              default=str(_D.bit_depth), show_default=True,
+                              help="Bits per channel of the images written. 16 keeps the"
+                                   " optimizer's finer levels (smooth gradients for prints and"
+                                   " editing); PNG or TIFF only."),
     "quiet": click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
     "as_json": click.option("--json", "as_json", is_flag=True,
                             help="Print a JSON summary on stdout at the end."),
@@ -123,7 +128,7 @@ OPTIONS: dict[str, Callable] = {
 JOB_SETTINGS = ("weights", "iterations", "optimizer", "learning_rate", "alpha", "beta",
                 "tv_weight", "content_layers", "style_layers", "style_scale", "init",
                 "noise_ratio", "preserve_colors", "pooling", "max_size", "scales", "scale_ratio",
-                "tile_size", "device", "precision")  # fmt: skip
+                "tile_size", "device", "precision", "bit_depth")  # fmt: skip
 
 _SETTINGS_FIELDS = tuple(field.name for field in fields(Settings))
 
@@ -145,6 +150,8 @@ def settings_from_options(options: Mapping[str, object]) -> Settings:
     """Settings from parsed option values; a setting the command has no option for keeps
     its default. Raises ConfigError naming the option."""
     values = {name: options[name] for name in _SETTINGS_FIELDS if name in options}
+    if "bit_depth" in values:
+        values["bit_depth"] = int(values["bit_depth"])
     if "style_weights" in values:
         values["style_weights"] = _parse_weights(values["style_weights"])
     for name in ("content_layers", "style_layers"):

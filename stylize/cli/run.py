@@ -58,7 +58,8 @@ OWN_OPTIONS = {
     "alpha", "beta", "tv_weight", "content_layers", "style_layers", "style_weights",
     "style_mask", "mask",
     "style_scale", "init", "noise_ratio", "preserve_colors", "pooling", "max_size", "scales",
-    "scale_ratio", "tile_size", "seed", "device", "precision", "save_every", "history", "loss_plot",
+    "scale_ratio", "tile_size", "seed", "device", "precision", "bit_depth",
+    "save_every", "history", "loss_plot",
     "contact_sheet",
     "overwrite", "preview", "preview_host", "quiet", "as_json", own=OWN_OPTIONS,
 )  # fmt: skip

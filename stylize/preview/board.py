@@ -119,9 +119,13 @@ class Board:
 
 
 def encode_png(image: np.ndarray, side: int = PREVIEW_SIDE) -> bytes:
-    """An (H, W, 3) uint8 image as PNG bytes, scaled down (Lanczos) to fit ``side`` pixels;
-    fast compression, since the page fetches it about once a second."""
-    picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    """An (H, W, 3) uint8 or uint16 image (a --bit-depth 16 run's, shown at 8 bits) as PNG
+    bytes, scaled down (Lanczos) to fit ``side`` pixels; fast compression, since the page
+    fetches it about once a second."""
+    array = np.asarray(image)
+    if array.dtype == np.uint16:  # 257 16-bit levels per 8-bit level (stylize.bit_depth)
+        array = np.rint(array / 257)
+    picture = Image.fromarray(np.asarray(array, dtype=np.uint8))
     if max(picture.size) > side:
         picture.thumbnail((side, side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
