@@ -60,6 +60,25 @@ def test_the_roll_off_scales_a_pixel_by_its_brightest_channel():
     assert out[1, 0] < 1 and out.max() <= 1.0 + 1e-6
 
 
+def test_a_brighter_master_rolls_off_from_a_lower_knee_to_its_own_peak():
+    knee = hdr.eetf_knee(4000.0)
+    assert 39 < knee < 41 and knee < hdr.eetf_knee(1000.0)  # 40.2, 87.8
+    np.testing.assert_allclose(hdr.bt2390_eetf(np.array([4000.0]), 4000.0), 203.0, rtol=1e-9)
+    ramp = np.linspace(0, 4000, 4001)
+    mapped = hdr.bt2390_eetf(ramp, 4000.0)
+    assert np.all(np.diff(mapped) > 0) and mapped.max() <= 203.0 + 1e-9
+    light = np.array([[2000.0, 2000.0, 2000.0], [knee * 0.9] * 3]) / hdr.SDR_WHITE_NITS
+    out = hdr.bt2390_roll_off(light, 4000.0)
+    assert out[0, 0] < 1.0 - 1e-3  # 2000 cd/m2 is not yet the top
+    np.testing.assert_allclose(out[1], light[1], rtol=1e-6)  # below the knee
+    assert hdr.bt2390_roll_off(light, 1000.0)[0, 0] == pytest.approx(1.0, abs=1e-4)  # the top
+
+
+def test_a_master_no_brighter_than_sdr_white_is_not_rolled_off():
+    light = np.array([[0.5, 0.25, 0.1], [0.9, 0.9, 0.9]], np.float32)
+    np.testing.assert_array_equal(hdr.bt2390_roll_off(light, 150.0), light)
+
+
 def test_ycbcr_codes_to_rgb_in_both_ranges():
     limited = np.array([[4096, 60160, 4096 + 56064 * 0.2126],
                         [32768, 32768, 32768 - 57344 * 0.2126 / 1.8556],

@@ -2,13 +2,15 @@
 a stream that names none, and HDR or wide-gamut streams mapped to SDR BT.709 by
 stylize.video.hdr, as an ordinary screen shows them.
 
-Everything here reads ffmpeg's stream text as imageio-ffmpeg reports it (``meta["pix_fmt"]``,
-e.g. ``yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)``). This module never
-imports TensorFlow.
+Everything here reads ffmpeg's text: the stream line as imageio-ffmpeg reports it
+(``meta["pix_fmt"]``, e.g. ``yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)``)
+and, for a PQ stream, the side data of its first frame as ffmpeg's showinfo filter prints
+it. This module never imports TensorFlow.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from stylize.video import hdr
@@ -23,6 +25,12 @@ _TRANSFERS = {"smpte2084": "pq", "arib-std-b67": "hlg", "iec61966-2-1": "srgb"}
 _HDR_NAMES = {"pq": "PQ", "hlg": "HLG"}
 # Primaries wider than BT.709's that frames are mapped from
 _WIDE_PRIMARIES = {"bt2020": "BT.2020", "smpte432": "Display P3"}
+# HDR10's static metadata in showinfo's lines (ffmpeg 7 and 9 spell them alike):
+# "... Mastering display metadata: ... max_luminance=4000.000000" (SMPTE ST 2086) and
+# "... Content light level ...: MaxCLL=3500, MaxFALL=400" (CTA-861.3)
+_MASTERING_PEAK = re.compile(r"max_luminance=([0-9]+(?:\.[0-9]+)?)")
+_MAX_CLL = re.compile(r"MaxCLL=([0-9]+)")
+MAX_PQ_NITS = 10000.0  # PQ's range (SMPTE ST 2084)
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,30 @@ def assumed_matrix(meta: dict) -> str | None:
     return "bt709" if hd and stream_colours(text).matrix is None else None
 
 
+def is_pq(meta: dict) -> bool:
+    """Whether a stream's imageio-ffmpeg metadata names PQ (SMPTE ST 2084) as its transfer:
+    the streams whose mastering metadata sets the roll-off (pq_source_peak)."""
+    return _TRANSFERS.get(stream_colours(str(meta.get("pix_fmt", ""))).transfer or "") == "pq"
+
+
+def pq_source_peak(side_data: str) -> float | None:
+    """The brightest light in cd/m2 of a PQ stream, from ffmpeg's showinfo text of a frame:
+    MaxCLL (the content's brightest pixel: rolling off to a brighter display's peak would
+    dim highlights the content never has) where it is given and no brighter than the
+    mastering display's peak, else that peak; None when neither is given (or is 0), as
+    in most files without HDR10 metadata. At most PQ's 10,000 cd/m2. Only showinfo's side
+    data lines count (a title tag could hold any text)."""
+    lines = "\n".join(line for line in side_data.splitlines()
+                      if "showinfo" in line and "side data" in line)  # fmt: skip
+    peaks = [float(found) for found in _MASTERING_PEAK.findall(lines) if float(found) > 0]
+    lights = [float(found) for found in _MAX_CLL.findall(lines) if int(found) > 0]
+    mastering = peaks[0] if peaks else None
+    content = lights[0] if lights else None
+    if content is not None and (mastering is None or content <= mastering):
+        return min(content, MAX_PQ_NITS)
+    return None if mastering is None else min(mastering, MAX_PQ_NITS)
+
+
 def needed_mapping(colours: StreamColours) -> str | None:
     """What makes a stream need mapping to SDR BT.709 ("HDR (HLG) in BT.2020", say), or
     None for an SDR stream with BT.709-like primaries, decoded as it is."""
@@ -83,9 +115,10 @@ class Decoding:
     note: str | None = None
 
 
-def decoding(meta: dict, name: str) -> Decoding:
+def decoding(meta: dict, name: str, source_peak: float | None = None) -> Decoding:
     """The Decoding of a video whose imageio-ffmpeg metadata is ``meta``; ``name`` is the
-    file's, for the note."""
+    file's, for the note; ``source_peak``, a PQ stream's brightest light in cd/m2 from its
+    metadata (pq_source_peak; None: hdr.HDR_PEAK_NITS, the usual grade)."""
     text = str(meta.get("pix_fmt", ""))
     colours, guess = stream_colours(text), assumed_matrix(meta)
     needed = needed_mapping(colours)
@@ -102,4 +135,5 @@ def decoding(meta: dict, name: str) -> Decoding:
     primaries = colours.primaries if colours.primaries in _WIDE_PRIMARIES else "bt709"
     transfer = _TRANSFERS.get(colours.transfer or "", "bt1886")
     full_range = "(pc" in text or text.startswith("yuvj")
-    return Decoding(mapping=hdr.Mapping(matrix, full_range, transfer, primaries))
+    peak = source_peak if transfer == "pq" and source_peak else hdr.HDR_PEAK_NITS
+    return Decoding(mapping=hdr.Mapping(matrix, full_range, transfer, primaries, peak))

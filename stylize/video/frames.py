@@ -42,6 +42,7 @@ VIDEO_WRITE = {
     ".gif": ("gif", [], None),
 }
 DEFAULT_FPS = 25.0  # a folder of frames has no rate of its own
+_SIDE_DATA_SECONDS = 120  # decoding one frame: seconds even for an 8K HEVC frame
 # Written videos: RGB to YUV with BT.709's matrix in limited range, and the stream says so
 # (without a tag, players guess by size and ffmpeg would have used BT.601's matrix).
 _BT709_OUTPUT = (
@@ -151,8 +152,25 @@ def _open_video(path: Path) -> Clip:
         raise ImageError(f"--content '{path}': the video has no frames")
     fps = float(meta.get("fps") or 0) or None
     audio = bool(meta.get("audio_codec"))
-    decoding = colours.decoding(meta, path.name)
+    peak = colours.pq_source_peak(_first_frame_side_data(path)) if colours.is_pq(meta) else None
+    decoding = colours.decoding(meta, path.name, peak)
     return Clip(path, int(count), tuple(meta["size"]), fps, audio, decoding=decoding)
+
+
+def _first_frame_side_data(path: Path) -> str:
+    """ffmpeg's showinfo text of the video's first frame, where HDR10's mastering display
+    and content light level metadata show whether the container or the stream's SEI
+    carries them; "" if ffmpeg fails (the usual peak is then assumed)."""
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path),
+               "-map", "0:v:0", "-vf", "showinfo", "-frames:v", "1", "-f", "null", "-"]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                              timeout=_SIDE_DATA_SECONDS)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stderr if done.returncode == 0 else ""
 
 
 def _ffmpeg_reason(error: BaseException) -> str:

@@ -10,9 +10,11 @@ BT.2100's integer formulas with n = 16 hold) and leaves as (H, W, 3) uint8 RGB:
    transfers by BT.1886 (gamma 2.4) or the sRGB curve (IEC 61966-2-1).
 3. To BT.709 primaries (a 3x3 matrix from the primaries' CIE xy, same D65 white);
    colours outside BT.709 are clipped.
-4. HDR only: BT.2390's EETF (a Hermite knee in the PQ domain) leaves light up to about
-   88 cd/m2 as it is and rolls off what is brighter, 1000 cd/m2 reaching 203; applied to
-   max(R, G, B), with the pixel scaled by the same factor, so hue and saturation stay.
+4. HDR only: BT.2390's EETF (a Hermite knee in the PQ domain) leaves light up to a knee
+   as it is and rolls off what is brighter, the source's peak reaching 203 (for 1000 cd/m2,
+   HLG's and the usual PQ grade, the knee is about 88 cd/m2; a PQ stream's mastering
+   metadata can name another peak); applied to max(R, G, B), with the pixel scaled by the
+   same factor, so hue and saturation stay.
 5. Encoded for SDR: HDR by BT.1886's inverse, which is how BT.709 video (what stylize
    writes) is shown; SDR wide gamut by its own transfer again, so only its gamut changes.
 
@@ -47,13 +49,15 @@ LUMA_WEIGHTS = {"bt2020nc": (0.2627, 0.0593), "bt709": (0.2126, 0.0722),
 @dataclass(frozen=True)
 class Mapping:
     """How one stream's frames become SDR BT.709: its ``matrix`` (a LUMA_WEIGHTS key),
-    ``full_range`` or limited, ``transfer`` ("pq", "hlg", "bt1886" or "srgb") and
-    ``primaries`` (a PRIMARIES_XY key)."""
+    ``full_range`` or limited, ``transfer`` ("pq", "hlg", "bt1886" or "srgb"),
+    ``primaries`` (a PRIMARIES_XY key) and, for HDR, ``source_peak``: the brightest light
+    in cd/m2 the roll-off brings to SDR's peak (a PQ master's, from its metadata)."""
 
     matrix: str
     full_range: bool
     transfer: str
     primaries: str
+    source_peak: float = HDR_PEAK_NITS
 
     @property
     def hdr(self) -> bool:
@@ -67,7 +71,7 @@ def to_sdr(planes: np.ndarray, mapping: Mapping) -> np.ndarray:
     if mapping.primaries != "bt709":
         light = np.maximum(light @ primaries_to_bt709(mapping.primaries).T, 0)
     if mapping.hdr:
-        light = bt2390_roll_off(light)
+        light = bt2390_roll_off(light, mapping.source_peak)
     out = from_light(light, "bt1886" if mapping.hdr else mapping.transfer)
     return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
 
@@ -218,12 +222,15 @@ def _eetf_points(source_peak: float, target_peak: float) -> tuple[float, float, 
     return source, top, 1.5 * top - 0.5
 
 
-def bt2390_roll_off(light: np.ndarray) -> np.ndarray:
+def bt2390_roll_off(light: np.ndarray, source_peak: float = HDR_PEAK_NITS) -> np.ndarray:
     """(..., 3) light relative to SDR white -> a float32 copy with max(R, G, B) through
-    bt2390_eetf and the other two scaled alike (hue and saturation kept), at most 1."""
+    bt2390_eetf (from ``source_peak`` cd/m2) and the other two scaled alike (hue and
+    saturation kept), at most 1. A source no brighter than SDR white is left as it is."""
     light = np.array(light, np.float32)
+    if source_peak <= SDR_WHITE_NITS:  # nothing to roll off: the encoding clips at white
+        return light
     peak = light.max(axis=-1)
-    above = peak > eetf_knee() / SDR_WHITE_NITS  # the rest is left as it is
-    mapped = bt2390_eetf(peak[above] * SDR_WHITE_NITS) / SDR_WHITE_NITS
+    above = peak > eetf_knee(source_peak) / SDR_WHITE_NITS  # the rest is left as it is
+    mapped = bt2390_eetf(peak[above] * SDR_WHITE_NITS, source_peak) / SDR_WHITE_NITS
     light[above] *= (mapped / peak[above])[:, None]
     return light
