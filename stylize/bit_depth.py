@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-BIT_DEPTHS = (8, 16)
+from stylize.config import BIT_DEPTH_CHOICES
+
 SIXTEEN_BIT_EXTENSIONS = frozenset({".png", ".tif", ".tiff"})  # formats that hold 16 bits
 _PER_LEVEL = 257  # uint16 levels per uint8 level
 _PNG_LEVEL = 6  # zlib level: Pillow's default, which writes stylize's 8-bit PNGs
@@ -20,7 +21,7 @@ _TIFF_PPI = 72  # OpenCV writes 1 pixel per inch unless told; 72 is what readers
 
 def dtype_of(bit_depth: int) -> type:
     """The NumPy pixel type of a bit depth: 8 -> uint8, 16 -> uint16."""
-    if bit_depth not in BIT_DEPTHS:
+    if bit_depth not in BIT_DEPTH_CHOICES:
         raise ValueError(f"bit depth must be 8 or 16, got {bit_depth}")
     return np.uint16 if bit_depth == 16 else np.uint8
 

@@ -21,10 +21,12 @@ def rgb_to_ycbcr(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float64) @ _RGB_TO_YCBCR.T + _CHROMA_OFFSET
 
 
-def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float YCbCr -> (H, W, 3) uint8 RGB, rounded and clipped."""
-    rgb = (ycbcr - _CHROMA_OFFSET) @ _YCBCR_TO_RGB.T
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+def ycbcr_to_rgb(ycbcr: np.ndarray, dtype: type = np.uint8) -> np.ndarray:
+    """(H, W, 3) float YCbCr (8-bit levels) -> (H, W, 3) RGB of ``dtype`` (uint8, or uint16
+    at 257 levels per 8-bit one), rounded and clipped."""
+    top = max_level(dtype)
+    rgb = (ycbcr - _CHROMA_OFFSET) @ _YCBCR_TO_RGB.T * (top // 255)
+    return np.clip(np.rint(rgb), 0, top).astype(dtype)
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -50,13 +52,8 @@ def restore_chroma(result: np.ndarray, content: np.ndarray) -> np.ndarray:
     """The result's luminance with the content's Cb and Cr; both (H, W, 3) RGB, the content
     uint8 and the result uint8 or uint16 (levels of 1/257), which the returned image is."""
     ycbcr = rgb_to_ycbcr(content)
-    per_level = levels_per_8bit(result)
-    if per_level == 1:
-        ycbcr[..., 0] = luminance(result)
-        return ycbcr_to_rgb(ycbcr)
-    ycbcr[..., 0] = luminance(result) / per_level
-    rgb = (ycbcr - _CHROMA_OFFSET) @ _YCBCR_TO_RGB.T * per_level
-    return np.clip(np.rint(rgb), 0, max_level(result.dtype)).astype(result.dtype)
+    ycbcr[..., 0] = luminance(result) / levels_per_8bit(result)
+    return ycbcr_to_rgb(ycbcr, result.dtype)
 
 
 def match_color_histogram(style: np.ndarray, content: np.ndarray) -> np.ndarray:

@@ -26,7 +26,14 @@ try:
 except ImportError:  # a Pillow built without LittleCMS: profiles are ignored
     ImageCms = None
 
-from stylize.bit_depth import SIXTEEN_BIT_EXTENSIONS, dtype_of, encode_16bit, max_level
+from stylize.bit_depth import (
+    SIXTEEN_BIT_EXTENSIONS,
+    as_8bit,
+    dtype_of,
+    encode_16bit,
+    levels_per_8bit,
+    max_level,
+)
 from stylize.errors import ImageError, one_line
 from stylize.files import atomic_writer, check_writable
 
@@ -172,8 +179,8 @@ def _read_failure(label: str, exc: Exception, path: Path) -> ImageError:
 def _to_rgb(picture: Image.Image, label: str, colour_managed: bool) -> np.ndarray:
     """Convert a decoded Pillow image of any supported mode to a writable (H, W, 3) uint8."""
     if picture.mode in _SIXTEEN_BIT_MODES:
-        values = np.asarray(picture).astype(np.float64)
-        gray = np.rint(np.clip(values, 0, 65535) / 257).astype(np.uint8)
+        values = np.clip(np.asarray(picture), 0, max_level(np.uint16)).astype(np.uint16)
+        gray = as_8bit(values)
         return np.repeat(gray[:, :, np.newaxis], 3, axis=2)
     profile = picture.info.get("icc_profile") if colour_managed else None
     if picture.mode in _ALPHA_MODES or "transparency" in picture.info:
@@ -265,7 +272,7 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return image
     if image.dtype == np.uint16:  # Pillow has no 16-bit RGB: each channel as 32-bit float
         channels = [_resized_float(image[:, :, k], size) for k in range(3)]
-        return np.clip(np.rint(np.dstack(channels)), 0, 65535).astype(np.uint16)
+        return np.clip(np.rint(np.dstack(channels)), 0, max_level(np.uint16)).astype(np.uint16)
     picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
     return np.array(picture.resize((width, height), Image.Resampling.LANCZOS), dtype=np.uint8)
 
@@ -281,7 +288,7 @@ def preprocess(image: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray:
     input in 8-bit levels, the mean pixel subtracted."""
     values = image.astype(np.float32)
     if image.dtype == np.uint16:
-        values /= np.float32(257)
+        values /= np.float32(levels_per_8bit(image))
     return (values - mean_pixel)[np.newaxis]
 
 
