@@ -52,6 +52,14 @@ def widened(image: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     return image
 
 
+def at_levels_of(image: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
+    """A uint8 or uint16 image at the levels of ``dtype``: widened exactly, or taken to 8 bits
+    with rounding (as_8bit), or returned as it is."""
+    if np.dtype(dtype) == np.uint8:
+        return as_8bit(image)
+    return widened(image, dtype)
+
+
 def encode_16bit(pixels: np.ndarray, suffix: str) -> bytes:
     """An (H, W, 3) uint16 RGB image as the bytes of a 16-bit-per-channel PNG (zlib level 6)
     or TIFF (LZW, 72 pixels per inch). Raises ValueError for another ``suffix``."""

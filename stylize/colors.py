@@ -1,6 +1,6 @@
 """Colour preservation (Gatys, Bethge, Hertzmann, Shechtman 2016, "Preserving Color in Neural
-Artistic Style Transfer"), on (H, W, 3) uint8 RGB arrays with NumPy (a result may also be
-uint16)."""
+Artistic Style Transfer"), on (H, W, 3) uint8 RGB arrays with NumPy (a result and the content
+may also be uint16, read at 257 levels per 8-bit level)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ _CHROMA_OFFSET = np.array([0.0, 128.0, 128.0])
 
 
 def rgb_to_ycbcr(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) RGB 0..255 -> (H, W, 3) float64 YCbCr (Y 0..255, Cb and Cr around 128)."""
-    return image.astype(np.float64) @ _RGB_TO_YCBCR.T + _CHROMA_OFFSET
+    """(H, W, 3) RGB uint8 (or uint16) -> (H, W, 3) float64 YCbCr in 8-bit levels (Y 0..255,
+    Cb and Cr around 128)."""
+    rgb = image.astype(np.float64) / levels_per_8bit(image)
+    return rgb @ _RGB_TO_YCBCR.T + _CHROMA_OFFSET
 
 
 def ycbcr_to_rgb(ycbcr: np.ndarray, dtype: type = np.uint8) -> np.ndarray:
@@ -30,7 +32,7 @@ def ycbcr_to_rgb(ycbcr: np.ndarray, dtype: type = np.uint8) -> np.ndarray:
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 -> (H, W) float64 luminance Y, 0..255."""
+    """(H, W, 3) uint8 (or uint16) -> (H, W) float64 luminance Y, 0..255."""
     return rgb_to_ycbcr(image)[..., 0]
 
 
@@ -49,19 +51,20 @@ def match_luminance(style: np.ndarray, content: np.ndarray) -> np.ndarray:
 
 
 def restore_chroma(result: np.ndarray, content: np.ndarray) -> np.ndarray:
-    """The result's luminance with the content's Cb and Cr; both (H, W, 3) RGB, the content
-    uint8 and the result uint8 or uint16 (levels of 1/257), which the returned image is."""
+    """The result's luminance with the content's Cb and Cr; both (H, W, 3) RGB, uint8 or
+    uint16 (levels of 1/257); the returned image is of the result's type."""
     ycbcr = rgb_to_ycbcr(content)
-    ycbcr[..., 0] = luminance(result) / levels_per_8bit(result)
+    ycbcr[..., 0] = luminance(result)
     return ycbcr_to_rgb(ycbcr, result.dtype)
 
 
 def match_color_histogram(style: np.ndarray, content: np.ndarray) -> np.ndarray:
     """Recolour the style so its colours have the content's mean and covariance (the paper's
     colour histogram matching, section 2: x' = A (x - mu_S) + mu_C with
-    A = Sigma_C^(1/2) Sigma_S^(-1/2)). Returns an (H_s, W_s, 3) uint8 image."""
+    A = Sigma_C^(1/2) Sigma_S^(-1/2)). The style is uint8, the content uint8 or uint16;
+    returns an (H_s, W_s, 3) uint8 image."""
     pixels_s = style.reshape(-1, 3).astype(np.float64)
-    pixels_c = content.reshape(-1, 3).astype(np.float64)
+    pixels_c = content.reshape(-1, 3).astype(np.float64) / levels_per_8bit(content)
     mean_s, mean_c = pixels_s.mean(axis=0), pixels_c.mean(axis=0)
     transform = _sqrtm(np.cov(pixels_c.T)) @ _sqrtm(np.cov(pixels_s.T), inverse=True)
     matched = (pixels_s - mean_s) @ transform.T + mean_c

@@ -10,7 +10,6 @@ never imports TensorFlow.
 from __future__ import annotations
 
 import functools
-import io
 import os
 import stat
 import warnings
@@ -21,11 +20,7 @@ import numpy as np
 import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-try:
-    from PIL import ImageCms
-except ImportError:  # a Pillow built without LittleCMS: profiles are ignored
-    ImageCms = None
-
+from stylize import icc, read16
 from stylize.bit_depth import (
     SIXTEEN_BIT_EXTENSIONS,
     as_8bit,
@@ -51,21 +46,24 @@ _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _WRITE_OPTIONS = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"quality": 95}}
 
 
-def load_image(path: str | os.PathLike, *, role: str = "image",
-               colour_managed: bool = True) -> np.ndarray:  # fmt: skip
-    """Read an image file as an (H, W, 3) uint8 sRGB array, upright as a viewer shows it.
+def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: bool = True,
+               bit_depth: int = 8) -> np.ndarray:  # fmt: skip
+    """Read an image file as an (H, W, 3) uint8 sRGB array, upright as a viewer shows it; with
+    ``bit_depth`` 16, a file holding 16 bits a sample gives them all, as uint16.
 
     The file's content decides its format (JPEG, PNG, BMP, TIFF, WebP, HEIC/HEIF, and AVIF
     where this Pillow reads it: pillow_formats; the extension is not checked). The EXIF
     orientation is applied. Grayscale, palette, CMYK and other modes are converted to RGB;
     transparent pixels (alpha channel, or a palette or colour-key transparency) are
-    composited over white. 16-bit grayscale (modes I;16*, and mode I taken as 0..65535) is
-    scaled to 0..255 with rounding; 16-bit RGB PNGs arrive from Pillow already reduced to 8
-    bits. An embedded ICC profile (Display P3, Adobe RGB, a gray or CMYK profile...)
-    converts the colours to sRGB, the space outputs are written in, with LittleCMS's
-    perceptual intent, as a colour-managed viewer shows them. Ignored: profiles that say
-    sRGB, that cannot be read or do not fit the image's mode, those of 16-bit grayscale, and
-    all of them when ``colour_managed`` is false (masks are weights, not colours).
+    composited over white. 16-bit samples are rounded to 8 bits (Pillow truncates colour
+    ones), unless ``bit_depth`` is 16: then 16-bit grayscale keeps its levels and 16-bit
+    colour PNGs and TIFFs are decoded whole by stylize.read16 (as uint16; files it leaves,
+    such as those with a lookup-table profile, are read at 8 bits). An embedded ICC profile
+    (Display P3, Adobe RGB, a gray or CMYK profile...) converts the colours to sRGB, the
+    space outputs are written in, with LittleCMS's perceptual intent, as a colour-managed
+    viewer shows them. Ignored: profiles that say sRGB, that cannot be read or do not fit
+    the image's mode, those of 16-bit grayscale, and all of them when ``colour_managed`` is
+    false (masks are weights, not colours).
 
     ``role`` starts every error message, e.g. "content image". Raises ImageError when the file
     is missing, not a regular file, empty, not a decodable image, truncated, larger than
@@ -80,7 +78,11 @@ def load_image(path: str | os.PathLike, *, role: str = "image",
             f"{label}: {width}x{height} pixels is too small "
             f"(expected at least {MIN_SIDE} pixels on each side)"
         )
-    return _to_rgb(picture, label, colour_managed)
+    if bit_depth == 16:
+        deep = read16.sixteen_bit_rgb(Path(path), colour_managed)
+        if deep is not None and deep.shape[:2] == (height, width):
+            return deep
+    return _to_rgb(picture, label, colour_managed, bit_depth)
 
 
 def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
@@ -176,11 +178,13 @@ def _read_failure(label: str, exc: Exception, path: Path) -> ImageError:
     return ImageError(f"{label}: truncated or corrupt image data ({one_line(exc)}; {_EXPECTED})")
 
 
-def _to_rgb(picture: Image.Image, label: str, colour_managed: bool) -> np.ndarray:
-    """Convert a decoded Pillow image of any supported mode to a writable (H, W, 3) uint8."""
+def _to_rgb(picture: Image.Image, label: str, colour_managed: bool,
+            bit_depth: int = 8) -> np.ndarray:  # fmt: skip
+    """Convert a decoded Pillow image of any supported mode to a writable (H, W, 3) uint8
+    (uint16 for 16-bit grayscale with ``bit_depth`` 16)."""
     if picture.mode in _SIXTEEN_BIT_MODES:
         values = np.clip(np.asarray(picture), 0, max_level(np.uint16)).astype(np.uint16)
-        gray = as_8bit(values)
+        gray = values if bit_depth == 16 else as_8bit(values)
         return np.repeat(gray[:, :, np.newaxis], 3, axis=2)
     profile = picture.info.get("icc_profile") if colour_managed else None
     if picture.mode in _ALPHA_MODES or "transparency" in picture.info:
@@ -193,31 +197,12 @@ def _to_rgb(picture: Image.Image, label: str, colour_managed: bool) -> np.ndarra
     try:
         if picture.mode not in ("RGB", "L", "CMYK"):  # the modes LittleCMS transforms
             picture = picture.convert("RGB")
-        return np.array(_in_srgb(picture, profile).convert("RGB"), dtype=np.uint8)
+        return np.array(icc.in_srgb(picture, profile).convert("RGB"), dtype=np.uint8)
     except ValueError as exc:
         raise ImageError(
             f"{label}: unsupported colour mode {picture.mode} (expected an RGB, grayscale, "
             "palette or CMYK image)"
         ) from exc
-
-
-def _in_srgb(picture: Image.Image, profile: bytes | None) -> Image.Image:
-    """``picture`` (mode RGB, L or CMYK) taken from the colours of its ICC ``profile`` to
-    sRGB, as mode RGB; unchanged without a profile or with one load_image ignores."""
-    if not profile or ImageCms is None:
-        return picture
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-        if ImageCms.getProfileDescription(source).strip().lower().startswith("srgb"):
-            return picture  # already the target; a transform would only add rounding
-        return ImageCms.profileToProfile(picture, source, _srgb(), outputMode="RGB")
-    except (OSError, ImageCms.PyCMSError):  # unreadable, or not the image's colour space
-        return picture
-
-
-@functools.cache
-def _srgb():
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def scale_sizes(width: int, height: int, scales: int,

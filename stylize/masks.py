@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from stylize import images
-from stylize.bit_depth import max_level, widened
+from stylize.bit_depth import at_levels_of, max_level
 from stylize.weights import VggWeights
 
 
@@ -70,9 +70,9 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def composite(image: np.ndarray, content: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """(H, W, 3) of ``image``'s type (uint8 or uint16): ``image`` where ``keep`` is 1,
-    ``content`` (uint8, or of ``image``'s type) exactly where it is 0, a blend rounded to
-    the image's levels in between."""
-    content = widened(content, image.dtype)
+    ``content`` (uint8 or uint16, taken to the image's levels) exactly where it is 0, a
+    blend rounded to the image's levels in between."""
+    content = at_levels_of(content, image.dtype)
     weight = keep[:, :, None].astype(np.float64)
     blend = weight * image + (1.0 - weight) * content
     return np.rint(blend).clip(0, max_level(image.dtype)).astype(image.dtype)

@@ -24,7 +24,7 @@ def load_weights(path: Path | None, settings: Settings) -> tuple[VggWeights, flo
 
 
 def fit_content(content: np.ndarray, path: Path, max_size: int) -> np.ndarray:
-    """An (H, W, 3) uint8 content image scaled down (never up) so that its longest side is
+    """An (H, W, 3) uint8 or uint16 content image scaled down (never up) so that its longest side is
     at most ``max_size`` pixels: the output's size. ImageError when a side would end up under
     images.MIN_SIDE pixels."""
     height, width = content.shape[:2]

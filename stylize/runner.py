@@ -86,7 +86,8 @@ def load_inputs(request: RunRequest) -> Inputs:
     settings = request.settings
     settings.blend_weights(len(request.styles))
     check_outputs(request)
-    content = images.load_image(request.content, role="content image")
+    content = images.load_image(request.content, role="content image",
+                                bit_depth=settings.bit_depth)  # fmt: skip
     styles = [images.load_image(path, role="style image") for path in request.styles]
     init_image = prepare.load_init_image(settings)
     weights, seconds = prepare.load_weights(request.weights, settings)

@@ -48,12 +48,12 @@ class Result:
 
 
 class Transfer:
-    """A job: ``content`` (H, W, 3) uint8 at the output size, ``styles`` (any sizes), their
-    blend weights from the settings, a seed and an optional start image. Iterate ``run()``,
-    then call ``finish()``; ``finish`` also works after an interruption or a divergence.
-    ``content_key`` and ``style_keys`` (checksums, say) let the Stylizer reuse targets
-    across jobs; style targets are not reused with colour preservation, which recolours each
-    style after its content."""
+    """A job: ``content`` (H, W, 3) uint8 (or uint16) at the output size, ``styles`` (any
+    sizes), their blend weights from the settings, a seed and an optional start image.
+    Iterate ``run()``, then call ``finish()``; ``finish`` also works after an interruption
+    or a divergence. ``content_key`` and ``style_keys`` (checksums, say) let the Stylizer
+    reuse targets across jobs; style targets are not reused with colour preservation,
+    which recolours each style after its content."""
 
     def __init__(self, stylizer: Stylizer, content: np.ndarray, styles: Sequence[np.ndarray],
                  seed: int, init_image: np.ndarray | None = None,

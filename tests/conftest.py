@@ -113,13 +113,16 @@ def _s15fixed16(values) -> bytes:
 
 
 def _icc_profile(description: str, gamma: float = 1.0, colorants=SRGB_COLORANTS_D50,
-                 space: bytes = b"RGB ") -> bytes:  # fmt: skip
+                 space: bytes = b"RGB ", curve: bytes | None = None,
+                 extra: dict | None = None) -> bytes:  # fmt: skip
     """A version 2 matrix/TRC display profile (ICC.1:2001-04) in bytes: ``space`` b"RGB " with
     the three ``colorants`` (XYZ of full red, green, blue) or b"GRAY"; every tone curve a
-    pure power ``gamma`` (stored as u8Fixed8, so 2.2 is 563/256; 1.0 stored as the identity)."""
-    curve = b"curv\0\0\0\0" + (
-        struct.pack(">I", 0) if gamma == 1.0 else struct.pack(">IH2x", 1, round(gamma * 256))
-    )
+    pure power ``gamma`` (stored as u8Fixed8, so 2.2 is 563/256; 1.0 stored as the identity),
+    or the tag data ``curve`` when given; ``extra`` adds tags ({signature: data})."""
+    if curve is None:
+        curve = b"curv\0\0\0\0" + (
+            struct.pack(">I", 0) if gamma == 1.0 else struct.pack(">IH2x", 1, round(gamma * 256))
+        )
     text = description.encode("ascii") + b"\0"
     tags = {  # textDescriptionType: ASCII, then empty Unicode and ScriptCode parts
         b"desc": b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + bytes(8 + 3 + 67),
@@ -132,6 +135,7 @@ def _icc_profile(description: str, gamma: float = 1.0, colorants=SRGB_COLORANTS_
         tags.update({name: curve for name in (b"rTRC", b"gTRC", b"bTRC")})
     else:
         tags[b"kTRC"] = curve
+    tags.update(extra or {})
     offset, table, data = 128 + 4 + 12 * len(tags), b"", b""
     for name, body in tags.items():
         body += bytes(-len(body) % 4)  # tag data starts on 4-byte boundaries

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -165,6 +166,23 @@ def test_16bit_jobs_match_stylize_run_and_an_8bit_record_is_not_taken_for_them(
     assert run.exit_code == 0, run.output
     assert (out / "c1.tif").read_bytes() == single.read_bytes()
     assert _manifest(out)[-1]["settings"]["bit_depth"] == 16
+
+
+def test_16bit_jobs_keep_a_16bit_contents_every_bit(vgg_file, inputs, tmp_path):
+    folder, masks = tmp_path / "deep", tmp_path / "masks"
+    folder.mkdir(), masks.mkdir()
+    deep = np.random.default_rng(9).integers(0, 65536, (24, 32, 3), dtype=np.uint16)
+    assert cv2.imwrite(str(folder / "d.tif"), deep[:, :, ::-1])
+    black_left = np.full((24, 32), 255, np.uint8)
+    black_left[:, :12] = 0
+    Image.fromarray(black_left).save(masks / "d.png")
+    out = tmp_path / "out"
+    result = _batch(vgg_file, "--content", folder, "--style", inputs / "s" / "s0.png", "--out",
+                    out, "--mask-template", f"{masks}/{{content}}.png", "--bit-depth", "16",
+                    "--template", "{content}.png")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = cv2.imread(str(out / "d.png"), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    np.testing.assert_array_equal(written[:, :12], deep[:, :12])
 
 
 def test_a_torn_manifest_line_and_a_stale_temporary_are_cleaned_up(vgg_file, inputs, tmp_path):

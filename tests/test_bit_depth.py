@@ -36,6 +36,16 @@ def test_widening_is_exact_and_as_8bit_undoes_it():
     assert bit_depth.as_8bit(every) is every
 
 
+def test_at_levels_of_widens_narrows_or_keeps():
+    every = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)
+    exact = every.astype(np.uint16) * 257
+    wide = (exact + np.where(every < 255, 100, -100)).astype(np.uint16)  # under half a level
+    np.testing.assert_array_equal(bit_depth.at_levels_of(every, np.uint16), exact)
+    np.testing.assert_array_equal(bit_depth.at_levels_of(wide, np.uint8), every)  # rounded
+    assert bit_depth.at_levels_of(wide, np.uint16) is wide
+    assert bit_depth.at_levels_of(every, np.uint8) is every
+
+
 def test_as_8bit_rounds_to_the_nearest_level():
     levels = np.array([[[0, 128, 129], [256, 257, 385], [386, 65406, 65535]]], np.uint16)
     expected = np.rint(levels / 257).astype(np.uint8)  # 128/257 is under half a level

@@ -235,6 +235,27 @@ def test_bit_depth_16_writes_16bit_images_and_checkpoints_with_the_costs_of_the_
     assert summary["J"] != eight["J"]  # each is the J of its own rounding
 
 
+def test_bit_depth_16_reads_a_16bit_content_whole(runner, vgg_file, image_files, tmp_path):
+    rng = np.random.default_rng(8)
+    deep = rng.integers(0, 65536, (24, 32, 3), dtype=np.uint16)
+    content, mask = tmp_path / "deep.png", tmp_path / "mask.png"
+    assert cv2.imwrite(str(content), deep[:, :, ::-1])
+    black_left = np.full((24, 32), 255, np.uint8)
+    black_left[:, :12] = 0
+    Image.fromarray(black_left).save(mask)
+    args = ["run", "--content", str(content), "--style", str(image_files["style"]),
+            "--weights", str(vgg_file), "--iterations", "2", "--mask", str(mask),
+            "--preserve-colors", "luminance"]  # fmt: skip
+    result = runner.invoke(main, [*args, "--bit-depth", "16", "-o", str(tmp_path / "r.png")])
+    assert result.exit_code == 0, result.output
+    written = cv2.imread(str(tmp_path / "r.png"), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    np.testing.assert_array_equal(written[:, :12], deep[:, :12])  # every bit of the content
+    result = runner.invoke(main, [*args, "-o", str(tmp_path / "e.png")])
+    assert result.exit_code == 0, result.output
+    eight = np.asarray(Image.open(tmp_path / "e.png"))
+    np.testing.assert_array_equal(eight[:, :12], deep[:, :12] >> 8)  # Pillow's 8-bit read
+
+
 @pytest.mark.parametrize("name", ["r.jpg", "r.webp", "r.bmp"])
 def test_bit_depth_16_refuses_an_8bit_format_before_any_work(
     runner, vgg_file, image_files, tmp_path, name

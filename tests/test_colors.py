@@ -47,3 +47,27 @@ def test_a_16bit_result_keeps_its_finer_luminance():
     assert chroma_error.max() <= 1e-2
     eight = colors.restore_chroma(np.rint(result / 257).astype(np.uint8), content)
     assert np.abs(restored / 257 - eight).max() <= 1.5  # the same picture
+
+
+def test_a_16bit_content_is_read_at_its_levels():
+    content = _rgb(5)
+    wide = content.astype(np.uint16) * 257  # the same picture at 16 bits
+    np.testing.assert_array_equal(colors.rgb_to_ycbcr(wide), colors.rgb_to_ycbcr(content))
+    style = _rgb(6, (7, 5, 3))
+    np.testing.assert_array_equal(colors.match_luminance(style, wide),
+                                  colors.match_luminance(style, content))  # fmt: skip
+    np.testing.assert_array_equal(colors.match_color_histogram(style, wide),
+                                  colors.match_color_histogram(style, content))  # fmt: skip
+
+
+def test_a_16bit_content_gives_its_own_chroma_not_its_8bit_rounding():
+    rng = np.random.default_rng(7)
+    content = _muted(8).astype(np.int64) * 257 + rng.integers(-128, 129, (9, 11, 3))
+    content = content.astype(np.uint16)
+    result = _muted(9).astype(np.uint16) * 257 + 100
+    source = colors.rgb_to_ycbcr(content)[..., 1:]
+    restored = colors.restore_chroma(result, content)
+    assert np.abs(colors.rgb_to_ycbcr(restored)[..., 1:] - source).max() <= 1e-2
+    rounded = np.rint(content / 257).astype(np.uint8)  # what an 8-bit read would give
+    from_rounded = colors.restore_chroma(result, rounded)
+    assert np.abs(colors.rgb_to_ycbcr(from_rounded)[..., 1:] - source).max() > 0.2

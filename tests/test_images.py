@@ -17,7 +17,7 @@ import PIL
 import pytest
 from PIL import Image, ImageFile
 
-from stylize import images
+from stylize import icc, images
 from stylize.errors import ImageError, InputError
 
 FORMATS = {
@@ -460,7 +460,7 @@ def test_load_ignores_a_profile_it_cannot_apply(tmp_path, icc_profile, monkeypat
     elif why == "gray profile on RGB":
         profile = icc_profile("Gray, gamma 2.2", GAMMA_22, space=b"GRAY")
     else:
-        monkeypatch.setattr(images, "ImageCms", None)
+        monkeypatch.setattr(icc, "ImageCms", None)
     path = tmp_path / "ignored.png"
     Image.fromarray(every_level()).save(path, icc_profile=profile)
     np.testing.assert_array_equal(images.load_image(path), every_level())

@@ -82,3 +82,17 @@ def test_composite_keeps_the_content_exactly_where_black_at_8_and_16_bits():
     np.testing.assert_array_equal(sixteen[:, 1::4], wide[:, 1::4])
     expected = keep[:, :, None] * wide + (1 - keep[:, :, None]) * (content * 257.0)
     np.testing.assert_array_equal(sixteen, np.rint(expected))
+
+
+def test_a_16bit_content_is_taken_to_the_images_levels():
+    rng = np.random.default_rng(6)
+    content = rng.integers(0, 65536, (6, 8, 3), dtype=np.uint16)
+    keep = np.zeros((6, 8), np.float32)
+    keep[:, 4:] = 1.0
+    wide = rng.integers(0, 65536, (6, 8, 3), dtype=np.uint16)
+    sixteen = masks.composite(wide, content, keep)
+    np.testing.assert_array_equal(sixteen[:, :4], content[:, :4])  # all 16 bits kept
+    np.testing.assert_array_equal(sixteen[:, 4:], wide[:, 4:])
+    eight = masks.composite(np.zeros((6, 8, 3), np.uint8), content, keep)
+    assert eight.dtype == np.uint8
+    np.testing.assert_array_equal(eight[:, :4], np.rint(content[:, :4] / 257))

@@ -532,3 +532,28 @@ def test_16bit_luminance_transfer_with_a_mask_over_two_scales(weights):
     out = colors.rgb_to_ycbcr(changed / 257)
     chroma_error = np.abs(out[..., 1:] - colors.rgb_to_ycbcr(LARGER[:, 32:])[..., 1:])
     assert np.median(chroma_error) < 0.05  # the content's colour, not rounded to 8 bits
+
+
+def test_a_16bit_content_is_kept_and_recoloured_from_at_16_bits(weights):
+    """A content read at 16 bits (--bit-depth 16 with a 16-bit file) is what the kept region
+    and the restored colour come from, to the last bit; an 8-bit run rounds it."""
+    rng = np.random.default_rng(3)
+    deep = (LARGER.astype(np.int64) * 257 + rng.integers(-128, 129, LARGER.shape)).clip(0, 65535)
+    deep = deep.astype(np.uint16)
+    keep = np.zeros(LARGER.shape[:2], np.float32)
+    keep[:, 32:] = 1.0
+    settings = {"iterations": 4, "preserve_colors": "luminance"}
+    stylizer = Stylizer(weights, Settings(**settings, bit_depth=16), CPU, keep_mask=True)
+    transfer = Transfer(stylizer, deep, [STYLE_A], 2, keep=keep)
+    list(transfer.run())
+    result = transfer.finish().image
+    np.testing.assert_array_equal(result[:, :32], deep[:, :32])
+    out = colors.rgb_to_ycbcr(result[:, 32:])
+    chroma_error = np.abs(out[..., 1:] - colors.rgb_to_ycbcr(deep[:, 32:])[..., 1:])
+    assert np.median(chroma_error) < 0.01  # from the 16-bit content, not its rounding
+    stylizer = Stylizer(weights, Settings(**settings), CPU, keep_mask=True)
+    transfer = Transfer(stylizer, deep, [STYLE_A], 2, keep=keep)
+    list(transfer.run())
+    eight = transfer.finish().image
+    assert eight.dtype == np.uint8
+    np.testing.assert_array_equal(eight[:, :32], np.rint(deep[:, :32] / 257))

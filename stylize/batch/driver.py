@@ -115,14 +115,15 @@ class ImageCache:
         self.capacity = capacity
         self.items: OrderedDict[tuple[Path, str], np.ndarray] = OrderedDict()
 
-    def load(self, path: Path, role: str, fit: Callable | None = None) -> np.ndarray:
-        """The decoded image, passed through ``fit`` when given (ImageError as load_image
-        or ``fit`` raise it)."""
+    def load(self, path: Path, role: str, fit: Callable | None = None,
+             bit_depth: int = 8) -> np.ndarray:  # fmt: skip
+        """The decoded image (load_image's ``bit_depth``), passed through ``fit`` when given
+        (ImageError as load_image or ``fit`` raise it)."""
         key = (path, role)
         if key in self.items:
             self.items.move_to_end(key)
             return self.items[key]
-        loaded = images.load_image(path, role=role)
+        loaded = images.load_image(path, role=role, bit_depth=bit_depth)
         if fit is not None:
             loaded = fit(loaded)
         self.items[key] = loaded
@@ -239,6 +240,7 @@ class Batch:
                 job.content,
                 "content image",
                 lambda image: prepare.fit_content(image, job.content, max_size),
+                bit_depth=self.settings.bit_depth,
             )
             style = self.images.load(job.style, "style image")
             size = (content.shape[1], content.shape[0])
