@@ -276,6 +276,24 @@ def test_the_bit_depth_benchmark_scores_each_rounding_of_one_iterate(tmp_path):
     assert report["scales"] == [[48, 32]] and report["machine"]["cpu"]
 
 
+def test_the_read16_benchmark_times_both_depths_and_says_what_16_bits_keep():
+    command = [sys.executable, str(BENCH.parent / "read16.py"), "--size", "64x48",
+               "--repeats", "1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert sorted(report["reading"]) == ["png", "png_with_profile", "tiff"]
+    for reads in report["reading"].values():
+        assert (reads["8"]["dtype"], reads["16"]["dtype"]) == ("uint8", "uint16")
+        assert all(_positive(reads[d]["seconds"]) and _positive(reads[d]["peak_mib"])
+                   for d in ("8", "16"))  # fmt: skip
+    assert all(_positive(size) for size in report["bytes"].values())
+    kept = report["levels_8bit"]
+    assert 0 < kept["read_8bit_max"] < 1  # Pillow keeps each sample's high byte
+    assert 0 < kept["chroma_from_8bit_mean"] <= kept["chroma_from_8bit_max"]
+    assert report["machine"]["cpu"]
+
+
 def test_the_step_ratio_benchmark_refuses_no_correction_pairs(monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(BENCH.parent))
     import step_ratio
