@@ -174,16 +174,18 @@ def _run(request: RunRequest, board) -> RunOutcome:
         stylizer.close()
         recorder.write_outputs(result)
         stopped = stopped or late.signal
+        error = error or recorder.snapshot_error()
         if board is not None:
             board.show(lambda: result.image)
             board.finish("interrupted" if stopped else "failed" if error else "finished")
-        return _outcome(inputs, result, stopped, error, transfer)
+        return _outcome(inputs, result, stopped, error, transfer, recorder.unsaved)
 
 
 def _outcome(inputs: Inputs, result, stopped: str | None, error: StylizeError | None,
-             transfer) -> RunOutcome:  # fmt: skip
+             transfer, unsaved: list[Path]) -> RunOutcome:  # fmt: skip
     """The summary, exit code and closing note of a run whose outputs are written."""
     summary = _summary(inputs, result, transfer.stylizer.device, stopped, transfer)
+    summary["snapshots_not_written"] = [str(path) for path in unsaved]
     written = f"{inputs.request.output}{_coarse(result, inputs)}"
     if stopped:
         note = (f"interrupted by {stopped} at iteration {result.iterations}; the best image so"
@@ -213,6 +215,8 @@ class Recorder:
                                        stages=transfer.stages)  # fmt: skip
         self.history: list[dict] = []
         self.panels: list[tuple[str, np.ndarray]] = []
+        self.unsaved: list[Path] = []  # --save-every snapshots that could not be written
+        self._first_unsaved: ImageError | None = None
         self.feed = None
         transfer.stylizer.on_tile = self._tile_done
         if not self.request.quiet:
@@ -260,12 +264,31 @@ class Recorder:
             self.feed.step(progress, self.transfer, left)
         save_every = self.inputs.settings.save_every
         if save_every and progress.iteration % save_every == 0:
-            path = images.intermediate_path(self.request.output, progress.iteration)
-            images.save_image(path, self.transfer.image_of(progress))
+            self._snapshot(progress)
         if self._sheet_panel_due(progress.iteration):
             self.panels.append(
                 (f"iteration {progress.iteration}", self.transfer.image_of(progress))
             )
+
+    def _snapshot(self, progress) -> None:
+        """Write a --save-every snapshot. One that cannot be written (a full disk, a folder
+        gone) is a warning and the run goes on: hours of work are worth more than one
+        snapshot, and the output may still be written (snapshot_error reports it then)."""
+        path = images.intermediate_path(self.request.output, progress.iteration)
+        try:
+            images.save_image(path, self.transfer.image_of(progress))
+        except ImageError as error:
+            self.unsaved.append(path)
+            self._first_unsaved = self._first_unsaved or error
+            self.display.message(f"warning: --save-every: {error}; the run goes on")
+
+    def snapshot_error(self) -> ImageError | None:
+        """The error a run ends with when snapshots could not be written (exit code 2, as
+        for the other outputs), once the output is written; None when all were."""
+        if not self.unsaved:
+            return None
+        return ImageError(f"--save-every: {len(self.unsaved)} snapshot(s) not written, the"
+                          f" first because {self._first_unsaved}")  # fmt: skip
 
     def _sheet_panel_due(self, iteration: int) -> bool:
         """Three snapshots for the contact sheet, at a quarter, half and three quarters."""

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,6 +216,38 @@ def test_checkpoints_are_checked_by_their_pattern(vgg_file, image_files, tmp_pat
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "r_100000.png" in result.stderr, result.output
     assert len(checked) < 10  # not one check per checkpoint (10,000 of them)
+
+
+def test_a_snapshot_that_cannot_be_written_does_not_end_the_run(
+    vgg_file, image_files, tmp_path, monkeypatch
+):
+    from stylize import images
+
+    real = images.atomic_writer
+
+    @contextlib.contextmanager
+    def full_disk_for_one_snapshot(path):
+        if Path(path).name == "r_00002.png":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        with real(path) as stream:
+            yield stream
+
+    monkeypatch.setattr(images, "atomic_writer", full_disk_for_one_snapshot)
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--save-every", "2",
+                     "--json", "--quiet")  # fmt: skip
+    args[args.index("--iterations") + 1] = "6"
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    lost = tmp_path / "r_00002.png"
+    assert (f"warning: --save-every: output image '{lost}': cannot write (No space left on"
+            " device); the run goes on") in result.stderr  # fmt: skip
+    summary = json.loads(result.stdout)
+    assert summary["iterations"] == 6 and summary["snapshots_not_written"] == [str(lost)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png", "r_00004.png", "r_00006.png"]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: --save-every: 1 snapshot(s) not written, the first because")
+    assert last.endswith(f"(written to {tmp_path / 'r.png'})")
+    assert Image.open(tmp_path / "r.png").size == (32, 24)
 
 
 def test_a_checkpoint_name_is_no_other_output(vgg_file, image_files, tmp_path):

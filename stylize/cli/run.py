@@ -32,7 +32,8 @@ OWN_OPTIONS = {
                               " --json]"),
     "save_every": click.option("--save-every", type=int, default=0, show_default=True,
                                help="Also write the image every N iterations, as"
-                                    " <output>_<iteration>."),
+                                    " <output>_<iteration>. One that cannot be written is a"
+                                    " warning; the run goes on and exits 2 at the end."),
     "history": click.option("--history", type=path(),
                             help="Write every iteration's costs and seconds to this JSON-lines"
                                  " file."),
