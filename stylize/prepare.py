@@ -37,11 +37,12 @@ def fit_content(content: np.ndarray, path: Path, max_size: int) -> np.ndarray:
 
 
 def load_init_image(settings: Settings) -> np.ndarray | None:
-    """The ``--init`` image when it names a file, (H, W, 3) uint8; None for noise, content
-    or style."""
+    """The ``--init`` image when it names a file, (H, W, 3) uint8 (uint16 for a 16-bit file
+    with ``Settings.bit_depth`` 16: a 16-bit print continued with --scales 1 starts exactly
+    where it ended); None for noise, content or style."""
     if settings.init in INIT_CHOICES:
         return None
-    return images.load_image(settings.init, role="--init image")
+    return images.load_image(settings.init, role="--init image", bit_depth=settings.bit_depth)
 
 
 def load_style_masks(paths, styles: int, size: tuple[int, int]) -> list[np.ndarray] | None:

@@ -1,5 +1,6 @@
 """What run and batch prepare alike before TensorFlow starts."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -25,6 +26,16 @@ def test_init_image_only_for_a_path(image_files):
     assert loaded.shape == (40, 40, 3) and loaded.dtype == np.uint8
     with pytest.raises(ImageError, match="--init image"):
         prepare.load_init_image(Settings(init="no-such-file.png"))
+
+
+def test_a_16bit_init_image_keeps_its_bits_with_bit_depth_16(tmp_path):
+    deep = np.random.default_rng(2).integers(0, 65536, (20, 24, 3), dtype=np.uint16)
+    path = tmp_path / "print.png"
+    assert cv2.imwrite(str(path), deep[:, :, ::-1])
+    np.testing.assert_array_equal(
+        prepare.load_init_image(Settings(init=str(path), bit_depth=16)), deep
+    )
+    assert prepare.load_init_image(Settings(init=str(path))).dtype == np.uint8
 
 
 def test_load_weights_keeps_the_layers_the_settings_use(vgg_file, tmp_path):

@@ -557,3 +557,14 @@ def test_a_16bit_content_is_kept_and_recoloured_from_at_16_bits(weights):
     eight = transfer.finish().image
     assert eight.dtype == np.uint8
     np.testing.assert_array_equal(eight[:, :32], np.rint(deep[:, :32] / 257))
+
+
+def test_a_16bit_init_image_is_the_start_to_the_last_bit(weights):
+    rng = np.random.default_rng(5)
+    deep = CONTENT.astype(np.int64) * 257 + rng.integers(-128, 129, CONTENT.shape)
+    deep = deep.clip(0, 65535).astype(np.uint16)
+    settings = Settings(iterations=1, scales=1, bit_depth=16, init="print.png")  # no noise
+    transfer = Transfer(Stylizer(weights, settings, CPU), CONTENT, [STYLE_A], 0, init_image=deep)
+    next(transfer.run())
+    np.testing.assert_array_equal(transfer.start, images.preprocess(deep, weights.mean_pixel))
+    transfer.finish()

@@ -112,7 +112,7 @@ OPTIONS: dict[str, Callable] = {
                               help="Bits per channel of the images written. 16 keeps the"
                                    " optimizer's finer levels (smooth gradients for prints and"
                                    " editing); PNG or TIFF only. With 16, a 16-bit PNG or TIFF"
-                                   " content is read with all its bits."),
+                                   " content or --init is read with all its bits."),
     "quiet": click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
     "as_json": click.option("--json", "as_json", is_flag=True,
                             help="Print a JSON summary on stdout at the end."),
