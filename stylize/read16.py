@@ -89,8 +89,9 @@ def _holds_16bit_colour(header: Image.Image, path: Path) -> bool:
         return len(ihdr) == 26 and ihdr[24] == 16 and ihdr[25] in _PNG_COLOUR_TYPES
     if header.format == "TIFF":
         tags = header.tag_v2
+        bits = tuple(tags.get(258, ()))  # one value for every sample, or one each
         return (tags.get(262) == 2 and tags.get(277) == 3  # RGB, three samples a pixel
-                and tuple(tags.get(258, ())) == (16, 16, 16)
+                and bool(bits) and all(depth == 16 for depth in bits)
                 and all(kind == 1 for kind in tags.get(339, (1,))))  # fmt: skip
     return False
 

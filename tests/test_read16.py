@@ -204,3 +204,26 @@ def test_without_little_cms_profiles_are_ignored_as_at_8_bits(tmp_path, icc_prof
     assert np.abs(images.load_image(path, bit_depth=16).astype(int) - pixels).max() > 1000
     monkeypatch.setattr(icc, "ImageCms", None)  # a Pillow built without LittleCMS
     np.testing.assert_array_equal(images.load_image(path, bit_depth=16), pixels)
+
+
+def tiff_of_single_values(pixels: np.ndarray, sample_format: int) -> bytes:
+    """An uncompressed little-endian 16-bit RGB TIFF whose BitsPerSample and SampleFormat
+    hold one value for all three samples, as some writers store them."""
+    height, width, _ = pixels.shape
+    data = pixels.astype("<u2").tobytes()
+    tags = [(256, width), (257, height), (258, 16), (259, 1), (262, 2), (273, 8), (277, 3),
+            (278, height), (279, len(data)), (339, sample_format)]  # fmt: skip
+    ifd = struct.pack("<H", len(tags))
+    for tag, value in tags:
+        ifd += struct.pack("<HHII", tag, 4, 1, value)  # LONG, one value
+    return b"II*\0" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0)
+
+
+def test_a_tiff_giving_one_bit_depth_for_all_samples(tmp_path):
+    pixels = random16((20, 24, 3), seed=8)
+    path = tmp_path / "single.tif"
+    path.write_bytes(tiff_of_single_values(pixels, sample_format=1))
+    np.testing.assert_array_equal(images.load_image(path, bit_depth=16), pixels)
+    signed = tmp_path / "signed.tif"
+    signed.write_bytes(tiff_of_single_values(pixels, sample_format=2))  # signed integers
+    assert read16.sixteen_bit_rgb(signed) is None
