@@ -1,5 +1,6 @@
 """ICC profiles: 8-bit images converted to sRGB by LittleCMS (through Pillow's ImageCms),
-and matrix/TRC profiles evaluated in floating point, for 16-bit images.
+and matrix/TRC profiles evaluated in floating point, for 16-bit images and for the nclx
+colour codes of HEIF images without a profile (nclx_matrix_trc).
 
 Pillow's LittleCMS binding transforms 8-bit pixels only (it has no 16-bit RGB mode), so a
 16-bit image with an RGB profile such as Adobe RGB, ProPhoto or Display P3 is converted here:
@@ -36,7 +37,13 @@ _CURVES = (b"rTRC", b"gTRC", b"bTRC")
 _D50 = np.array([0.9642, 1.0, 0.8249])  # the profile connection space's white, XYZ
 _Y_OF_L50 = ((50 + 16) / 116) ** 3  # CIE L* 50 as luminance Y
 _INVERSE_SAMPLES = 1 << 18  # points each inverse tone curve is interpolated between
-_TOP_16BIT = 65535
+# ITU-T H.273 codes: TransferCharacteristics 13 is sRGB's curve; ColourPrimaries 1 is
+# BT.709's (sRGB's), 2 unspecified
+_H273_SRGB_TRANSFER = 13
+_H273_SRGB_PRIMARIES = frozenset({1, 2})
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367],
+                      [0.0389, -0.0685, 1.0296]])  # fmt: skip
+_PIECE_PIXELS = 1 << 18  # image_in_srgb converts pieces of about this many pixels
 # parametricCurveType: how many s15Fixed16 parameters each function type has (Table 68)
 _PARAMETERS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}
 
@@ -74,11 +81,16 @@ class MatrixTrc:
             channels.append(low + position * (np.take(table, index + 1) - low))
         return np.stack(channels, -1)
 
+    def curves_at_levels(self, top: int) -> tuple[np.ndarray, ...]:
+        """Per channel, the linear light of each level 0..``top`` (255 or 65535)."""
+        if top not in self._level_tables:
+            levels = np.arange(top + 1) / top
+            self._level_tables[top] = tuple(curve(levels) for curve in self.curves)
+        return self._level_tables[top]
+
     @functools.cached_property
-    def curves_at_16bit_levels(self) -> tuple[np.ndarray, ...]:
-        """Per channel, the linear light of each of the 65,536 16-bit levels."""
-        levels = np.arange(_TOP_16BIT + 1) / _TOP_16BIT
-        return tuple(curve(levels) for curve in self.curves)
+    def _level_tables(self) -> dict[int, tuple[np.ndarray, ...]]:
+        return {}
 
     @functools.cached_property
     def inverse_tables(self) -> tuple[np.ndarray, ...]:
@@ -90,6 +102,42 @@ class MatrixTrc:
             light = np.maximum.accumulate(curve(grid))  # flat, never falling, where rounded
             tables.append(np.interp(grid, light, grid))
         return tuple(tables)
+
+
+def nclx_matrix_trc(nclx: dict) -> MatrixTrc | None:
+    """A HEIF image's nclx colour description (pillow-heif's ``info["nclx_profile"]``: ITU-T
+    H.273 codes and the primaries' chromaticities) as a MatrixTrc whose colorants are
+    adapted to D50 with Bradford, as LittleCMS builds its RGB profiles. None when it says
+    sRGB's primaries (BT.709's) or none, when its transfer is not sRGB's (13; BT.709's
+    camera curve, PQ and HLG are not converted), or when chromaticities are missing."""
+    if nclx.get("transfer_characteristics") != _H273_SRGB_TRANSFER:
+        return None
+    if nclx.get("color_primaries") in _H273_SRGB_PRIMARIES:
+        return None
+    try:
+        xy = [(float(nclx[f"color_primary_{c}_x"]), float(nclx[f"color_primary_{c}_y"]))
+              for c in ("red", "green", "blue", "white")]  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        return None
+    curve = _parametric(3, [2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045])  # IEC 61966-2-1
+    return MatrixTrc(_adapted_to_d50(_rgb_to_xyz(xy[:3], xy[3]), xy[3]), (curve,) * 3)
+
+
+def _xyz_of(x: float, y: float) -> np.ndarray:
+    """The XYZ of chromaticity (x, y) at luminance Y 1."""
+    return np.array([x / y, 1.0, (1 - x - y) / y])
+
+
+def _rgb_to_xyz(primaries, white) -> np.ndarray:
+    """(3, 3) linear RGB to XYZ of three (x, y) primaries whose sum is the white (x, y)."""
+    columns = np.array([_xyz_of(x, y) for x, y in primaries]).T
+    return columns * np.linalg.solve(columns, _xyz_of(*white))
+
+
+def _adapted_to_d50(matrix: np.ndarray, white) -> np.ndarray:
+    """An RGB-to-XYZ ``matrix`` for the (x, y) ``white`` taken to D50 (Bradford)."""
+    cone_ratio = (_BRADFORD @ _D50) / (_BRADFORD @ _xyz_of(*white))
+    return np.linalg.inv(_BRADFORD) @ np.diag(cone_ratio) @ _BRADFORD @ matrix
 
 
 def description(profile: bytes) -> str | None:
@@ -162,13 +210,32 @@ def convert(rgb: np.ndarray, source: MatrixTrc, target: MatrixTrc) -> np.ndarray
     return _from_source_light(source.to_linear(rgb), source, target)
 
 
-def convert_16bit(pixels: np.ndarray, source: MatrixTrc, target: MatrixTrc) -> np.ndarray:
-    """``convert`` for (..., 3) uint16 levels, returning uint16 levels (rounded); the tone
-    curves are looked up at each level rather than computed, with the same values."""
-    tables = source.curves_at_16bit_levels
+def convert_levels(pixels: np.ndarray, source: MatrixTrc, target: MatrixTrc) -> np.ndarray:
+    """``convert`` for (..., 3) uint8 or uint16 levels, returning levels of the same type
+    (rounded); the tone curves are looked up at each level rather than computed, with the
+    same values."""
+    top = int(np.iinfo(pixels.dtype).max)
+    tables = source.curves_at_levels(top)
     linear = np.stack([np.take(tables[k], pixels[..., k]) for k in range(3)], -1)
     out = _from_source_light(linear, source, target)
-    return np.rint(out * _TOP_16BIT).astype(np.uint16)
+    return np.rint(out * top).astype(pixels.dtype)
+
+
+def image_in_srgb(pixels: np.ndarray, source: MatrixTrc) -> np.ndarray:
+    """An (H, W, 3) uint8 or uint16 image in ``source``'s colours taken to LittleCMS's sRGB
+    (convert_levels), a piece of rows at a time: the float64 arrays of a print-size image
+    would take gigabytes at once."""
+    out = np.empty_like(pixels)
+    rows = max(1, _PIECE_PIXELS // pixels.shape[1])
+    for top in range(0, pixels.shape[0], rows):
+        out[top : top + rows] = convert_levels(pixels[top : top + rows], source, srgb())
+    return out
+
+
+@functools.cache
+def srgb() -> MatrixTrc:
+    """LittleCMS's own sRGB profile, which 8-bit images are converted to, as a MatrixTrc."""
+    return matrix_trc(srgb_profile())
 
 
 def _from_source_light(linear: np.ndarray, source: MatrixTrc, target: MatrixTrc) -> np.ndarray:

@@ -63,7 +63,8 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     space outputs are written in, with LittleCMS's perceptual intent, as a colour-managed
     viewer shows them. Ignored: profiles that say sRGB, that cannot be read or do not fit
     the image's mode, those of 16-bit grayscale, and all of them when ``colour_managed`` is
-    false (masks are weights, not colours).
+    false (masks are weights, not colours). A HEIF's nclx codes stand in for a missing
+    profile (icc.nclx_matrix_trc).
 
     ``role`` starts every error message, e.g. "content image". Raises ImageError when the file
     is missing, not a regular file, empty, not a decodable image, truncated, larger than
@@ -187,6 +188,7 @@ def _to_rgb(picture: Image.Image, label: str, colour_managed: bool,
         gray = values if bit_depth == 16 else as_8bit(values)
         return np.repeat(gray[:, :, np.newaxis], 3, axis=2)
     profile = picture.info.get("icc_profile") if colour_managed else None
+    nclx = picture.info.get("nclx_profile") if colour_managed and not profile else None
     if picture.mode in _ALPHA_MODES or "transparency" in picture.info:
         gray = picture.mode in ("L", "LA", "La")
         rgba = picture.convert("RGBA")
@@ -197,12 +199,14 @@ def _to_rgb(picture: Image.Image, label: str, colour_managed: bool,
     try:
         if picture.mode not in ("RGB", "L", "CMYK"):  # the modes LittleCMS transforms
             picture = picture.convert("RGB")
-        return np.array(icc.in_srgb(picture, profile).convert("RGB"), dtype=np.uint8)
+        rgb = np.array(icc.in_srgb(picture, profile).convert("RGB"), dtype=np.uint8)
     except ValueError as exc:
         raise ImageError(
             f"{label}: unsupported colour mode {picture.mode} (expected an RGB, grayscale, "
             "palette or CMYK image)"
         ) from exc
+    source = icc.nclx_matrix_trc(nclx) if nclx else None  # a HEIF's colours without a profile
+    return rgb if source is None else icc.image_in_srgb(rgb, source)
 
 
 def scale_sizes(width: int, height: int, scales: int,

@@ -12,7 +12,6 @@ profiles with lookup tables) give None, and the caller reads them at 8 bits. Ima
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,6 @@ from stylize import icc
 from stylize.bit_depth import max_level
 
 _PNG_COLOUR_TYPES = frozenset({2, 4, 6})  # RGB, gray with alpha, RGB with alpha
-_ROWS_PER_PIECE_PIXELS = 1 << 18  # colour conversion in pieces of about this many pixels
 _TOP = max_level(np.uint16)
 # EXIF orientation -> the NumPy transform that shows the picture upright (as
 # PIL.ImageOps.exif_transpose does: 2 mirror, 3 half turn, 4 flip, 5 transpose, 6 a quarter
@@ -60,7 +58,7 @@ def sixteen_bit_rgb(path: Path, colour_managed: bool = True) -> np.ndarray | Non
         return None
     upright = _UPRIGHT.get(orientation, lambda a: a)(_over_white(pixels))
     rgb = np.ascontiguousarray(upright)
-    return rgb if source is None else _in_srgb(rgb, source)
+    return rgb if source is None else icc.image_in_srgb(rgb, source)
 
 
 class _LeftToLittleCms(Exception):
@@ -117,19 +115,3 @@ def _over_white(pixels: np.ndarray) -> np.ndarray:
     alpha = pixels[:, :, 3:].astype(np.float64) / _TOP
     blended = pixels[:, :, :3] * alpha + _TOP * (1.0 - alpha)
     return np.rint(blended).astype(np.uint16)
-
-
-def _in_srgb(rgb: np.ndarray, source: icc.MatrixTrc) -> np.ndarray:
-    """(H, W, 3) uint16 in ``source``'s colours -> sRGB, a piece of rows at a time (the
-    float64 arrays of a print-size image would take gigabytes at once)."""
-    out = np.empty_like(rgb)
-    rows = max(1, _ROWS_PER_PIECE_PIXELS // rgb.shape[1])
-    for top in range(0, rgb.shape[0], rows):
-        out[top : top + rows] = icc.convert_16bit(rgb[top : top + rows], source, _srgb())
-    return out
-
-
-@functools.cache
-def _srgb() -> icc.MatrixTrc:
-    """LittleCMS's own sRGB profile, which the 8-bit path converts to, as a MatrixTrc."""
-    return icc.matrix_trc(icc.srgb_profile())

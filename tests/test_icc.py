@@ -153,11 +153,39 @@ def test_descriptions():
     assert icc.is_rgb(icc.srgb_profile())
 
 
-def test_16bit_levels_convert_as_their_values_do(icc_profile):
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_levels_convert_as_their_values_do(icc_profile, dtype):
     source = icc.matrix_trc(icc_profile("Adobe", gamma=GAMMA_22, colorants=ADOBE_RGB_COLORANTS))
-    target = icc.matrix_trc(icc.srgb_profile())
-    levels = np.random.default_rng(0).integers(0, 65536, (32, 48, 3), dtype=np.uint16)
-    through_values = np.rint(icc.convert(levels / 65535, source, target) * 65535)
-    converted = icc.convert_16bit(levels, source, target)
-    assert converted.dtype == np.uint16
+    top = np.iinfo(dtype).max
+    levels = np.random.default_rng(0).integers(0, top + 1, (32, 48, 3)).astype(dtype)
+    through_values = np.rint(icc.convert(levels / top, source, icc.srgb()) * top)
+    converted = icc.convert_levels(levels, source, icc.srgb())
+    assert converted.dtype == dtype
     np.testing.assert_array_equal(converted, through_values)
+
+
+def test_conversion_in_pieces_equals_one_piece(icc_profile, monkeypatch):
+    source = icc.matrix_trc(icc_profile("Adobe", gamma=GAMMA_22, colorants=ADOBE_RGB_COLORANTS))
+    pixels = np.random.default_rng(1).integers(0, 65536, (40, 30, 3), dtype=np.uint16)
+    whole = icc.image_in_srgb(pixels, source)
+    monkeypatch.setattr(icc, "_PIECE_PIXELS", 100)  # 3 rows a piece
+    np.testing.assert_array_equal(icc.image_in_srgb(pixels, source), whole)
+
+
+def _nclx(primaries: int, transfer: int, xy) -> dict:
+    names = ("red", "green", "blue", "white")
+    described = {f"color_primary_{n}_{a}": v for n, p in zip(names, xy, strict=True)
+                 for a, v in zip("xy", p, strict=True)}  # fmt: skip
+    return {"color_primaries": primaries, "transfer_characteristics": transfer, **described}
+
+
+def test_nclx_primaries_become_bradford_adapted_colorants():
+    bt709 = ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290))
+    found = icc.nclx_matrix_trc(_nclx(12, 13, bt709))  # sRGB's primaries under another code
+    # LittleCMS's sRGB profile holds the same colorants, rounded to s15Fixed16
+    np.testing.assert_allclose(found.matrix, icc.srgb().matrix, atol=1e-5)
+    np.testing.assert_allclose(found.curves[0](np.linspace(0, 1, 11)),
+                               icc.srgb().curves[0](np.linspace(0, 1, 11)), atol=1e-4)  # fmt: skip
+    assert icc.nclx_matrix_trc(_nclx(1, 13, bt709)) is None  # says BT.709: nothing to do
+    assert icc.nclx_matrix_trc(_nclx(12, 1, bt709)) is None  # BT.709's camera curve
+    assert icc.nclx_matrix_trc({"color_primaries": 12, "transfer_characteristics": 13}) is None

@@ -290,6 +290,49 @@ def test_load_reads_a_lossless_heic_exactly(tmp_path):
     assert images.image_size(path) == (48, 32)
 
 
+# Display P3's primaries and D65 white (x, y), as an nclx box with ColourPrimaries 12 says
+P3 = ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.3127, 0.3290))
+BT709 = ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290))
+
+
+def _rgb_to_xyz(primaries_and_white) -> np.ndarray:
+    *primaries, white = primaries_and_white
+    xyz = np.array([[x / y, 1, (1 - x - y) / y] for x, y in [*primaries, white]]).T
+    return xyz[:, :3] * np.linalg.solve(xyz[:, :3], xyz[:, 3])
+
+
+def _heic_with_nclx(path, picture, primaries: int, transfer: int) -> None:
+    nclx = {"color_primaries": primaries, "transfer_characteristics": transfer,
+            "matrix_coefficients": 0, "full_range_flag": 1}  # fmt: skip
+    Image.fromarray(picture).save(path, quality=-1, chroma=444, nclx_profile=nclx)
+
+
+def test_load_converts_a_heics_nclx_display_p3_to_srgb(tmp_path):
+    """A HEIC that gives its colours as nclx codes (ColourPrimaries 12, Display P3, and
+    sRGB's curve) rather than an ICC profile, as some phones and encoders write them."""
+    _can_write(".heic")
+    path = tmp_path / "p3.heic"
+    _heic_with_nclx(path, every_level(), primaries=12, transfer=13)
+    stored = images.load_image(path, colour_managed=False)
+    np.testing.assert_array_equal(stored, every_level())  # lossless: the codes as written
+    # both whites are D65: P3's linear light -> XYZ -> sRGB's linear light, clipped
+    to_srgb = np.linalg.inv(_rgb_to_xyz(BT709)) @ _rgb_to_xyz(P3)
+    curve = stored / 255.0
+    linear = np.where(curve <= 0.04045, curve / 12.92, ((curve + 0.055) / 1.055) ** 2.4)
+    expected = srgb_encoded(np.clip(linear @ to_srgb.T, 0.0, 1.0))
+    assert np.abs(expected - stored).max() > 20  # P3's greens and reds lie outside sRGB
+    assert_within_one(images.load_image(path), expected)
+
+
+@pytest.mark.parametrize(("primaries", "transfer"), [(1, 13), (2, 13), (12, 16)])
+def test_load_keeps_a_heic_whose_nclx_says_srgb_or_is_not_converted(tmp_path, primaries,
+                                                                    transfer):  # fmt: skip
+    _can_write(".heic")
+    path = tmp_path / "kept.heic"
+    _heic_with_nclx(path, every_level(), primaries=primaries, transfer=transfer)
+    np.testing.assert_array_equal(images.load_image(path), every_level())  # 16: PQ, HDR
+
+
 def test_load_reads_avif(tmp_path):
     _can_write(".avif")
     picture = gradient(48, 32)

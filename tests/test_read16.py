@@ -187,15 +187,6 @@ def test_other_formats_are_not_taken(tmp_path):
     assert read16.sixteen_bit_rgb(path) is None
 
 
-def test_conversion_in_pieces_equals_one_piece(tmp_path, icc_profile, monkeypatch):
-    profile = icc_profile("Adobe RGB-like", gamma=GAMMA_22, colorants=ADOBE_RGB_COLORANTS)
-    path = tmp_path / "pieces.png"
-    write_png16(path, random16((40, 30, 3), seed=6), icc_chunk(profile))
-    whole = images.load_image(path, bit_depth=16)
-    monkeypatch.setattr(read16, "_ROWS_PER_PIECE_PIXELS", 100)  # 3 rows a piece
-    np.testing.assert_array_equal(images.load_image(path, bit_depth=16), whole)
-
-
 def test_without_little_cms_profiles_are_ignored_as_at_8_bits(tmp_path, icc_profile, monkeypatch):
     profile = icc_profile("Adobe RGB-like", gamma=GAMMA_22, colorants=ADOBE_RGB_COLORANTS)
     pixels = random16((16, 16, 3), seed=7)
