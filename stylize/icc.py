@@ -117,10 +117,13 @@ def nclx_matrix_trc(nclx: dict) -> MatrixTrc | None:
     try:
         xy = [(float(nclx[f"color_primary_{c}_x"]), float(nclx[f"color_primary_{c}_y"]))
               for c in ("red", "green", "blue", "white")]  # fmt: skip
-    except (KeyError, TypeError, ValueError):
+        matrix = _adapted_to_d50(_rgb_to_xyz(xy[:3], xy[3]), xy[3])
+    except (KeyError, TypeError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return None  # missing, or chromaticities no RGB space has (y = 0, primaries in line)
+    if not np.all(np.isfinite(matrix)):
         return None
     curve = _parametric(3, [2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045])  # IEC 61966-2-1
-    return MatrixTrc(_adapted_to_d50(_rgb_to_xyz(xy[:3], xy[3]), xy[3]), (curve,) * 3)
+    return MatrixTrc(matrix, (curve,) * 3)
 
 
 def _xyz_of(x: float, y: float) -> np.ndarray:
@@ -198,7 +201,7 @@ def matrix_trc(profile: bytes) -> MatrixTrc | None:
             return None
         columns = [_xyz(tags[name]) for name in _COLORANTS]
         curves = tuple(_curve(tags[name]) for name in _CURVES)
-    except (struct.error, ValueError, IndexError):
+    except (struct.error, ValueError, IndexError, ArithmeticError):  # ArithmeticError: a = 0
         return None
     return MatrixTrc(np.array(columns, np.float64).T, curves)
 

@@ -99,7 +99,10 @@ def _decoded(path: Path) -> np.ndarray | None:
     or None if it did not give 16 bits."""
     import cv2
 
-    pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # what Pillow decoded, OpenCV refuses: Pillow's 8 bits it is
+        return None
     if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3:
         return None
     if pixels.shape[2] not in (3, 4):

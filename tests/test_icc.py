@@ -143,6 +143,7 @@ def test_profiles_it_does_not_take(icc_profile):
     assert icc.matrix_trc(rgb.replace(b"bTRC", b"xTRC", 1)) is None  # a curve missing
     assert icc.matrix_trc(rgb[:150]) is None  # cut short
     assert icc.matrix_trc(icc_profile("para 9", curve=para(9, 1.0))) is None
+    assert icc.matrix_trc(icc_profile("a = 0", curve=para(1, 2.0, 0.0, 0.1))) is None
     assert icc.matrix_trc(icc_profile("odd curve", curve=b"mAB \0\0\0\0" + bytes(32))) is None
 
 
@@ -189,3 +190,7 @@ def test_nclx_primaries_become_bradford_adapted_colorants():
     assert icc.nclx_matrix_trc(_nclx(1, 13, bt709)) is None  # says BT.709: nothing to do
     assert icc.nclx_matrix_trc(_nclx(12, 1, bt709)) is None  # BT.709's camera curve
     assert icc.nclx_matrix_trc({"color_primaries": 12, "transfer_characteristics": 13}) is None
+    flat = ((0.64, 0.0), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290))  # a y of 0
+    assert icc.nclx_matrix_trc(_nclx(12, 13, flat)) is None
+    in_line = ((0.2, 0.2), (0.3, 0.3), (0.4, 0.4), (0.3127, 0.3290))  # no RGB space
+    assert icc.nclx_matrix_trc(_nclx(12, 13, in_line)) is None

@@ -218,3 +218,15 @@ def test_a_tiff_giving_one_bit_depth_for_all_samples(tmp_path):
     signed = tmp_path / "signed.tif"
     signed.write_bytes(tiff_of_single_values(pixels, sample_format=2))  # signed integers
     assert read16.sixteen_bit_rgb(signed) is None
+
+
+def test_a_file_opencv_refuses_is_read_by_pillow_at_8_bits(tmp_path, monkeypatch):
+    path = tmp_path / "deep.png"
+    write_png16(path, random16((16, 16, 3), seed=9))
+
+    def refuse(*args):
+        raise cv2.error("simulated")
+
+    monkeypatch.setattr(cv2, "imdecode", refuse)
+    assert read16.sixteen_bit_rgb(path) is None
+    assert images.load_image(path, bit_depth=16).dtype == np.uint8
