@@ -145,6 +145,18 @@ def test_an_rgb_profile_converts_to_srgb_at_16_bits(tmp_path, icc_profile):
     np.testing.assert_array_equal(stored, pixels)
 
 
+def test_a_16bit_tiffs_embedded_profile_converts_too(tmp_path, icc_profile):
+    profile = icc_profile("Adobe RGB-like", gamma=GAMMA_22, colorants=ADOBE_RGB_COLORANTS)
+    levels = np.arange(0, 65536, 16, dtype=np.uint16)
+    pixels = np.stack([levels, np.roll(levels, 1365), np.roll(levels, 2730)], -1)
+    pixels = pixels.reshape(64, 64, 3)
+    path = tmp_path / "adobe.tif"
+    path.write_bytes(tiff_of_single_values(pixels, sample_format=1, profile=profile))
+    loaded = images.load_image(path, bit_depth=16)
+    assert np.abs(loaded - srgb_from_adobe(pixels / 65535) * 65535).max() <= 8
+    assert np.abs(loaded.astype(int) - pixels).max() > 10000  # the profile was applied
+
+
 def test_16_and_8_bit_reads_of_a_profiled_file_agree(tmp_path, icc_profile):
     profile = icc_profile("Adobe RGB-like", gamma=GAMMA_22, colorants=ADOBE_RGB_COLORANTS)
     level = np.arange(256, dtype=np.uint8)
@@ -197,16 +209,29 @@ def test_without_little_cms_profiles_are_ignored_as_at_8_bits(tmp_path, icc_prof
     np.testing.assert_array_equal(images.load_image(path, bit_depth=16), pixels)
 
 
-def tiff_of_single_values(pixels: np.ndarray, sample_format: int) -> bytes:
+def tiff_of_single_values(pixels: np.ndarray, sample_format: int, profile: bytes = b"") -> bytes:
     """An uncompressed little-endian 16-bit RGB TIFF whose BitsPerSample and SampleFormat
-    hold one value for all three samples, as some writers store them."""
+    hold one value for all three samples, as some writers store them; ``profile`` goes in
+    the ICC tag (34675), as Lightroom and Photoshop embed theirs."""
     height, width, _ = pixels.shape
-    data = pixels.astype("<u2").tobytes()
-    tags = [(256, width), (257, height), (258, 16), (259, 1), (262, 2), (273, 8), (277, 3),
-            (278, height), (279, len(data)), (339, sample_format)]  # fmt: skip
+    data = pixels.astype("<u2").tobytes() + profile + bytes(len(profile) % 2)
+    tags = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 4, 1, 16),
+        (259, 4, 1, 1),
+        (262, 4, 1, 2),
+        (273, 4, 1, 8),
+        (277, 4, 1, 3),
+        (278, 4, 1, height),
+        (279, 4, 1, pixels.size * 2),
+        (339, 4, 1, sample_format),
+    ]  # LONG, one value
+    if profile:
+        tags.append((34675, 7, len(profile), 8 + pixels.size * 2))  # UNDEFINED bytes
     ifd = struct.pack("<H", len(tags))
-    for tag, value in tags:
-        ifd += struct.pack("<HHII", tag, 4, 1, value)  # LONG, one value
+    for tag, kind, count, value in tags:
+        ifd += struct.pack("<HHII", tag, kind, count, value)
     return b"II*\0" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0)
 
 
