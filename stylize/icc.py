@@ -146,10 +146,16 @@ def _adapted_to_d50(matrix: np.ndarray, white) -> np.ndarray:
 def description(profile: bytes) -> str | None:
     """The profile's description as LittleCMS reads it, or None where it cannot read the
     profile (or Pillow was built without LittleCMS, so that profiles are ignored)."""
+    parsed = _little_cms_profile(profile)
+    return None if parsed is None else ImageCms.getProfileDescription(parsed)
+
+
+def _little_cms_profile(profile: bytes):
+    """The profile as LittleCMS reads it, or None (unreadable, or no LittleCMS)."""
     if ImageCms is None:
         return None
     try:
-        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile)))
+        return ImageCms.ImageCmsProfile(io.BytesIO(profile))
     except (OSError, ImageCms.PyCMSError):
         return None
 
@@ -169,11 +175,10 @@ def in_srgb(picture: Image.Image, profile: bytes | None) -> Image.Image:
     ``profile`` to sRGB by LittleCMS, perceptual intent, as mode RGB; unchanged without a
     profile, with one that says sRGB (a transform would only round), with one LittleCMS
     cannot read or that does not fit the picture's mode, and without LittleCMS."""
-    text = description(profile) if profile else None
-    if text is None or says_srgb(text):
+    source = _little_cms_profile(profile) if profile else None
+    if source is None or says_srgb(ImageCms.getProfileDescription(source)):
         return picture
     try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
         return ImageCms.profileToProfile(picture, source, _littlecms_srgb(), outputMode="RGB")
     except (OSError, ImageCms.PyCMSError):  # not the picture's colour space
         return picture

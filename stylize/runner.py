@@ -178,7 +178,8 @@ def _run(request: RunRequest, board) -> RunOutcome:
         if board is not None:
             board.show(lambda: result.image)
             board.finish("interrupted" if stopped else "failed" if error else "finished")
-        return _outcome(inputs, result, stopped, error, transfer, recorder.unsaved)
+        unsaved = [path for path, _ in recorder.unsaved]
+        return _outcome(inputs, result, stopped, error, transfer, unsaved)
 
 
 def _outcome(inputs: Inputs, result, stopped: str | None, error: StylizeError | None,
@@ -215,8 +216,7 @@ class Recorder:
                                        stages=transfer.stages)  # fmt: skip
         self.history: list[dict] = []
         self.panels: list[tuple[str, np.ndarray]] = []
-        self.unsaved: list[Path] = []  # --save-every snapshots that could not be written
-        self._first_unsaved: ImageError | None = None
+        self.unsaved: list[tuple[Path, ImageError]] = []  # --save-every snapshots not written
         self.feed = None
         transfer.stylizer.on_tile = self._tile_done
         if not self.request.quiet:
@@ -278,8 +278,7 @@ class Recorder:
         try:
             images.save_image(path, self.transfer.image_of(progress))
         except ImageError as error:
-            self.unsaved.append(path)
-            self._first_unsaved = self._first_unsaved or error
+            self.unsaved.append((path, error))
             self.display.message(f"warning: --save-every: {error}; the run goes on")
 
     def snapshot_error(self) -> ImageError | None:
@@ -288,7 +287,7 @@ class Recorder:
         if not self.unsaved:
             return None
         return ImageError(f"--save-every: {len(self.unsaved)} snapshot(s) not written, the"
-                          f" first because {self._first_unsaved}")  # fmt: skip
+                          f" first because {self.unsaved[0][1]}")  # fmt: skip
 
     def _sheet_panel_due(self, iteration: int) -> bool:
         """Three snapshots for the contact sheet, at a quarter, half and three quarters."""
