@@ -24,7 +24,7 @@ from stylize.errors import (
 )
 from stylize.files import atomic_write_text, check_writable
 from stylize.progress import ProgressDisplay, seconds_left
-from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
+from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, stoppable
 from stylize.weights import VggWeights
 
 
@@ -273,10 +273,13 @@ class Recorder:
     def _snapshot(self, progress) -> None:
         """Write a --save-every snapshot. One that cannot be written (a full disk, a folder
         gone) is a warning and the run goes on: hours of work are worth more than one
-        snapshot, and the output may still be written (snapshot_error reports it then)."""
+        snapshot, and the output may still be written (snapshot_error reports it then). A
+        signal during the write waits for its end: raised inside a library's writer, it left
+        the snapshot unwritten and made imageio print an ignored AttributeError."""
         path = images.intermediate_path(self.request.output, progress.iteration)
         try:
-            images.save_image(path, self.transfer.image_of(progress))
+            with held():
+                images.save_image(path, self.transfer.image_of(progress))
         except ImageError as error:
             self.unsaved.append((path, error))
             self.display.message(f"warning: --save-every: {error}; the run goes on")

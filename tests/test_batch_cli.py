@@ -3,6 +3,7 @@ resuming, exit codes, and a real process killed with SIGTERM and SIGKILL."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -74,6 +75,31 @@ def test_all_pairs_write_every_output_and_one_manifest_line_each(vgg_file, input
         assert record["seconds"] > 0 and (record["width"], record["height"]) == (32, 24)
     assert "job 6/6" in result.stderr
     assert "batch: 6 jobs: 6 done, 0 skipped, 0 failed" in result.stderr
+
+
+def test_a_signal_while_an_output_is_written_keeps_that_job_written_and_recorded(
+    vgg_file, inputs, tmp_path, monkeypatch
+):
+    from stylize import images
+
+    real = images.atomic_writer
+
+    @contextlib.contextmanager
+    def terminated_while_writing(path):
+        with real(path) as stream:
+            os.kill(os.getpid(), signal.SIGTERM)
+            yield stream
+
+    monkeypatch.setattr(images, "atomic_writer", terminated_while_writing)
+    out = tmp_path / "out"
+    result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style", inputs / "s",
+                    "--out", out, "--jobs", "1")  # fmt: skip
+    assert result.exit_code == 143, result.output
+    (record,) = _manifest(out)
+    assert record["status"] == "ok" and record["iterations"] == int(ITERATIONS)
+    assert {p.name for p in out.iterdir()} == {record["output"], "manifest.jsonl"}
+    with Image.open(out / record["output"]) as image:
+        image.load()
 
 
 def test_a_rerun_skips_finished_jobs_and_force_redoes_them(vgg_file, inputs, tmp_path):

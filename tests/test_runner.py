@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from pathlib import Path
 
 from PIL import Image
 
@@ -31,3 +33,30 @@ def test_a_signal_once_the_image_is_written_leaves_the_finished_run_as_it_is(
     assert outcome.summary["iterations"] == 3 and outcome.summary["interrupted"] is False
     with Image.open(output) as written:
         assert written.size == (outcome.summary["width"], outcome.summary["height"])
+
+
+def test_a_signal_during_a_snapshot_write_waits_for_the_snapshot_to_be_complete(
+    vgg_file, image_files, tmp_path, monkeypatch
+):
+    from stylize import images
+
+    real = images.atomic_writer
+
+    @contextlib.contextmanager
+    def terminated_while_writing(path):
+        with real(path) as stream:
+            if Path(path).name == "out_00002.png":
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield stream
+
+    monkeypatch.setattr(images, "atomic_writer", terminated_while_writing)
+    output = tmp_path / "out.png"
+    request = RunRequest(Settings(iterations=6, seed=1, save_every=2), image_files["content"],
+                         (image_files["style"],), output, vgg_file, quiet=True)  # fmt: skip
+    outcome = run_command(request, Board("stylize run"))
+    assert (outcome.exit_code, outcome.signal) == (143, "SIGTERM")
+    assert outcome.summary["iterations"] == 2
+    for written in (output, tmp_path / "out_00002.png"):
+        with Image.open(written) as image:
+            assert image.size == (outcome.summary["width"], outcome.summary["height"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.png", "out_00002.png"]

@@ -26,6 +26,7 @@ from stylize.config import Settings
 from stylize.errors import StylizeError, one_line
 from stylize.files import file_digests, is_regular_file
 from stylize.manifest import Manifest, clean_json, with_setting_defaults
+from stylize.signals import held
 
 UNMATCHED_SETTINGS = ("seed", "device", "tile_size")  # may differ without redoing a job
 
@@ -211,7 +212,8 @@ class Batch:
             if self.running:
                 slot, outcome = self.executor.wait()
                 self._idle.append(slot)
-                self._finish(outcome)
+                with held():  # a finished job's image and its record, both or neither
+                    self._finish(outcome)
 
     def _dispatch(self, queue: JobQueue, make_executor: Callable[[], Executor]) -> None:
         """Give every idle worker a job, preferring the size it ran last."""
