@@ -15,6 +15,20 @@ from PIL import Image
 from stylize.synthetic import write_vgg19_mat
 from stylize.video.hdr import rgb_to_xyz
 
+MAX_TEST_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto`` (pyproject's addopts): one pytest-xdist worker per usable CPU, at most
+    MAX_TEST_WORKERS. Each worker imports TensorFlow and builds graphs, so a many-core
+    machine must not start one per core. The CPUs this process may use count, not the
+    physical cores xdist counts with psutil: 1 where a VM's 2 vCPUs are one core's two
+    threads. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").isdigit():
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(usable or 1, MAX_TEST_WORKERS))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def weights_cache_in_tmp(tmp_path_factory):
