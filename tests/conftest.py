@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from stylize.hdr import rgb_to_xyz
 from stylize.synthetic import write_vgg19_mat
-from stylize.video.hdr import rgb_to_xyz
 
 MAX_TEST_WORKERS = 4
 
@@ -205,7 +205,7 @@ def _colour_clip(path: Path, nits_709: np.ndarray, transfer: str, primaries: str
     (smpte2084, arib-std-b67, or bt709: BT.1886's gamma 2.4 with white at 203 cd/m2), tagged
     so; ``matrix`` "gbr" writes full-range 10-bit RGB instead, another name only changes the
     matrix tag. Lossless, so the file holds exactly these code values."""
-    # hdr.rgb_to_xyz is checked against BT.2087's published matrix (test_video_hdr)
+    # hdr.rgb_to_xyz is checked against BT.2087's published matrix (test_hdr)
     light = nits_709 @ np.linalg.solve(rgb_to_xyz(primaries), rgb_to_xyz("bt709")).T
     encode = {"smpte2084": pq_encode, "arib-std-b67": hlg_encode,
               "bt709": lambda n: np.clip(n / 203, 0, 1) ** (1 / 2.4)}[transfer]  # fmt: skip

@@ -114,6 +114,13 @@ def test_run_batch_and_video_machinery_do_not_import_each_other():
         assert not imported & others, name
 
 
+def test_nothing_below_the_commands_machinery_imports_it():
+    machinery = {"stylize.runner"} | _package("stylize.batch") | _package("stylize.video")
+    below = set(MODULES) - machinery - {m for m in MODULES if _in_cli(m)} - {"stylize.__main__"}
+    assert "stylize.hdr" in below and "stylize.images" in below
+    assert {m: GRAPH[m] & machinery for m in below if GRAPH[m] & machinery} == {}
+
+
 def test_the_preview_sits_below_the_commands_and_knows_no_run():
     preview = {m for m in MODULES if m == "stylize.preview" or m.startswith("stylize.preview.")}
     assert len(preview) >= 3

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from conftest import pq_encode
 
-from stylize.video import colours, frames, hdr
+from stylize import hdr
+from stylize.hdr import Mapping
+from stylize.video import colours, frames
 from stylize.video.colours import StreamColours
-from stylize.video.hdr import Mapping
 
 
 @pytest.mark.parametrize(("text", "expected"), [

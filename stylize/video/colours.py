@@ -1,6 +1,6 @@
 """How a clip's frames are decoded to sRGB-like 8-bit RGB: the YUV matrix players guess for
 a stream that names none, and HDR or wide-gamut streams mapped to SDR BT.709 by
-stylize.video.hdr, as an ordinary screen shows them.
+stylize.hdr, as an ordinary screen shows them.
 
 Everything here reads ffmpeg's text: the stream line as imageio-ffmpeg reports it
 (``meta["pix_fmt"]``, e.g. ``yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)``)
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stylize.video import hdr
+from stylize import hdr
 
 # The matrices a stream can name, as ffmpeg's stream line spells them ("yuv420p(tv, bt709)")
 NAMED_MATRICES = frozenset({"bt709", "fcc", "bt470bg", "smpte170m", "smpte240m", "ycgco",

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from stylize import images
+from stylize import hdr, images
 from stylize.errors import ImageError, one_line
 from stylize.files import publish
-from stylize.video import colours, hdr
+from stylize.video import colours
 
 VIDEO_READ = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".mpg",
                         ".mpeg", ".wmv", ".flv", ".ts"})  # fmt: skip

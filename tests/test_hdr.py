@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import hlg_encode, pq_encode
 
-from stylize.video import hdr
+from stylize import hdr
 
 
 def test_pq_matches_st_2084s_reference_values():
