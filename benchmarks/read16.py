@@ -4,14 +4,15 @@
 
 A 16-bit image of ``--size`` (the example content enlarged from a quarter of the size by
 stylize's 16-bit Lanczos resize, so that its levels fall between 8-bit ones) is written as
-PNG and TIFF, and as a PNG with an RGB matrix/TRC profile (LittleCMS's own sRGB profile
-renamed, so that it is converted like Adobe RGB would be instead of skipped). Each file is
-read by stylize.images.load_image at 8 bits (Pillow) and at 16 bits (stylize.read16): the
-median seconds of ``--repeats`` reads, and the peak of the memory NumPy and Pillow allocate
-(tracemalloc). Then what the 16 bits keep, in 8-bit levels over the whole image: how far
-the 8-bit read is from the image, and how far the colour --preserve-colors luminance puts
-back (Cb and Cr) is from the image's own when it comes from the 8-bit read. Prints one JSON
-object.
+PNG and TIFF, as a PNG with an RGB matrix/TRC profile (LittleCMS's own sRGB profile renamed,
+so that it is converted like Adobe RGB would be instead of skipped), and its top 10 bits as
+two HEIFs, one SDR and one that says PQ over BT.2020 (a camera's HDR HEIF). Each file is
+read by stylize.images.load_image at 8 bits (Pillow; a HDR HEIF by stylize.read_heif) and at
+16 bits (stylize.read16, stylize.read_heif), a HEIF also as stored: the median seconds of
+``--repeats`` reads, and the peak of the memory NumPy and Pillow allocate (tracemalloc).
+Then what the 16 bits keep, in 8-bit levels over the whole image: how far the 8-bit read is
+from the image, and how far the colour --preserve-colors luminance puts back (Cb and Cr) is
+from the image's own when it comes from the 8-bit read. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -66,30 +67,50 @@ def _with_profile(png: bytes, profile: bytes) -> bytes:
     return png[:33] + len(data).to_bytes(4, "big") + b"iCCP" + data + crc + png[33:]
 
 
+def _write_heif(image: np.ndarray, path: Path, transfer: int, primaries: int) -> None:
+    """The image's top 10 bits as a HEIF (quality 90, 4:2:0, as cameras write them) whose
+    nclx box names ``transfer`` and ``primaries`` (ITU-T H.273 codes)."""
+    import pillow_heif
+
+    codes = (image >> 6) << 6  # pillow-heif takes 10-bit samples at the top of 16 bits
+    picture = pillow_heif.from_bytes(mode="RGB;16", size=image.shape[1::-1], data=codes.tobytes())
+    nclx = {"color_primaries": primaries, "transfer_characteristics": transfer,
+            "matrix_coefficients": 9, "full_range_flag": 0}  # fmt: skip
+    picture.save(path, quality=90, nclx_profile=nclx)
+
+
 def write_files(image: np.ndarray, folder: Path) -> dict[str, Path]:
     files = {"png": folder / "deep.png", "tiff": folder / "deep.tif",
-             "png_with_profile": folder / "profiled.png"}  # fmt: skip
+             "png_with_profile": folder / "profiled.png", "heif_10bit": folder / "sdr.heic",
+             "heif_10bit_pq": folder / "pq.heic"}  # fmt: skip
     png = encode_16bit(image, ".png")
     files["png"].write_bytes(png)
     files["tiff"].write_bytes(encode_16bit(image, ".tif"))
     files["png_with_profile"].write_bytes(_with_profile(png, renamed_srgb()))
+    _write_heif(image, files["heif_10bit"], transfer=13, primaries=1)  # sRGB's
+    _write_heif(image, files["heif_10bit_pq"], transfer=16, primaries=9)  # PQ, BT.2020
     return files
 
 
 def reading_costs(path: Path, repeats: int) -> dict:
-    """Median seconds and peak traced MiB of load_image at 8 and at 16 bits."""
+    """Median seconds and peak traced MiB of load_image at 8 and at 16 bits, and for a HEIF
+    also as stored (8 bits, no colour management: what reading it cost before its full
+    depth was read)."""
     found = {}
-    for depth in (8, 16):
+    reads = {"8": (8, True), "16": (16, True)}
+    if path.suffix == ".heic":
+        reads["8_as_stored"] = (8, False)
+    for name, (depth, managed) in reads.items():
         seconds, peak = [], 0
         for _ in range(repeats):
             tracemalloc.start()
             began = time.perf_counter()
-            image = images.load_image(path, bit_depth=depth)
+            image = images.load_image(path, bit_depth=depth, colour_managed=managed)
             seconds.append(time.perf_counter() - began)
             peak = max(peak, tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
-        found[str(depth)] = {"seconds": statistics.median(seconds), "peak_mib": peak / 2**20,
-                             "dtype": str(image.dtype)}  # fmt: skip
+        found[name] = {"seconds": statistics.median(seconds), "peak_mib": peak / 2**20,
+                       "dtype": str(image.dtype)}  # fmt: skip
     return found
 
 

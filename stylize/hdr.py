@@ -1,4 +1,5 @@
-"""HDR and wide-gamut video frames to 8-bit SDR BT.709, by the standards' formulas.
+"""HDR and wide-gamut video frames to 8-bit SDR BT.709, by the standards' formulas (HEIF
+stills go through the same steps 2 to 4 in stylize.read_heif, encoded with sRGB's curve).
 
 A frame arrives as ffmpeg's 16-bit 4:4:4 Y'CbCr (any source depth shifted to 16 bits, so
 BT.2100's integer formulas with n = 16 hold) and leaves as (H, W, 3) uint8 RGB:

@@ -194,6 +194,24 @@ def srgb_profile() -> bytes:
     return _littlecms_srgb().tobytes()
 
 
+class LeftToLittleCms(Exception):
+    """A profile only LittleCMS can apply, and Pillow lets it do so at 8 bits only."""
+
+
+def profile_source(profile: bytes | None) -> MatrixTrc | None:
+    """The embedded profile a deep (16-bit) image is converted from, or None where
+    stylize.images ignores it: no profile, one that says sRGB or cannot be read, or one that
+    is not RGB (so does not fit the image). Raises LeftToLittleCms for an RGB profile with
+    lookup tables: the caller reads the file at 8 bits then."""
+    text = description(profile) if profile else None
+    if text is None or says_srgb(text) or not is_rgb(profile):
+        return None
+    source = matrix_trc(profile)
+    if source is None:
+        raise LeftToLittleCms
+    return source
+
+
 def matrix_trc(profile: bytes) -> MatrixTrc | None:
     """The matrix and tone curves of an RGB ``profile`` (an ICC file's bytes), or None when it
     is not an RGB profile with XYZ colorants and curves, when it carries an A2B0 table (which

@@ -20,7 +20,7 @@ import numpy as np
 import PIL
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-from stylize import icc, read16
+from stylize import icc, read16, read_heif
 from stylize.bit_depth import (
     SIXTEEN_BIT_EXTENSIONS,
     as_8bit,
@@ -64,7 +64,9 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     viewer shows them. Ignored: profiles that say sRGB, that cannot be read or do not fit
     the image's mode, those of 16-bit grayscale, and all of them when ``colour_managed`` is
     false (masks are weights, not colours). A HEIF's nclx codes stand in for a missing
-    profile (icc.nclx_matrix_trc).
+    profile (icc.nclx_matrix_trc). A HEIF of 10 or 12 bits is decoded whole by
+    stylize.read_heif: HDR (PQ, HLG) is mapped to SDR sRGB, and SDR keeps its levels when
+    ``bit_depth`` is 16.
 
     ``role`` starts every error message, e.g. "content image". Raises ImageError when the file
     is missing, not a regular file, empty, not a decodable image, truncated, larger than
@@ -82,6 +84,11 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     if bit_depth == 16:
         deep = read16.sixteen_bit_rgb(Path(path), colour_managed)
         if deep is not None and deep.shape[:2] == (height, width):
+            return deep
+    if picture.info.get("bit_depth", 8) != 8:  # pillow-heif's: a HEIF of 10 or 12 bits
+        deep = read_heif.deep_heif(Path(path), picture.info, picture.size, colour_managed,
+                                   bit_depth)  # fmt: skip
+        if deep is not None:
             return deep
     return _to_rgb(picture, label, colour_managed, bit_depth)
 

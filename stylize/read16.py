@@ -50,8 +50,8 @@ def sixteen_bit_rgb(path: Path, colour_managed: bool = True) -> np.ndarray | Non
     except UnidentifiedImageError:  # another format
         return None
     try:
-        source = _source_colours(profile)
-    except _LeftToLittleCms:
+        source = icc.profile_source(profile)
+    except icc.LeftToLittleCms:
         return None
     pixels = _decoded(path)
     if pixels is None or (colour_key and pixels.shape[2] != 4):
@@ -59,23 +59,6 @@ def sixteen_bit_rgb(path: Path, colour_managed: bool = True) -> np.ndarray | Non
     upright = _UPRIGHT.get(orientation, lambda a: a)(_over_white(pixels))
     rgb = np.ascontiguousarray(upright)
     return rgb if source is None else icc.image_in_srgb(rgb, source)
-
-
-class _LeftToLittleCms(Exception):
-    """A profile only LittleCMS can apply, and Pillow lets it do so at 8 bits only."""
-
-
-def _source_colours(profile: bytes | None) -> icc.MatrixTrc | None:
-    """The embedded profile to convert from, or None where stylize.images ignores it: no
-    profile, one that says sRGB or cannot be read, or one that is not RGB (so does not fit
-    the image). Raises _LeftToLittleCms for an RGB profile with lookup tables."""
-    text = icc.description(profile) if profile else None
-    if text is None or icc.says_srgb(text) or not icc.is_rgb(profile):
-        return None
-    source = icc.matrix_trc(profile)
-    if source is None:
-        raise _LeftToLittleCms
-    return source
 
 
 def _holds_16bit_colour(header: Image.Image, path: Path) -> bool:

@@ -282,11 +282,14 @@ def test_the_read16_benchmark_times_both_depths_and_says_what_16_bits_keep():
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
-    assert sorted(report["reading"]) == ["png", "png_with_profile", "tiff"]
-    for reads in report["reading"].values():
+    assert sorted(report["reading"]) == ["heif_10bit", "heif_10bit_pq", "png",
+                                         "png_with_profile", "tiff"]  # fmt: skip
+    for name, reads in report["reading"].items():
         assert (reads["8"]["dtype"], reads["16"]["dtype"]) == ("uint8", "uint16")
+        depths = ("8", "16", "8_as_stored") if name.startswith("heif") else ("8", "16")
+        assert set(reads) == set(depths)
         assert all(_positive(reads[d]["seconds"]) and _positive(reads[d]["peak_mib"])
-                   for d in ("8", "16"))  # fmt: skip
+                   for d in depths)  # fmt: skip
     assert all(_positive(size) for size in report["bytes"].values())
     kept = report["levels_8bit"]
     assert 0 < kept["read_8bit_max"] < 1  # Pillow keeps each sample's high byte
