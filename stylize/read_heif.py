@@ -110,7 +110,10 @@ def _decoded(path: Path, size: tuple[int, int]) -> np.ndarray | None:
     import pillow_heif
 
     try:
-        pixels = np.asarray(pillow_heif.open_heif(path, convert_hdr_to_8bit=False))
+        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
+        # copied while ``heif`` lives: pillow-heif 0.18's array view of a HeifFile dropped
+        # at once could read memory already freed (garbage in the first pixels)
+        pixels = np.array(heif)
     except (OSError, ValueError, RuntimeError):
         return None
     if pixels.dtype != np.uint16 or pixels.shape[:2] != (size[1], size[0]):

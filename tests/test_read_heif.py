@@ -38,7 +38,8 @@ def _write(path, codes: np.ndarray, transfer: int, primaries: int = BT2020, bits
         picture.save(path, quality=-1, chroma=444, nclx_profile=nclx, **options)
     finally:
         pillow_heif.options.SAVE_HDR_TO_12_BIT = False
-    stored = np.asarray(pillow_heif.open_heif(path, convert_hdr_to_8bit=False)) >> (16 - bits)
+    written = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)  # kept: see read_heif
+    stored = np.array(written) >> (16 - bits)
     np.testing.assert_array_equal(stored, codes)  # lossless
 
 
