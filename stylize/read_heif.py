@@ -111,8 +111,8 @@ def _decoded(path: Path, size: tuple[int, int]) -> np.ndarray | None:
 
     try:
         heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
-        # copied while ``heif`` lives: pillow-heif 0.18's array view of a HeifFile dropped
-        # at once could read memory already freed (garbage in the first pixels)
+        # copied while ``heif`` lives: before pillow_heif#453 (2026-07), an array view of a
+        # HeifFile dropped at once read memory already freed (garbage in the first pixels)
         pixels = np.array(heif)
     except (OSError, ValueError, RuntimeError):
         return None

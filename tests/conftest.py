@@ -3,8 +3,10 @@ profiles."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import struct
 from pathlib import Path
 
@@ -28,6 +30,27 @@ def pytest_xdist_auto_num_workers(config) -> int:
         return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(usable or 1, MAX_TEST_WORKERS))
+
+
+@pytest.fixture
+def sigterm_while_writing(monkeypatch):
+    """A function ``(name=None)``: from then on, stylize's atomic writer sends this process
+    SIGTERM while a file called ``name`` (any file when None) is open for writing."""
+    from stylize import images
+
+    real = images.atomic_writer
+
+    def install(name: str | None = None) -> None:
+        @contextlib.contextmanager
+        def terminated_while_writing(path):
+            with real(path) as stream:
+                if name is None or Path(path).name == name:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                yield stream
+
+        monkeypatch.setattr(images, "atomic_writer", terminated_while_writing)
+
+    return install
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,7 +3,6 @@ resuming, exit codes, and a real process killed with SIGTERM and SIGKILL."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -78,19 +77,9 @@ def test_all_pairs_write_every_output_and_one_manifest_line_each(vgg_file, input
 
 
 def test_a_signal_while_an_output_is_written_keeps_that_job_written_and_recorded(
-    vgg_file, inputs, tmp_path, monkeypatch
+    vgg_file, inputs, tmp_path, sigterm_while_writing
 ):
-    from stylize import images
-
-    real = images.atomic_writer
-
-    @contextlib.contextmanager
-    def terminated_while_writing(path):
-        with real(path) as stream:
-            os.kill(os.getpid(), signal.SIGTERM)
-            yield stream
-
-    monkeypatch.setattr(images, "atomic_writer", terminated_while_writing)
+    sigterm_while_writing()
     out = tmp_path / "out"
     result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style", inputs / "s",
                     "--out", out, "--jobs", "1")  # fmt: skip

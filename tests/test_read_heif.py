@@ -192,3 +192,15 @@ def test_files_it_does_not_take_are_left_to_pillow(tmp_path):
     assert read_heif.deep_heif(tmp_path / "eight.heic", info, size, True, 16) is None
     assert read_heif.deep_heif(tmp_path / "eight.heic", {**info, "bit_depth": 10}, (9, 8),
                                True, 16) is None  # fmt: skip  # not the size Pillow decoded
+
+
+def test_a_gray_heif_of_10_bits_keeps_every_level_in_all_three_channels(tmp_path):
+    codes = np.tile(np.arange(32) * 33, (16, 1))
+    picture = pillow_heif.from_bytes(mode="L;16", size=(32, 16),
+                                     data=(codes.astype(np.uint16) << 6).tobytes())  # fmt: skip
+    picture.save(tmp_path / "gray.heic", quality=-1)
+    loaded = images.load_image(tmp_path / "gray.heic", bit_depth=16)
+    expected = np.rint(codes * 65535 / 1023)
+    assert loaded.dtype == np.uint16
+    for channel in range(3):
+        np.testing.assert_array_equal(loaded[..., channel], expected)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-from pathlib import Path
 
 from PIL import Image
 
@@ -36,20 +34,9 @@ def test_a_signal_once_the_image_is_written_leaves_the_finished_run_as_it_is(
 
 
 def test_a_signal_during_a_snapshot_write_waits_for_the_snapshot_to_be_complete(
-    vgg_file, image_files, tmp_path, monkeypatch
+    vgg_file, image_files, tmp_path, sigterm_while_writing
 ):
-    from stylize import images
-
-    real = images.atomic_writer
-
-    @contextlib.contextmanager
-    def terminated_while_writing(path):
-        with real(path) as stream:
-            if Path(path).name == "out_00002.png":
-                os.kill(os.getpid(), signal.SIGTERM)
-            yield stream
-
-    monkeypatch.setattr(images, "atomic_writer", terminated_while_writing)
+    sigterm_while_writing("out_00002.png")
     output = tmp_path / "out.png"
     request = RunRequest(Settings(iterations=6, seed=1, save_every=2), image_files["content"],
                          (image_files["style"],), output, vgg_file, quiet=True)  # fmt: skip
