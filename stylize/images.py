@@ -74,6 +74,10 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     """
     label = f"{role} '{path}'"
     _check_input_file(Path(path), label)
+    if "HEIF" in pillow_formats():  # one of 10 or 12 bits is decoded once, whole, by libheif
+        deep = read_heif.from_header(Path(path), colour_managed, bit_depth, MIN_SIDE)
+        if deep is not None:
+            return deep
     picture = _decode(Path(path), label)
     width, height = picture.size
     if min(width, height) < MIN_SIDE:
@@ -84,11 +88,6 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     if bit_depth == 16:
         deep = read16.sixteen_bit_rgb(Path(path), colour_managed)
         if deep is not None and deep.shape[:2] == (height, width):
-            return deep
-    if picture.info.get("bit_depth", 8) != 8:  # pillow-heif's: a HEIF of 10 or 12 bits
-        deep = read_heif.deep_heif(Path(path), picture.info, picture.size, colour_managed,
-                                   bit_depth)  # fmt: skip
-        if deep is not None:
             return deep
     return _to_rgb(picture, label, colour_managed, bit_depth)
 

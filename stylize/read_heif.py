@@ -3,9 +3,9 @@ whole for 16-bit outputs.
 
 pillow-heif hands such files to Pillow as 8 bits a sample, the low bits dropped, and with the
 codes as stored: a camera's HDR HEIF (HLG or PQ over BT.2020, as Canon's and Sony's write
-them) then looked dim and grey, its curve taken for sRGB's. Here the file is decoded again
-at its full depth (pillow-heif's ``convert_hdr_to_8bit=False``: each sample's bits at the
-top of 16) and its nclx codes say what the numbers mean:
+them) then looked dim and grey, its curve taken for sRGB's. Here, from the header Pillow
+opens, the file is decoded once at its full depth (pillow-heif's ``convert_hdr_to_8bit=False``:
+each sample's bits at the top of 16), and its nclx codes say what the numbers mean:
 
 - HDR (ITU-T H.273 TransferCharacteristics 16, PQ, or 18, HLG) becomes display light
   relative to SDR white (203 cd/m2), is converted to BT.709 primaries (sRGB's), rolled off
@@ -23,9 +23,11 @@ or uint16 RGB. This module never imports TensorFlow.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from stylize import hdr, icc
 
@@ -35,12 +37,31 @@ _PRIMARIES = {1: "bt709", 9: "bt2020", 12: "smpte432"}
 _PIECE_PIXELS = 1 << 18  # pixels are converted a piece of rows of about this many at a time
 
 
+def from_header(path: Path, colour_managed: bool, bit_depth: int,
+                min_side: int) -> np.ndarray | None:  # fmt: skip
+    """``deep_heif`` from the file's header as Pillow (pillow-heif's plugin, registered by
+    the caller) opens it, before anything is decoded: libheif would otherwise decode the
+    file twice. None for any other file, one smaller than ``min_side`` on a side, one whose
+    header Pillow refuses (decompression-bomb size included): stylize.images then decodes
+    it and says what is wrong."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=("HEIF",)) as header:
+                info, size = dict(header.info), header.size
+    except Exception:  # not a HEIF, or one stylize.images refuses with its own message
+        return None
+    if min(size) < min_side:
+        return None
+    return deep_heif(path, info, size, colour_managed, bit_depth)
+
+
 def deep_heif(path: Path, info: dict, size: tuple[int, int], colour_managed: bool,
               bit_depth: int) -> np.ndarray | None:  # fmt: skip
     """A HEIF of more than 8 bits a sample as an (H, W, 3) sRGB image of ``bit_depth`` (8:
     uint8, 16: uint16), or None for a file left to Pillow. ``info`` is the Pillow image's
     (pillow-heif's ``bit_depth``, ``nclx_profile``, ``icc_profile``), ``size`` its (width,
-    height); ``path`` must already have been decoded by Pillow without error."""
+    height); a file that cannot be decoded gives None too."""
     depth = info.get("bit_depth", 8)
     if not isinstance(depth, int) or not 8 < depth <= 16:
         return None
@@ -114,7 +135,7 @@ def _decoded(path: Path, size: tuple[int, int]) -> np.ndarray | None:
         # copied while ``heif`` lives: before pillow_heif#453 (2026-07), an array view of a
         # HeifFile dropped at once read memory already freed (garbage in the first pixels)
         pixels = np.array(heif)
-    except (OSError, ValueError, RuntimeError):
+    except Exception:  # corrupt data: Pillow's decoding, which follows, says so
         return None
     if pixels.dtype != np.uint16 or pixels.shape[:2] != (size[1], size[0]):
         return None

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from stylize import hdr, images, read_heif
+from stylize.errors import ImageError
 
 # BT.2087's BT.709-to-BT.2020 matrix (linear light), published to 4 decimals
 BT709_TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114],
@@ -204,3 +205,12 @@ def test_a_gray_heif_of_10_bits_keeps_every_level_in_all_three_channels(tmp_path
     assert loaded.dtype == np.uint16
     for channel in range(3):
         np.testing.assert_array_equal(loaded[..., channel], expected)
+
+
+def test_a_truncated_heif_of_10_bits_is_refused_with_pillows_one_line(tmp_path):
+    codes = np.random.default_rng(7).integers(0, 1024, (32, 32, 3))
+    _write(tmp_path / "whole.heic", codes, PQ)
+    data = (tmp_path / "whole.heic").read_bytes()
+    (tmp_path / "cut.heic").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="truncated or corrupt image data"):
+        images.load_image(tmp_path / "cut.heic", role="content image")
