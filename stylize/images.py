@@ -33,10 +33,10 @@ from stylize.errors import ImageError, one_line
 from stylize.files import atomic_writer, check_writable
 
 WRITE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-READ_EXTENSIONS = WRITE_EXTENSIONS | {".heic", ".heif", ".avif"}
+READ_EXTENSIONS = WRITE_EXTENSIONS | {".gif", ".heic", ".heif", ".avif"}
 MIN_SIDE = 16  # pixels; the network's pooling layers need at least this much on each side
 
-_EXPECTED = "expected JPEG, PNG, BMP, TIFF, WebP, HEIC or AVIF"
+_EXPECTED = "expected JPEG, PNG, BMP, TIFF, WebP, GIF, HEIC or AVIF"
 # ISO BMFF brands (bytes 8-12 of a file starting with an ftyp box) of HEIF and AVIF images
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1",
                           b"msf1"})  # fmt: skip
@@ -51,9 +51,10 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     """Read an image file as an (H, W, 3) uint8 sRGB array, upright as a viewer shows it; with
     ``bit_depth`` 16, a file holding 16 bits a sample gives them all, as uint16.
 
-    The file's content decides its format (JPEG, PNG, BMP, TIFF, WebP, HEIC/HEIF, and AVIF
-    where this Pillow reads it: pillow_formats; the extension is not checked). The EXIF
-    orientation is applied. Grayscale, palette, CMYK and other modes are converted to RGB;
+    The file's content decides its format (JPEG, PNG, BMP, TIFF, WebP, GIF, HEIC/HEIF, and
+    AVIF where this Pillow reads it: pillow_formats; the extension is not checked). A file of
+    several frames or pages gives its first (HEIF: its primary image; frame_count tells).
+    The EXIF orientation is applied. Grayscale, palette, CMYK and other modes are converted to RGB;
     transparent pixels (alpha channel, or a palette or colour-key transparency) are
     composited over white. 16-bit samples are rounded to 8 bits (Pillow truncates colour
     ones), unless ``bit_depth`` is 16: then 16-bit grayscale keeps its levels and 16-bit
@@ -108,6 +109,22 @@ def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
     return width, height
 
 
+def frame_count(path: str | os.PathLike) -> tuple[int, str | None]:
+    """(frames, Pillow's format name) of an image file, from its headers: the frames of an
+    animated GIF, WebP, PNG or AVIF, the pages of a TIFF, 1 for a still and for a HEIF
+    (whose primary image is the picture, whatever else it holds). load_image reads the
+    first. (1, None) when the file cannot be opened: load_image says why."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path, formats=pillow_formats()) as picture:
+                if picture.format == "HEIF":
+                    return 1, picture.format
+                return max(1, int(getattr(picture, "n_frames", 1))), picture.format
+    except Exception:  # Pillow raises many types for a bad header; load_image reports it
+        return 1, None
+
+
 def _missing_reader(path: Path) -> str | None:
     """Why a HEIC or AVIF file (by its ftyp box) cannot be read here, if that is so."""
     try:
@@ -143,10 +160,10 @@ def _check_input_file(path: Path, label: str) -> None:
 
 @functools.cache
 def pillow_formats() -> tuple[str, ...]:
-    """The formats images are opened as: Pillow's JPEG, PNG, BMP, TIFF and WebP; HEIF (HEIC,
-    phones' photos) through pillow-heif's plugin, registered here once; AVIF where this
-    Pillow reads it (its wheels do from 11.3)."""
-    formats = ["JPEG", "PNG", "BMP", "TIFF", "WEBP"]
+    """The formats images are opened as: Pillow's JPEG, PNG, BMP, TIFF, WebP and GIF; HEIF
+    (HEIC, phones' photos) through pillow-heif's plugin, registered here once; AVIF where
+    this Pillow reads it (its wheels do from 11.3)."""
+    formats = ["JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF"]
     try:
         import pillow_heif
     except ImportError:  # a dependency, but stylize still reads the rest without it

@@ -404,6 +404,31 @@ def test_a_file_reports_its_path_as_weights(runner, vgg_file, image_files, tmp_p
     assert WARNING not in result.stderr
 
 
+def test_a_gif_content_is_read_and_an_animation_says_its_first_frame_is_used(
+    runner, vgg_file, image_files, tmp_path
+):
+    content = Image.open(image_files["content"]).convert("RGB")
+    moving = [content, content.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    animation = tmp_path / "moving.gif"
+    moving[0].save(animation, save_all=True, append_images=moving[1:], duration=100)
+    still = tmp_path / "still.gif"
+    content.save(still)
+    results = {}
+    for gif in (animation, still):
+        args = ["run", "--content", str(gif), "--style", str(image_files["style"]),
+                "--weights", str(vgg_file), "--iterations", "1", "-q", "--seed", "1",
+                "-o", str(tmp_path / f"{gif.stem}.png")]  # fmt: skip
+        results[gif.stem] = result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    assert np.array_equal(np.array(Image.open(tmp_path / "moving.png")),
+                          np.array(Image.open(tmp_path / "still.png")))  # fmt: skip
+    assert results["moving"].stderr.splitlines() == [
+        f"warning: content image '{animation}' has 2 frames; the first is used"
+        " (stylize video stylizes each frame of a GIF)"
+    ]
+    assert results["still"].stderr == ""
+
+
 @pytest.mark.slow
 def test_a_smoke_run_from_a_bare_checkout_through_the_console_script(tmp_path):
     """No weights folder, no cache, no STYLIZE_WEIGHTS: the README's CI smoke command."""

@@ -51,3 +51,37 @@ def test_a_command_own_option_wins_over_the_table():
 
     text = CliRunner().invoke(probe, ["--help"]).output
     assert "Own text." in text and "--iterations" in text and "-q, --quiet" not in text
+
+
+def _moving(path, count: int = 3) -> None:
+    """An animation (or, for .tif, pages) of ``count`` frames of 20x20 pixels."""
+    from PIL import Image
+
+    pictures = [Image.new("RGB", (20, 20), (40 * i, 90, 200)) for i in range(count)]
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=100)
+
+
+def test_images_of_several_frames_are_named_with_what_is_read(tmp_path, capsys):
+    from PIL import Image
+
+    from stylize.cli.options import warn_if_animated
+
+    for name in ("a.gif", "b.gif", "c.webp", "d.tif"):
+        _moving(tmp_path / name)
+    Image.new("RGB", (20, 20)).save(tmp_path / "still.gif")
+    names = {name: tmp_path / name for name in ("a.gif", "b.gif", "c.webp", "d.tif", "still.gif")}
+    warn_if_animated((names["still.gif"], names["a.gif"], names["d.tif"]), names["b.gif"],
+                     names["c.webp"])  # fmt: skip
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: content image '{names['b.gif']}' has 3 frames; the first is used"
+        " (stylize video stylizes each frame of a GIF)",
+        f"warning: style image 2 '{names['a.gif']}' has 3 frames; the first is used",
+        f"warning: style image 3 '{names['d.tif']}' has 3 pages; the first is used",
+        f"warning: --init image '{names['c.webp']}' has 3 frames; the first is used",
+    ]
+    warn_if_animated((names["a.gif"],))  # a video's one style: no number, no hint
+    assert capsys.readouterr().err == (
+        f"warning: style image '{names['a.gif']}' has 3 frames; the first is used\n"
+    )
+    warn_if_animated((names["still.gif"],), names["still.gif"], tmp_path / "missing.png")
+    assert capsys.readouterr().err == ""  # a still, and a file the command reports itself

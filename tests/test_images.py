@@ -88,7 +88,7 @@ def test_extension_sets_are_lowercase_frozensets():
     expected = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
     assert isinstance(images.READ_EXTENSIONS, frozenset)
     assert isinstance(images.WRITE_EXTENSIONS, frozenset)
-    assert images.READ_EXTENSIONS == expected | {".heic", ".heif", ".avif"}  # read, not written
+    assert images.READ_EXTENSIONS == expected | {".gif", ".heic", ".heif", ".avif"}  # read only
     assert images.WRITE_EXTENSIONS == expected
     assert images.MIN_SIDE == 16
 
@@ -372,7 +372,7 @@ def test_a_heic_or_avif_that_cannot_be_read_here_says_so(tmp_path, monkeypatch, 
         images.load_image(path, role="content image")
     path.write_bytes(b"\0\0\0\x18ftypqt  " + b"\0" * 40)  # another ISO BMFF file: no hint
     with pytest.raises(ImageError, match=r"not a readable image \(expected JPEG, PNG, BMP,"
-                                         r" TIFF, WebP, HEIC or AVIF\)"):  # fmt: skip
+                                         r" TIFF, WebP, GIF, HEIC or AVIF\)"):  # fmt: skip
         images.load_image(path, role="content image")
 
 
@@ -561,7 +561,7 @@ def test_load_text_file_named_jpg(tmp_path):
     message = load_error(path, role="content image")
     assert "content image" in message
     assert "not a readable image" in message
-    assert "JPEG, PNG, BMP, TIFF, WebP, HEIC or AVIF" in message
+    assert "JPEG, PNG, BMP, TIFF, WebP, GIF, HEIC or AVIF" in message
 
 
 def test_a_file_that_cannot_be_read_is_named_so_by_size_and_by_load(tmp_path, monkeypatch):
@@ -587,10 +587,69 @@ def test_image_size_of_a_text_file_says_what_load_says(tmp_path):
     assert "not a readable image" in str(raised.value)
 
 
-def test_load_refuses_other_formats(tmp_path):
-    path = tmp_path / "animation.gif"
-    path.write_bytes(encoded(gradient(20, 20), "GIF"))
+@pytest.mark.parametrize("fmt", ["PPM", "ICO", "PCX"])
+def test_load_refuses_other_formats(tmp_path, fmt):
+    path = tmp_path / f"picture.{fmt.lower()}"
+    path.write_bytes(encoded(gradient(20, 20), fmt))
+    assert Image.open(path).format == fmt  # Pillow itself would read it
     assert "not a readable image" in load_error(path)
+
+
+def test_load_gif_palette_and_transparency_over_white(tmp_path):
+    palette = Image.fromarray(gradient(40, 30)).quantize(colors=64)
+    indices = np.array(palette)
+    clear = int(indices[0, 0])  # that colour's pixels are transparent
+    path = tmp_path / "still.gif"
+    palette.save(path, transparency=clear)
+    loaded = images.load_image(path)
+    expected = np.array(palette.convert("RGB"))
+    expected[indices == clear] = 255
+    assert (indices == clear).any() and (indices != clear).any()
+    np.testing.assert_array_equal(loaded, expected)
+
+
+def frames(count: int, width: int = 40, height: int = 30) -> list[Image.Image]:
+    """``count`` different RGB frames, each a gradient rolled sideways."""
+    return [Image.fromarray(np.roll(gradient(width, height), 7 * i, axis=1))
+            for i in range(count)]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["moving.gif", "moving.png", "moving.webp", "pages.tif"])
+def test_an_animation_or_a_multipage_file_gives_its_first_frame(tmp_path, name):
+    path = tmp_path / name
+    pictures = frames(4)
+    lossless = {"lossless": True} if name.endswith(".webp") else {}
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=100,
+                     **lossless)  # fmt: skip
+    with Image.open(path) as opened:
+        expected = np.array(opened.convert("RGB"))  # as the file stores the first frame
+    assert images.frame_count(path) == (4, Image.open(path).format)
+    np.testing.assert_array_equal(images.load_image(path), expected)
+    if not name.endswith(".gif"):  # stored exactly: the first frame itself
+        np.testing.assert_array_equal(expected, np.array(pictures[0]))
+
+
+def test_frame_count_of_stills_and_of_files_it_cannot_open(tmp_path):
+    still = tmp_path / "still.gif"
+    still.write_bytes(encoded(gradient(20, 20), "GIF"))
+    jpeg = tmp_path / "photo.jpg"
+    jpeg.write_bytes(encoded(gradient(20, 20), "JPEG"))
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    assert images.frame_count(still) == (1, "GIF")
+    assert images.frame_count(jpeg) == (1, "JPEG")
+    assert images.frame_count(text) == (1, None)
+    assert images.frame_count(tmp_path / "missing.png") == (1, None)
+
+
+def test_frame_count_of_a_heif_of_two_images_is_one(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    first, second = frames(2, 64, 48)
+    path = tmp_path / "two.heic"
+    images.pillow_formats()  # registers the opener
+    first.save(path, format="HEIF", save_all=True, append_images=[second], quality=-1)
+    assert len(pillow_heif.open_heif(path)) == 2
+    assert images.frame_count(path) == (1, "HEIF")
 
 
 def test_load_truncated_jpeg(tmp_path):

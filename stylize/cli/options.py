@@ -176,6 +176,26 @@ def warn_if_random(weights: Path) -> None:
         click.echo(RANDOM_WARNING, err=True)
 
 
+def warn_if_animated(styles, content: Path | None = None, init: Path | None = None) -> None:
+    """Say on stderr, whatever --quiet says, which of the images a command reads as pictures
+    hold several frames or pages, of which only the first is read; for a GIF content, that
+    ``stylize video`` does them all. Masks are weights, not pictures: they are not looked at."""
+    from stylize.images import frame_count
+
+    named = {"content image": content}
+    for number, style in enumerate(styles, start=1):  # numbered as --style-weights counts
+        named[f"style image {number}" if len(styles) > 1 else "style image"] = style
+    named["--init image"] = init
+    for label, path in ((label, path) for label, path in named.items() if path is not None):
+        count, kind = frame_count(path)
+        if count > 1:
+            what = "pages" if kind == "TIFF" else "frames"
+            hint = " (stylize video stylizes each frame of a GIF)" if (
+                kind == "GIF" and label == "content image") else ""  # fmt: skip
+            click.echo(f"warning: {label} '{path}' has {count} {what}; the first is"
+                       f" used{hint}", err=True)  # fmt: skip
+
+
 def _parse_weights(text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None

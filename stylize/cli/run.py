@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -12,11 +13,13 @@ from stylize.cli.errors import reports_errors
 from stylize.cli.options import (
     path,
     settings_from_options,
+    warn_if_animated,
     warn_if_random,
     weights_path,
     with_options,
 )
 from stylize.cli.preview import preview_board
+from stylize.config import INIT_CHOICES
 
 OWN_OPTIONS = {
     "content": click.option("--content", required=True, type=path(),
@@ -84,6 +87,7 @@ def run_command(**options) -> None:
     request = run_request(options)
     with preview_board(options, "stylize run") as board:
         warn_if_random(request.weights)
+        warn_if_animated(request.styles, request.content, _init_file(request.settings))
         outcome = runner.run_command(request, board)
     click.echo(json.dumps(outcome.summary) if options["as_json"] else outcome.summary["output"])
     if outcome.note:
@@ -112,3 +116,8 @@ def run_request(options: dict):
         style_masks=tuple(options["style_mask"]),
         mask=options["mask"],
     )
+
+
+def _init_file(settings) -> Path | None:
+    """The ``--init`` image's path, or None when --init names a start (noise, content...)."""
+    return None if settings.init in INIT_CHOICES else Path(settings.init)

@@ -11,6 +11,7 @@ from stylize.cli.errors import reports_errors
 from stylize.cli.options import (
     path,
     settings_from_options,
+    warn_if_animated,
     warn_if_random,
     weights_path,
     with_options,
@@ -85,6 +86,7 @@ def video_command(**options) -> None:
     request = video_request(options)
     with preview_board(options, "stylize video") as board:
         warn_if_random(request.weights)
+        warn_if_animated(request.styles)
         result = _run(request, options["quiet"], board, run_video)
     click.echo(dumps(result) if options["as_json"] else result["output"])
     if result["signal"]:
