@@ -107,6 +107,33 @@ def test_a_rerun_skips_finished_jobs_and_force_redoes_them(vgg_file, inputs, tmp
     assert [r["iterations"] for r in _manifest(out)][-2:] == [4, 4]
 
 
+def test_inputs_of_several_frames_are_named_once_and_not_again_when_resumed(
+    vgg_file, inputs, tmp_path, gradient
+):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    frames = [Image.fromarray(gradient(32, 24, i)) for i in range(3)]
+    for name in ("a.gif", "b.webp", "c.tif", "d.png"):
+        frames[0].save(folder / name, save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(folder / "still.gif")
+    out = tmp_path / "out"
+    args = ("--content", folder, "--style", inputs / "s" / "s0.png", "--out", out, "-q")
+    result = _batch(vgg_file, *args, iterations="1")
+    assert result.exit_code == 0, result.output
+    assert len(list(out.glob("*.png"))) == 5  # the still GIF too
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning")]
+    assert warnings == [f"warning: '{folder / 'a.gif'}', '{folder / 'b.webp'}',"
+                        f" '{folder / 'c.tif'}' and 1 more hold several frames or pages;"
+                        " the first is used"]  # fmt: skip
+    (out / "a_s0.png").unlink()  # that job alone is run again
+    again = _batch(vgg_file, *args, iterations="1")
+    assert again.exit_code == 0, again.output
+    assert f"warning: '{folder / 'a.gif'}' holds several frames or pages; the first is used" in (
+        again.stderr.splitlines())  # fmt: skip
+    done = _batch(vgg_file, *args, iterations="1")
+    assert "warning" not in done.stderr  # nothing left to run
+
+
 def test_a_bad_image_fails_its_jobs_only(vgg_file, inputs, tmp_path):
     out = tmp_path / "out"
     args = ["--content", inputs / "c" / "c1.png", "--content", inputs / "bad" / "cut.png",

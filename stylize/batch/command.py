@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylize import prepare
+from stylize import images, prepare
 from stylize.batch.driver import Batch, Counts, Reporter
 from stylize.batch.plan import (
     Job,
@@ -81,6 +81,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
         batch = Batch(jobs, out_dir, request.settings, manifest, request.force, reporter,
                       weights=str(weights.path))  # fmt: skip
         pending = batch.pending()
+        _report_animated(pending, reporter)
         began, stop = time.perf_counter(), Stop()
         if pending:
             _run_jobs(batch, pending, lambda: make_executor(request, setup, reporter), stop)
@@ -134,6 +135,20 @@ def _pairs(request: BatchRequest) -> list[Pair]:
     contents = collect_images(request.contents, "content", lambda: sys.stdin)
     styles = collect_images(request.styles, "style")
     return all_pairs(contents, styles)
+
+
+def _report_animated(jobs: list[Job], reporter: Reporter, shown: int = 3) -> None:
+    """One line naming the inputs of the ``jobs`` to run that hold several frames or pages
+    (an animated GIF, a TIFF of pages...), of which each job reads the first: the first
+    ``shown`` of them and how many more."""
+    inputs = dict.fromkeys(path for job in jobs for path in (job.content, job.style))
+    several = [path for path in inputs if images.frame_count(path)[0] > 1]
+    if not several:
+        return
+    names = ", ".join(f"'{path}'" for path in several[:shown])
+    more = f" and {len(several) - shown} more" if len(several) > shown else ""
+    reporter.message(f"warning: {names}{more} {'holds' if len(several) == 1 else 'hold'}"
+                     " several frames or pages; the first is used")  # fmt: skip
 
 
 def _report_manifest_repairs(manifest: Manifest, reporter: Reporter) -> None:
