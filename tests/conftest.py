@@ -1,13 +1,16 @@
 """Shared fixtures: tiny synthetic VGG-19 weight files in both layouts, tiny images, ICC
-profiles."""
+profiles; and the runner of a benchmark script that the test_benchmark*.py files share."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import signal
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,21 @@ from stylize.hdr import rgb_to_xyz
 from stylize.synthetic import write_vgg19_mat
 
 MAX_TEST_WORKERS = 4
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run_benchmark(script: str, *args) -> dict:
+    """Run ``benchmarks/<script>`` with ``args`` in a child process, as a user would; the
+    JSON object it prints (the test fails with its stderr's end if it does not exit 0)."""
+    command = [sys.executable, str(BENCHMARKS / script), *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def positive(value) -> bool:
+    """A number above 0 (a benchmark's timings and sizes are never checked further)."""
+    return isinstance(value, (int, float)) and value > 0
 
 
 def pytest_xdist_auto_num_workers(config) -> int:

@@ -1,0 +1,91 @@
+"""The smaller benchmark scripts (benchmarks/scale_change.py, step_ratio.py, bit_depth.py
+and read16.py) end to end at tiny sizes, so that they cannot rot.
+
+Only the shape of the reports is checked; timings are never asserted.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import BENCHMARKS, positive, run_benchmark
+
+from stylize.synthetic import write_vgg19_mat
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_scale_change_benchmark_times_both_graphs_at_the_full_size(tmp_path):
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    report = run_benchmark("scale_change.py", "--size", "32x24", "--coarse", "16x12",
+                           "--coarse-steps", "2", "--rounds", "3", "--block", "2",
+                           "--weights", weights)  # fmt: skip
+    assert report["steps_each"] == 4 and len(report["round_ratios"]) == 2  # round 1 warms up
+    for key in ("fresh_step_seconds", "after_coarse_step_seconds", "ratio",
+                "round_ratio_median"):  # fmt: skip
+        assert positive(report[key]), key
+    assert report["ratio"] == pytest.approx(
+        report["after_coarse_step_seconds"] / report["fresh_step_seconds"]
+    )
+    assert isinstance(report["frozen_kernels"], bool) and report["machine"]["cpu"]
+
+
+def test_the_step_ratio_benchmark_alternates_both_optimizers(tmp_path):
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    report = run_benchmark("step_ratio.py", "--size", "32x24", "--rounds", "3", "--block",
+                           "2", "--memory", "3", "--weights", weights)  # fmt: skip
+    assert report["steps_each"] == 4 and len(report["round_ratios"]) == 2  # round 1 warms up
+    for key in ("adam_step_seconds", "lbfgs_evaluation_seconds", "lbfgs_tensorflow_seconds",
+                "ratio", "round_ratio_median", "plain_evaluation_seconds",
+                "lbfgs_last_J"):  # fmt: skip
+        assert positive(report[key]), key
+    assert report["ratio"] == pytest.approx(
+        report["lbfgs_evaluation_seconds"] / report["adam_step_seconds"]
+    )
+    assert report["lbfgs_tensorflow_seconds"] < report["lbfgs_evaluation_seconds"]
+    # the plain evaluation after each L-BFGS one is timed apart, not counted in its step
+    plain = report["plain_evaluation_seconds"]
+    assert report["lbfgs_evaluation_seconds"] < report["lbfgs_tensorflow_seconds"] + plain
+    assert abs(report["lbfgs_slowdown_milliseconds"]) < 1000 * plain
+    assert report["memory"] == 3 and report["machine"]["cpu"]
+
+
+def test_the_bit_depth_benchmark_scores_each_rounding_of_one_iterate(tmp_path):
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    report = run_benchmark("bit_depth.py", "--size", "48x32", "--iterations", "5",
+                           "--weights", weights)  # fmt: skip
+    found, excess = report["J"], report["J_excess_percent"]
+    assert all(positive(found[key]) for key in ("float", "8", "16"))
+    for depth in ("8", "16"):
+        assert excess[depth] == pytest.approx(100 * (found[depth] / found["float"] - 1))
+    assert abs(excess["16"]) < abs(excess["8"])  # 257 times finer rounding
+    writing = report["writing"]
+    assert sorted(writing) == ["16.png", "16.tif", "8.png", "8.tif"]
+    assert all(positive(w["bytes"]) and positive(w["seconds"]) for w in writing.values())
+    assert writing["16.png"]["bytes"] > writing["8.png"]["bytes"]
+    assert report["scales"] == [[48, 32]] and report["machine"]["cpu"]
+
+
+def test_the_read16_benchmark_times_both_depths_and_says_what_16_bits_keep():
+    report = run_benchmark("read16.py", "--size", "64x48", "--repeats", "1")
+    assert sorted(report["reading"]) == ["heif_10bit", "heif_10bit_pq", "png",
+                                         "png_with_profile", "tiff"]  # fmt: skip
+    for name, reads in report["reading"].items():
+        assert (reads["8"]["dtype"], reads["16"]["dtype"]) == ("uint8", "uint16")
+        depths = ("8", "16", "8_as_stored") if name.startswith("heif") else ("8", "16")
+        assert set(reads) == set(depths)
+        assert all(positive(reads[d]["seconds"]) and positive(reads[d]["peak_mib"])
+                   for d in depths)  # fmt: skip
+    assert all(positive(size) for size in report["bytes"].values())
+    kept = report["levels_8bit"]
+    assert 0 < kept["read_8bit_max"] < 1  # Pillow keeps each sample's high byte
+    assert 0 < kept["chroma_from_8bit_mean"] <= kept["chroma_from_8bit_max"]
+    assert report["machine"]["cpu"]
+
+
+def test_the_step_ratio_benchmark_refuses_no_correction_pairs(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import step_ratio
+
+    with pytest.raises(SystemExit) as stopped:
+        step_ratio._arguments(["--memory", "0"])
+    assert stopped.value.code == 2 and "--memory must be at least 1" in capsys.readouterr().err
