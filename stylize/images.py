@@ -54,8 +54,8 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     The file's content decides its format (JPEG, PNG, BMP, TIFF, WebP, GIF, HEIC/HEIF, and
     AVIF where this Pillow reads it: pillow_formats; the extension is not checked). A file of
     several frames or pages gives its first (HEIF: its primary image; frame_count tells).
-    The EXIF orientation is applied. Grayscale, palette, CMYK and other modes are converted to RGB;
-    transparent pixels (alpha channel, or a palette or colour-key transparency) are
+    The EXIF orientation is applied. Grayscale, palette, CMYK and other modes are converted
+    to RGB; transparent pixels (alpha channel, or a palette or colour-key transparency) are
     composited over white. 16-bit samples are rounded to 8 bits (Pillow truncates colour
     ones), unless ``bit_depth`` is 16: then 16-bit grayscale keeps its levels and 16-bit
     colour PNGs and TIFFs are decoded whole by stylize.read16 (as uint16; files it leaves,
@@ -113,7 +113,10 @@ def frame_count(path: str | os.PathLike) -> tuple[int, str | None]:
     """(frames, Pillow's format name) of an image file, from its headers: the frames of an
     animated GIF, WebP, PNG or AVIF, the pages of a TIFF, 1 for a still and for a HEIF
     (whose primary image is the picture, whatever else it holds). load_image reads the
-    first. (1, None) when the file cannot be opened: load_image says why."""
+    first. (1, None) when the file cannot be opened, or is no regular file (a FIFO would
+    block the open): load_image says why."""
+    if not Path(path).is_file():
+        return 1, None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -8,6 +8,7 @@ import os
 import stat
 import struct
 import sys
+import threading
 import zlib
 from pathlib import Path
 
@@ -640,6 +641,17 @@ def test_frame_count_of_stills_and_of_files_it_cannot_open(tmp_path):
     assert images.frame_count(jpeg) == (1, "JPEG")
     assert images.frame_count(text) == (1, None)
     assert images.frame_count(tmp_path / "missing.png") == (1, None)
+    assert images.frame_count(tmp_path) == (1, None)
+    fifo = tmp_path / "pipe.gif"
+    os.mkfifo(fifo)  # opening it to read waits for a writer
+    counted = []
+    reader = threading.Thread(target=lambda: counted.append(images.frame_count(fifo)),
+                              daemon=True)  # fmt: skip
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # blocked in open(): let it go, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert counted == [(1, None)]
 
 
 def test_frame_count_of_a_heif_of_two_images_is_one(tmp_path):
