@@ -107,7 +107,7 @@ def test_a_rerun_skips_finished_jobs_and_force_redoes_them(vgg_file, inputs, tmp
     assert [r["iterations"] for r in _manifest(out)][-2:] == [4, 4]
 
 
-def test_inputs_of_several_frames_are_named_once_and_not_again_when_resumed(
+def test_inputs_of_several_frames_are_named_in_one_line_for_the_jobs_that_run(
     vgg_file, inputs, tmp_path, gradient
 ):
     folder = tmp_path / "c"
@@ -132,6 +132,12 @@ def test_inputs_of_several_frames_are_named_once_and_not_again_when_resumed(
         again.stderr.splitlines())  # fmt: skip
     done = _batch(vgg_file, *args, iterations="1")
     assert "warning" not in done.stderr  # nothing left to run
+    started = _batch(vgg_file, "--content", folder / "still.gif", "--style",
+                     inputs / "s" / "s0.png", "--out", tmp_path / "init", "--init",
+                     folder / "d.png", iterations="1")  # fmt: skip
+    assert started.exit_code == 0, started.output
+    assert (f"warning: '{folder / 'd.png'}' holds several frames or pages; the first is used"
+            in started.stderr.splitlines())  # fmt: skip
 
 
 def test_a_bad_image_fails_its_jobs_only(vgg_file, inputs, tmp_path):
