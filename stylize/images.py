@@ -53,7 +53,8 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
 
     The file's content decides its format (JPEG, PNG, BMP, TIFF, WebP, GIF, HEIC/HEIF, and
     AVIF where this Pillow reads it: pillow_formats; the extension is not checked). A file of
-    several frames or pages gives its first (HEIF: its primary image; frame_count tells).
+    several frames or pages gives its first (HEIF: its primary image; stylize.animation counts
+    them).
     The EXIF orientation is applied. Grayscale, palette, CMYK and other modes are converted
     to RGB; transparent pixels (alpha channel, or a palette or colour-key transparency) are
     composited over white. 16-bit samples are rounded to 8 bits (Pillow truncates colour
@@ -90,7 +91,7 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
         deep = read16.sixteen_bit_rgb(Path(path), colour_managed)
         if deep is not None and deep.shape[:2] == (height, width):
             return deep
-    return _to_rgb(picture, label, colour_managed, bit_depth)
+    return picture_to_rgb(picture, label, colour_managed, bit_depth)
 
 
 def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
@@ -107,25 +108,6 @@ def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
     except Exception as exc:  # Pillow raises many types for a bad header
         raise _read_failure(label, exc, path) from None
     return width, height
-
-
-def frame_count(path: str | os.PathLike) -> tuple[int, str | None]:
-    """(frames, Pillow's format name) of an image file, from its headers: the frames of an
-    animated GIF, WebP, PNG or AVIF, the pages of a TIFF, 1 for a still and for a HEIF
-    (whose primary image is the picture, whatever else it holds). load_image reads the
-    first. (1, None) when the file cannot be opened, or is no regular file (a FIFO would
-    block the open): load_image says why."""
-    if not Path(path).is_file():
-        return 1, None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path, formats=pillow_formats()) as picture:
-                if picture.format == "HEIF":
-                    return 1, picture.format
-                return max(1, int(getattr(picture, "n_frames", 1))), picture.format
-    except Exception:  # Pillow raises many types for a bad header; load_image reports it
-        return 1, None
 
 
 def _missing_reader(path: Path) -> str | None:
@@ -205,10 +187,11 @@ def _read_failure(label: str, exc: Exception, path: Path) -> ImageError:
     return ImageError(f"{label}: truncated or corrupt image data ({one_line(exc)}; {_EXPECTED})")
 
 
-def _to_rgb(picture: Image.Image, label: str, colour_managed: bool,
+def picture_to_rgb(picture: Image.Image, label: str, colour_managed: bool,
             bit_depth: int = 8) -> np.ndarray:  # fmt: skip
-    """Convert a decoded Pillow image of any supported mode to a writable (H, W, 3) uint8
-    (uint16 for 16-bit grayscale with ``bit_depth`` 16)."""
+    """Convert a decoded Pillow image (or the frame it is at) of any supported mode to a
+    writable (H, W, 3) uint8 sRGB array (uint16 for 16-bit grayscale with ``bit_depth`` 16),
+    as load_image does after decoding; ImageError naming ``label`` for a mode it cannot."""
     if picture.mode in _SIXTEEN_BIT_MODES:
         values = np.clip(np.asarray(picture), 0, max_level(np.uint16)).astype(np.uint16)
         gray = values if bit_depth == 16 else as_8bit(values)

@@ -424,7 +424,7 @@ def test_a_gif_content_is_read_and_an_animation_says_its_first_frame_is_used(
                           np.array(Image.open(tmp_path / "still.png")))  # fmt: skip
     assert results["moving"].stderr.splitlines() == [
         f"warning: content image '{animation}' has 2 frames; the first is used"
-        " (stylize video stylizes each frame of a GIF)"
+        " (stylize video stylizes each frame)"
     ]
     assert results["still"].stderr == ""
 

@@ -74,7 +74,7 @@ def test_images_of_several_frames_are_named_with_what_is_read(tmp_path, capsys):
                      names["c.webp"])  # fmt: skip
     assert capsys.readouterr().err.splitlines() == [
         f"warning: content image '{names['b.gif']}' has 3 frames; the first is used"
-        " (stylize video stylizes each frame of a GIF)",
+        " (stylize video stylizes each frame)",
         f"warning: style image 2 '{names['a.gif']}' has 3 frames; the first is used",
         f"warning: style image 3 '{names['d.tif']}' has 3 pages; the first is used",
         f"warning: --init image '{names['c.webp']}' has 3 frames; the first is used",
@@ -83,5 +83,12 @@ def test_images_of_several_frames_are_named_with_what_is_read(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"warning: style image '{names['a.gif']}' has 3 frames; the first is used\n"
     )
+    warn_if_animated((), names["c.webp"])  # stylize video reads an animated WebP too
+    warn_if_animated((), names["d.tif"])  # but not the pages of a TIFF
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: content image '{names['c.webp']}' has 3 frames; the first is used"
+        " (stylize video stylizes each frame)",
+        f"warning: content image '{names['d.tif']}' has 3 pages; the first is used",
+    ]
     warn_if_animated((names["still.gif"],), names["still.gif"], tmp_path / "missing.png")
     assert capsys.readouterr().err == ""  # a still, and a file the command reports itself

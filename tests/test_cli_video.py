@@ -68,6 +68,21 @@ def test_bad_options_are_one_line_exit_2(clip, image_files, vgg_file, tmp_path, 
     assert not (tmp_path / "o").exists()
 
 
+def test_an_animated_png_becomes_a_gif_of_as_many_frames_at_its_rate(
+    clip, image_files, vgg_file, tmp_path
+):
+    pictures = [Image.open(path).convert("RGB") for path in sorted(clip.iterdir())[:4]]
+    animated = tmp_path / "moving.png"
+    pictures[0].save(animated, save_all=True, append_images=pictures[1:], duration=100)
+    result = CliRunner().invoke(main, _args(animated, image_files, vgg_file,
+                                            tmp_path / "o.gif", "--json"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (len(summary["frames"]), summary["fps"], summary["width"]) == (4, 10.0, 40)
+    with Image.open(tmp_path / "o.gif") as made:
+        assert made.n_frames == 4 and made.info["duration"] == 100
+
+
 def test_an_unreadable_clip_is_one_line_exit_2(image_files, vgg_file, tmp_path):
     (tmp_path / "bad.mp4").write_bytes(b"\x00" * 100)
     result = CliRunner().invoke(main, _args(tmp_path / "bad.mp4", image_files, vgg_file,

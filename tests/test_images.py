@@ -8,7 +8,6 @@ import os
 import stat
 import struct
 import sys
-import threading
 import zlib
 from pathlib import Path
 
@@ -624,44 +623,9 @@ def test_an_animation_or_a_multipage_file_gives_its_first_frame(tmp_path, name):
                      **lossless)  # fmt: skip
     with Image.open(path) as opened:
         expected = np.array(opened.convert("RGB"))  # as the file stores the first frame
-    assert images.frame_count(path) == (4, Image.open(path).format)
     np.testing.assert_array_equal(images.load_image(path), expected)
     if not name.endswith(".gif"):  # stored exactly: the first frame itself
         np.testing.assert_array_equal(expected, np.array(pictures[0]))
-
-
-def test_frame_count_of_stills_and_of_files_it_cannot_open(tmp_path):
-    still = tmp_path / "still.gif"
-    still.write_bytes(encoded(gradient(20, 20), "GIF"))
-    jpeg = tmp_path / "photo.jpg"
-    jpeg.write_bytes(encoded(gradient(20, 20), "JPEG"))
-    text = tmp_path / "notes.png"
-    text.write_text("not a picture")
-    assert images.frame_count(still) == (1, "GIF")
-    assert images.frame_count(jpeg) == (1, "JPEG")
-    assert images.frame_count(text) == (1, None)
-    assert images.frame_count(tmp_path / "missing.png") == (1, None)
-    assert images.frame_count(tmp_path) == (1, None)
-    fifo = tmp_path / "pipe.gif"
-    os.mkfifo(fifo)  # opening it to read waits for a writer
-    counted = []
-    reader = threading.Thread(target=lambda: counted.append(images.frame_count(fifo)),
-                              daemon=True)  # fmt: skip
-    reader.start()
-    reader.join(timeout=10)
-    if reader.is_alive():  # blocked in open(): let it go, then fail
-        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-    assert counted == [(1, None)]
-
-
-def test_frame_count_of_a_heif_of_two_images_is_one(tmp_path):
-    pillow_heif = pytest.importorskip("pillow_heif")
-    first, second = frames(2, 64, 48)
-    path = tmp_path / "two.heic"
-    images.pillow_formats()  # registers the opener
-    first.save(path, format="HEIF", save_all=True, append_images=[second], quality=-1)
-    assert len(pillow_heif.open_heif(path)) == 2
-    assert images.frame_count(path) == (1, "HEIF")
 
 
 def test_load_truncated_jpeg(tmp_path):

@@ -41,6 +41,28 @@ def test_a_folder_is_its_image_files_in_name_order(tmp_path):
     assert len(list(opened.frames(4))) == 2
 
 
+@pytest.mark.parametrize("name", ["moving.png", "moving.webp"])
+def test_an_animated_png_or_webp_is_a_clip_of_its_frames_at_its_rate(tmp_path, name):
+    pictures = [Image.fromarray(frame) for frame in _frames(5)]
+    path = tmp_path / name
+    lossless = {"lossless": True} if name.endswith(".webp") else {}
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=125,
+                     **lossless)  # fmt: skip
+    clip = frames.open_clip(path)
+    assert (clip.count, clip.size, clip.fps, clip.audio) == (5, (40, 30), 8.0, False)
+    read = list(clip.frames(2))
+    assert len(read) == 3
+    for frame, expected in zip(read, _frames(5)[2:], strict=True):
+        np.testing.assert_array_equal(frame, expected)
+
+
+def test_a_still_image_is_not_a_clip(tmp_path):
+    path = tmp_path / "still.png"
+    Image.fromarray(_frames(1)[0]).save(path)
+    with pytest.raises(ImageError, match="an animated WebP, PNG or AVIF, or a folder"):
+        frames.open_clip(path)
+
+
 def test_mp4_round_trip_keeps_rate_count_and_pictures(tmp_path):
     clip = _frames()
     path = tmp_path / "clip.mp4"

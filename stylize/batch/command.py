@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylize import images, prepare
+from stylize import animation, prepare
 from stylize.batch.driver import Batch, Counts, Reporter
 from stylize.batch.plan import (
     Job,
@@ -145,7 +145,7 @@ def _report_animated(jobs: list[Job], reporter: Reporter, init: str, shown: int 
     inputs = dict.fromkeys(path for job in jobs for path in (job.content, job.style))
     if jobs and init not in INIT_CHOICES:
         inputs[Path(init)] = None
-    several = [path for path in inputs if images.frame_count(path)[0] > 1]
+    several = [path for path in inputs if animation.frame_count(path)[0] > 1]
     if not several:
         return
     names = ", ".join(f"'{path}'" for path in several[:shown])

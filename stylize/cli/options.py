@@ -178,9 +178,10 @@ def warn_if_random(weights: Path) -> None:
 
 def warn_if_animated(styles, content: Path | None = None, init: Path | None = None) -> None:
     """Say on stderr, whatever --quiet says, which of the images a command reads as pictures
-    hold several frames or pages, of which only the first is read; for a GIF content, that
-    ``stylize video`` does them all. Masks are weights, not pictures: they are not looked at."""
-    from stylize.images import frame_count
+    hold several frames or pages, of which only the first is read; for an animated content
+    ``stylize video`` reads, that it does them all. Masks are weights, not pictures: they
+    are not looked at."""
+    from stylize.animation import VIDEO_FORMATS, frame_count
 
     named = {"content image": content}
     for number, style in enumerate(styles, start=1):  # numbered as --style-weights counts
@@ -190,8 +191,8 @@ def warn_if_animated(styles, content: Path | None = None, init: Path | None = No
         count, kind = frame_count(path)
         if count > 1:
             what = "pages" if kind == "TIFF" else "frames"
-            hint = " (stylize video stylizes each frame of a GIF)" if (
-                kind == "GIF" and label == "content image") else ""  # fmt: skip
+            hint = " (stylize video stylizes each frame)" if (
+                kind in VIDEO_FORMATS and label == "content image") else ""  # fmt: skip
             click.echo(f"warning: {label} '{path}' has {count} {what}; the first is"
                        f" used{hint}", err=True)  # fmt: skip
 

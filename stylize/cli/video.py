@@ -23,7 +23,8 @@ LATER_ITERATIONS = 100  # see benchmarks/video.py: later frames start from a goo
 OWN_OPTIONS = {
     "content": click.option("--content", required=True, type=path(),
                             help="The clip: a video file ffmpeg reads (.mp4 .mov .mkv .webm"
-                                 " .avi .gif ...) or a folder of frames (sorted by name)."),
+                                 " .avi .gif ...), an animated WebP, PNG or AVIF, or a folder"
+                                 " of frames (sorted by name)."),
     "style": click.option("--style", required=True, multiple=True, type=path(),
                           help="Painting whose textures are transferred; repeat to blend"
                                " several."),

@@ -1,5 +1,6 @@
-"""Reading a clip (a video file ffmpeg reads, or a folder of frames) and writing the
-stylized one (a video file by its extension, or a folder of numbered PNGs).
+"""Reading a clip (a video file ffmpeg reads, an animated WebP, PNG or AVIF that Pillow
+reads, or a folder of frames) and writing the stylized one (a video file by its extension,
+or a folder of numbered PNGs).
 
 Video is read through imageio-ffmpeg and written by the ffmpeg binary its wheels ship, so
 nothing is installed by hand; GIFs are written with Pillow (one adaptive palette per frame).
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylize import hdr, images
+from stylize import animation, hdr, images
 from stylize.errors import ImageError, one_line
 from stylize.files import publish
 from stylize.video import colours
@@ -77,12 +78,16 @@ class Clip:
     audio: bool
     files: tuple[Path, ...] | None = None
     decoding: colours.Decoding = colours.Decoding()
+    animated: bool = False  # an animated WebP, PNG or AVIF, read by Pillow
 
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         """The frames from index ``start`` (0-based) to the end, in order."""
         if self.files is not None:
             for path in self.files[start:]:
                 yield _folder_frame(path, self.size)
+            return
+        if self.animated:
+            yield from animation.animation_frames(self.path, start)
             return
         yield from _video_frames(self.path, self.size, start, self.decoding)
 
@@ -95,8 +100,8 @@ def frame_digest(frame: np.ndarray) -> str:
 
 
 def open_clip(path: Path) -> Clip:
-    """A clip from a folder of images (sorted by name, all of one size) or a video file;
-    ImageError (one line naming the file) for anything else."""
+    """A clip from a folder of images (sorted by name, all of one size), a video file or an
+    animated WebP, PNG or AVIF; ImageError (one line naming the file) for anything else."""
     if path.is_dir():
         return _open_folder(path)
     if not path.exists():
@@ -104,9 +109,13 @@ def open_clip(path: Path) -> Clip:
     if not path.is_file():
         raise ImageError(f"--content '{path}': not a regular file or a folder")
     if path.suffix.lower() not in VIDEO_READ:
+        if animation.is_animation(path):
+            count, size, fps = animation.animation_clip(path, f"--content '{path}'")
+            return Clip(path, count, size, fps, False, animated=True)
         known = " ".join(sorted(VIDEO_READ))
         raise ImageError(f"--content '{path}': not a video file by its extension (expected"
-                         f" one of {known}) or a folder of frames")  # fmt: skip
+                         f" one of {known}), an animated WebP, PNG or AVIF, or a folder of"
+                         " frames")  # fmt: skip
     return _open_video(path)
 
 
