@@ -54,12 +54,15 @@ def is_animation(path: Path) -> bool:
 def animation_clip(path: Path, label: str) -> tuple[int, tuple[int, int], float | None]:
     """(frames, (width, height), frames per second) of an animation: the rate from its
     first frame's duration (None if it gives none); later frames' own durations are not
-    kept. ImageError naming ``label`` if the file cannot be read."""
+    kept. ImageError naming ``label`` if the file cannot be read, or if its canvas is over
+    Pillow's decompression-bomb limit (as images.load_image refuses a still)."""
     try:
-        with Image.open(path, formats=images.pillow_formats()) as picture:
-            picture.load()  # WebP gives a frame's duration once it is decoded
-            duration = float(picture.info.get("duration") or 0)
-            count, size = int(picture.n_frames), picture.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=images.pillow_formats()) as picture:
+                picture.load()  # WebP gives a frame's duration once it is decoded
+                duration = float(picture.info.get("duration") or 0)
+                count, size = int(picture.n_frames), picture.size
     except Exception as exc:  # Pillow raises many types for bad data
         raise ImageError(f"{label}: cannot read it as an animation ({one_line(exc)})") from None
     return count, size, (1000 / duration if duration > 0 else None)

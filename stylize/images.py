@@ -52,22 +52,21 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     ``bit_depth`` 16, a file holding 16 bits a sample gives them all, as uint16.
 
     The file's content decides its format (JPEG, PNG, BMP, TIFF, WebP, GIF, HEIC/HEIF, and
-    AVIF where this Pillow reads it: pillow_formats; the extension is not checked). A file of
-    several frames or pages gives its first (HEIF: its primary image; stylize.animation counts
-    them).
-    The EXIF orientation is applied. Grayscale, palette, CMYK and other modes are converted
-    to RGB; transparent pixels (alpha channel, or a palette or colour-key transparency) are
-    composited over white. 16-bit samples are rounded to 8 bits (Pillow truncates colour
-    ones), unless ``bit_depth`` is 16: then 16-bit grayscale keeps its levels and 16-bit
-    colour PNGs and TIFFs are decoded whole by stylize.read16 (as uint16; files it leaves,
-    such as those with a lookup-table profile, are read at 8 bits). An embedded ICC profile
-    (Display P3, Adobe RGB, a gray or CMYK profile...) converts the colours to sRGB, the
-    space outputs are written in, with LittleCMS's perceptual intent, as a colour-managed
-    viewer shows them. Ignored: profiles that say sRGB, that cannot be read or do not fit
-    the image's mode, those of 16-bit grayscale, and all of them when ``colour_managed`` is
-    false (masks are weights, not colours). A HEIF's nclx codes stand in for a missing
-    profile (icc.nclx_matrix_trc). A HEIF of 10 or 12 bits is decoded whole by
-    stylize.read_heif: HDR (PQ, HLG) is mapped to SDR sRGB, and SDR keeps its levels when
+    AVIF where this Pillow reads it: pillow_formats; the extension is not checked). A file
+    of several frames or pages gives its first (HEIF: its primary image; stylize.animation
+    counts them). The EXIF orientation is applied. Grayscale, palette, CMYK and other modes
+    are converted to RGB; transparent pixels (alpha channel, or a palette or colour-key
+    transparency) are composited over white. 16-bit samples are rounded to 8 bits (Pillow
+    truncates colour ones), unless ``bit_depth`` is 16: then 16-bit grayscale keeps its
+    levels and 16-bit colour PNGs and TIFFs are decoded whole by stylize.read16 (as uint16;
+    files it leaves, such as those with a lookup-table profile, are read at 8 bits). An
+    embedded ICC profile (Display P3, Adobe RGB, a gray or CMYK profile...) converts the
+    colours to sRGB, the space outputs are written in, with LittleCMS's perceptual intent,
+    as a colour-managed viewer shows them. Ignored: profiles that say sRGB, that cannot be
+    read or do not fit the image's mode, those of 16-bit grayscale, and all of them when
+    ``colour_managed`` is false (masks are weights, not colours). A HEIF's nclx codes stand
+    in for a missing profile (icc.nclx_matrix_trc). A HEIF of 10 or 12 bits is decoded whole
+    by stylize.read_heif: HDR (PQ, HLG) is mapped to SDR sRGB, and SDR keeps its levels when
     ``bit_depth`` is 16.
 
     ``role`` starts every error message, e.g. "content image". Raises ImageError when the file
@@ -188,7 +187,7 @@ def _read_failure(label: str, exc: Exception, path: Path) -> ImageError:
 
 
 def picture_to_rgb(picture: Image.Image, label: str, colour_managed: bool,
-            bit_depth: int = 8) -> np.ndarray:  # fmt: skip
+                   bit_depth: int = 8) -> np.ndarray:  # fmt: skip
     """Convert a decoded Pillow image (or the frame it is at) of any supported mode to a
     writable (H, W, 3) uint8 sRGB array (uint16 for 16-bit grayscale with ``bit_depth`` 16),
     as load_image does after decoding; ImageError naming ``label`` for a mode it cannot."""

@@ -129,3 +129,13 @@ def test_a_truncated_animation_is_one_error_naming_the_file(tmp_path, name, mess
     with pytest.raises(ImageError, match=message.format(path=path)) as raised:
         list(animation.animation_frames(path))
     assert "\n" not in str(raised.value)
+
+
+def test_a_canvas_over_the_decompression_bomb_limit_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "moving.png"
+    save_animation(path, frames(2))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40 * 30 - 1)  # 40x30 is over it
+    with pytest.raises(ImageError, match="clip: cannot read it as an animation"):
+        animation.animation_clip(path, "clip")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40 * 30)
+    assert animation.animation_clip(path, "clip")[0] == 2
