@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 from stylize.errors import ConfigError
 from stylize.layers import FEATURE_LAYERS, activation_layer
@@ -113,6 +114,11 @@ class Settings:
                 _check_non_negative("style-weights", weight)
             if not sum(self.style_weights) > 0:
                 raise ConfigError("--style-weights must not all be zero")
+
+    @property
+    def init_file(self) -> Path | None:
+        """The ``--init`` image's path, or None when --init names a start (INIT_CHOICES)."""
+        return None if self.init in INIT_CHOICES else Path(self.init)
 
     @property
     def start_noise_ratio(self) -> float:

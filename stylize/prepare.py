@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from stylize import images, masks
-from stylize.config import INIT_CHOICES, Settings
+from stylize.config import Settings
 from stylize.errors import ConfigError, ImageError
 from stylize.weights import VggWeights, default_weights_path, load_vgg19
 
@@ -40,7 +40,7 @@ def load_init_image(settings: Settings) -> np.ndarray | None:
     """The ``--init`` image when it names a file, (H, W, 3) uint8 (uint16 for a 16-bit file
     with ``Settings.bit_depth`` 16: a 16-bit print continued with --scales 1 starts exactly
     where it ended); None for noise, content or style."""
-    if settings.init in INIT_CHOICES:
+    if settings.init_file is None:
         return None
     return images.load_image(settings.init, role="--init image", bit_depth=settings.bit_depth)
 

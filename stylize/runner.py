@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from stylize import images, masks, outputs, prepare
-from stylize.config import INIT_CHOICES, Settings
+from stylize.config import Settings
 from stylize.errors import (
     DivergedError,
     ImageError,
@@ -128,8 +128,8 @@ def _inputs(request: RunRequest) -> dict[str, Path]:
     named.update({f"style mask {i + 1}": path for i, path in enumerate(request.style_masks)})
     if request.mask:
         named["--mask image"] = request.mask
-    if request.settings.init not in INIT_CHOICES:
-        named["--init image"] = Path(request.settings.init)
+    if request.settings.init_file is not None:
+        named["--init image"] = request.settings.init_file
     return named
 
 

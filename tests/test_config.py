@@ -139,3 +139,11 @@ def test_weights_that_overflow_float32_are_refused(option):
     with pytest.raises(ConfigError, match="largest float32"):
         Settings(**{option: 1e39})
     Settings(**{option: 3e38})  # still a float32
+
+
+def test_init_file_is_the_path_of_an_init_image_and_none_for_a_named_start():
+    from pathlib import Path
+
+    for start in ("noise", "content", "style"):
+        assert Settings(init=start).init_file is None
+    assert Settings(init="start/here.png").init_file == Path("start/here.png")

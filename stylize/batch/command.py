@@ -28,7 +28,7 @@ from stylize.batch.plan import (
     with_masks,
 )
 from stylize.batch.worker import Executor, WorkerSetup
-from stylize.config import INIT_CHOICES, Settings
+from stylize.config import Settings
 from stylize.errors import InputError, Interrupted
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
 from stylize.signals import Stop, stoppable
@@ -81,7 +81,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
         batch = Batch(jobs, out_dir, request.settings, manifest, request.force, reporter,
                       weights=str(weights.path))  # fmt: skip
         pending = batch.pending()
-        _report_animated(pending, reporter, request.settings.init)
+        _report_animated(pending, reporter, request.settings.init_file)
         began, stop = time.perf_counter(), Stop()
         if pending:
             _run_jobs(batch, pending, lambda: make_executor(request, setup, reporter), stop)
@@ -137,14 +137,15 @@ def _pairs(request: BatchRequest) -> list[Pair]:
     return all_pairs(contents, styles)
 
 
-def _report_animated(jobs: list[Job], reporter: Reporter, init: str, shown: int = 3) -> None:
+def _report_animated(jobs: list[Job], reporter: Reporter, init: Path | None,
+                     shown: int = 3) -> None:  # fmt: skip
     """One line naming the inputs of the ``jobs`` to run (and the --init image, if ``init``
-    names a file and jobs run) that hold several frames or pages (an animated GIF, a TIFF
+    is not None and jobs run) that hold several frames or pages (an animated GIF, a TIFF
     of pages...), of which each job reads the first: the first ``shown`` of them and how
     many more."""
     inputs = dict.fromkeys(path for job in jobs for path in (job.content, job.style))
-    if jobs and init not in INIT_CHOICES:
-        inputs[Path(init)] = None
+    if jobs and init is not None:
+        inputs[init] = None
     several = [path for path in inputs if animation.frame_count(path)[0] > 1]
     if not several:
         return

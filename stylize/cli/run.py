@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -19,7 +18,6 @@ from stylize.cli.options import (
     with_options,
 )
 from stylize.cli.preview import preview_board
-from stylize.config import INIT_CHOICES
 
 OWN_OPTIONS = {
     "content": click.option("--content", required=True, type=path(),
@@ -87,7 +85,7 @@ def run_command(**options) -> None:
     request = run_request(options)
     with preview_board(options, "stylize run") as board:
         warn_if_random(request.weights)
-        warn_if_animated(request.styles, request.content, _init_file(request.settings))
+        warn_if_animated(request.styles, request.content, request.settings.init_file)
         outcome = runner.run_command(request, board)
     click.echo(json.dumps(outcome.summary) if options["as_json"] else outcome.summary["output"])
     if outcome.note:
@@ -116,8 +114,3 @@ def run_request(options: dict):
         style_masks=tuple(options["style_mask"]),
         mask=options["mask"],
     )
-
-
-def _init_file(settings) -> Path | None:
-    """The ``--init`` image's path, or None when --init names a start (noise, content...)."""
-    return None if settings.init in INIT_CHOICES else Path(settings.init)
