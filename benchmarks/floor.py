@@ -18,6 +18,7 @@ layer shapes, from which benchmarks/flops.py counts the work.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -80,10 +81,11 @@ class ConstantKernels:
                 break
 
 
-def time_plain_pass(weights, settings, shape, repeats: int, warmup: int,
-                    constants: bool = False) -> dict:  # fmt: skip
-    """Forward and forward-plus-backward through build_vgg, up to the deepest cost layer,
-    with the kernels in variables (as stylize runs) or, with ``constants``, as constants."""
+@contextlib.contextmanager
+def plain_pass(weights, settings, shape, constants: bool = False):
+    """A session on build_vgg up to the deepest cost layer, with the kernels in variables (as
+    stylize runs) or, with ``constants``, as constants; yields (forward, step): callables that
+    run the forward pass, and the forward pass and the gradient to the input image."""
     from stylize._tf import tf
     from stylize.device import CPU, session_config
     from stylize.vgg import WeightVariables, build_vgg
@@ -101,8 +103,15 @@ def time_plain_pass(weights, settings, shape, repeats: int, warmup: int,
         session.run(image.initializer)
         if not constants:
             session.run(variables.initializer, variables.feed)
-        forward, forwards = median_seconds(lambda: session.run(loss.op), repeats, warmup)
-        step, samples = median_seconds(lambda: session.run(gradient.op), repeats, warmup)
+        yield (lambda: session.run(loss.op)), (lambda: session.run(gradient.op))
+
+
+def time_plain_pass(weights, settings, shape, repeats: int, warmup: int,
+                    constants: bool = False) -> dict:  # fmt: skip
+    """Forward and forward-plus-backward through plain_pass (``constants`` as there)."""
+    with plain_pass(weights, settings, shape, constants) as (forward_pass, step_pass):
+        forward, forwards = median_seconds(forward_pass, repeats, warmup)
+        step, samples = median_seconds(step_pass, repeats, warmup)
     return {"forward_seconds": forward, "forward_samples": forwards, "step_seconds": step,
             "step_samples": samples}  # fmt: skip
 

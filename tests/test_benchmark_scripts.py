@@ -1,5 +1,5 @@
-"""The smaller benchmark scripts (benchmarks/scale_change.py, step_ratio.py, bit_depth.py
-and read16.py) end to end at tiny sizes, so that they cannot rot.
+"""The smaller benchmark scripts (benchmarks/scale_change.py, step_ratio.py, floor_ratio.py,
+bit_depth.py and read16.py) end to end at tiny sizes, so that they cannot rot.
 
 Only the shape of the reports is checked; timings are never asserted.
 """
@@ -9,7 +9,9 @@ from __future__ import annotations
 import pytest
 from conftest import BENCHMARKS, positive, run_benchmark
 
+from stylize.config import Settings
 from stylize.synthetic import write_vgg19_mat
+from stylize.weights import load_vgg19
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +49,36 @@ def test_the_step_ratio_benchmark_alternates_both_optimizers(tmp_path):
     assert report["lbfgs_evaluation_seconds"] < report["lbfgs_tensorflow_seconds"] + plain
     assert abs(report["lbfgs_slowdown_milliseconds"]) < 1000 * plain
     assert report["memory"] == 3 and report["machine"]["cpu"]
+
+
+def test_the_floor_ratio_benchmark_alternates_both_floors_and_adam(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from floor import layer_shapes
+    from flops import step_flops
+
+    weights = write_vgg19_mat(tmp_path / "tiny.mat", "new")
+    report = run_benchmark("floor_ratio.py", "--size", "32x24", "--rounds", "3", "--block",
+                           "2", "--weights", weights)  # fmt: skip
+    assert report["steps_each"] == 4 and len(report["round_ratios"]) == 2  # round 1 warms up
+    for key in ("constant_floor_seconds", "variable_floor_seconds", "adam_seconds", "ratio",
+                "round_ratio_median", "variable_floor_ratio"):  # fmt: skip
+        assert positive(report[key]), key
+    floor = report["constant_floor_seconds"]
+    assert report["ratio"] == pytest.approx(report["adam_seconds"] / floor)
+    assert report["variable_floor_ratio"] == pytest.approx(report["variable_floor_seconds"] / floor)
+    shapes = layer_shapes(load_vgg19(weights, Settings().deepest_layer))
+    assert report["step_flops"] == step_flops(shapes, 32, 24)
+    assert report["constant_floor_gflops"] == pytest.approx(report["step_flops"] / floor / 1e9)
+    assert isinstance(report["frozen_kernels"], bool) and report["machine"]["cpu"]
+
+
+def test_the_floor_ratio_benchmark_refuses_a_warmup_of_every_round(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import floor_ratio
+
+    with pytest.raises(SystemExit) as exited:
+        floor_ratio._arguments(["--rounds", "2", "--warmup", "2"])
+    assert exited.value.code == 2 and "--warmup" in capsys.readouterr().err
 
 
 def test_the_bit_depth_benchmark_scores_each_rounding_of_one_iterate(tmp_path):
