@@ -51,21 +51,23 @@ def is_animation(path: Path) -> bool:
     return count > 1 and kind in ANIMATION_FORMATS
 
 
-def animation_clip(path: Path, label: str) -> tuple[int, tuple[int, int], float | None]:
-    """(frames, (width, height), frames per second) of an animation: the rate from its
-    first frame's duration (None if it gives none); later frames' own durations are not
-    kept. ImageError naming ``label`` if the file cannot be read, or if its canvas is over
-    Pillow's decompression-bomb limit (as images.load_image refuses a still)."""
+def animation_clip(path: Path, label: str) -> tuple[int, tuple[int, int], tuple[float, ...]]:
+    """(frames, (width, height), each frame's duration in seconds, 0.0 where a frame gives
+    none) of an animation; every frame is decoded once, as WebP gives a frame's duration
+    only then. ImageError naming ``label`` if the file cannot be read, or if its canvas is
+    over Pillow's decompression-bomb limit (as images.load_image refuses a still)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=images.pillow_formats()) as picture:
-                picture.load()  # WebP gives a frame's duration once it is decoded
-                duration = float(picture.info.get("duration") or 0)
-                count, size = int(picture.n_frames), picture.size
+                count, size, durations = int(picture.n_frames), picture.size, []
+                for index in range(count):
+                    picture.seek(index)
+                    picture.load()
+                    durations.append(float(picture.info.get("duration") or 0) / 1000)
     except Exception as exc:  # Pillow raises many types for bad data
         raise ImageError(f"{label}: cannot read it as an animation ({one_line(exc)})") from None
-    return count, size, (1000 / duration if duration > 0 else None)
+    return count, size, tuple(durations)
 
 
 def animation_frames(path: Path, start: int = 0) -> Iterator[np.ndarray]:

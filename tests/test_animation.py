@@ -84,7 +84,7 @@ def test_an_animation_gives_every_frame_from_any_start(tmp_path, name):
     path = tmp_path / name
     pictures = frames(5)
     save_animation(path, pictures, duration=40)
-    assert animation.animation_clip(path, "clip") == (5, (40, 30), 25.0)
+    assert animation.animation_clip(path, "clip") == (5, (40, 30), (0.04,) * 5)
     read = list(animation.animation_frames(path))
     assert len(read) == 5
     for frame, picture in zip(read, pictures, strict=True):  # both formats lossless here
@@ -110,11 +110,20 @@ def test_transparent_frames_are_over_white(tmp_path):
     assert (second == 255).all()
 
 
-def test_an_animation_without_durations_has_no_rate_of_its_own(tmp_path):
+def test_an_animation_without_durations_gives_zero_seconds(tmp_path):
     path = tmp_path / "moving.png"
     pictures = frames(2)
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=0)
-    assert animation.animation_clip(path, "clip")[2] is None
+    assert animation.animation_clip(path, "clip")[2] == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("name", ["held.png", "held.webp"])
+def test_each_frame_of_an_animation_keeps_its_own_duration(tmp_path, name):
+    path = tmp_path / name
+    pictures = frames(4)
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], lossless=True,
+                     duration=[100, 100, 1000, 200])  # fmt: skip
+    assert animation.animation_clip(path, "clip") == (4, (40, 30), (0.1, 0.1, 1.0, 0.2))
 
 
 @pytest.mark.parametrize(("name", "message"), [

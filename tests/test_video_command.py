@@ -55,6 +55,7 @@ def test_every_frame_is_written_recorded_and_summed_up(request_for, tmp_path):
     assert [r["index"] for r in rows] == [1, 2, 3, 4] and not any(r["resumed"] for r in rows)
     assert rows[0]["temporal_error"] is None and all(r["temporal_error"] >= 0 for r in rows[1:])
     assert (summary["width"], summary["height"], summary["fps"]) == (40, 30, 25.0)
+    assert summary["output_frames"] is None  # a folder: no video to lay out
     assert summary["signal"] is None and summary["settings"]["temporal_weight"] == 1000.0
     lines = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
     assert [x["output"] for x in lines] == ["00001.png", "00002.png", "00003.png", "00004.png"]
@@ -171,6 +172,45 @@ def test_a_video_output_is_assembled_then_reassembled_on_a_rerun(request_for, tm
     video.write_bytes(video.read_bytes())  # same bytes: still the one this command made
     again = run_video(request_for("clip.mp4", fps=8.0))
     assert all(r["resumed"] for r in again["frames"]) and frames.open_clip(video).count == 4
+
+
+@pytest.fixture
+def held_gif(tmp_path, gradient):
+    """A 4-frame GIF, 40x30, whose third frame is held for a second: 0.1, 0.1, 1 and 0.2 s."""
+    picture = gradient(60, 30, 5)
+    pictures = [Image.fromarray(picture[:, 2 * t : 2 * t + 40]) for t in range(4)]
+    path = tmp_path / "held.gif"
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], loop=0,
+                     duration=[100, 100, 1000, 200])  # fmt: skip
+    return path
+
+
+def test_a_held_frame_keeps_its_time_in_the_output_video(request_for, held_gif, tmp_path):
+    summary = run_video(request_for("out.mp4", content=held_gif))
+    assert len(summary["frames"]) == 4  # each frame stylized once
+    assert (summary["fps"], summary["output_frames"]) == (10.0, 14)
+    opened = frames.open_clip(tmp_path / "out.mp4")
+    assert (opened.count, opened.fps) == (14, 10.0)
+    assert opened.timeline[-1] == pytest.approx(1.4)
+    run_video(request_for("out.gif", content=held_gif))
+    with Image.open(tmp_path / "out.gif") as picture:
+        durations = []
+        for index in range(picture.n_frames):
+            picture.seek(index)
+            durations.append(picture.info["duration"])
+    assert durations == [100, 100, 1000, 200]  # Pillow merges a repeated frame's times
+
+
+def test_a_rate_asked_for_writes_each_frame_once_and_a_part_keeps_its_own_times(
+    request_for, held_gif, tmp_path
+):
+    summary = run_video(request_for("fixed.mp4", content=held_gif, fps=5.0))
+    assert (summary["fps"], summary["output_frames"]) == (5.0, 4)
+    assert frames.open_clip(tmp_path / "fixed.mp4").count == 4
+    # frames 3 and 4 last 1 and 0.2 s: five output frames a second, 5 + 1 of them
+    summary = run_video(request_for("part.mp4", content=held_gif, frames="3:4"))
+    assert (summary["fps"], summary["output_frames"]) == (5.0, 6)
+    assert frames.open_clip(tmp_path / "part.mp4").count == 6
 
 
 def test_an_existing_video_not_made_here_needs_overwrite(request_for, tmp_path):

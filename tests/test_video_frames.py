@@ -56,6 +56,50 @@ def test_an_animated_png_or_webp_is_a_clip_of_its_frames_at_its_rate(tmp_path, n
         np.testing.assert_array_equal(frame, expected)
 
 
+HELD_MS = [100, 100, 1000, 200]  # an animation that holds its third frame for a second
+
+
+def _held_animation(path):
+    """A 4-frame GIF, WebP or APNG of frames lasting HELD_MS; its frames."""
+    clip = _frames(4)
+    pictures = [Image.fromarray(frame) for frame in clip]
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=HELD_MS,
+                     loop=0, lossless=True)  # fmt: skip
+    return clip
+
+
+@pytest.mark.parametrize("name", ["held.gif", "held.webp", "held.png"])
+def test_a_variable_rate_animation_is_each_of_its_frames_once_with_its_times(tmp_path, name):
+    path = tmp_path / name
+    clip = _held_animation(path)
+    opened = frames.open_clip(path)
+    assert opened.count == 4 and opened.timeline == pytest.approx((0, 0.1, 0.2, 1.2, 1.4))
+    read = list(opened.frames())
+    assert len(read) == 4  # ffmpeg's default would repeat the held frame to a 10 fps grid
+    for got, want in zip(read, clip, strict=True):  # a GIF's palette rounds the colours
+        assert np.abs(got.astype(int) - want).mean() < (8 if name.endswith(".gif") else 1e-9)
+    assert len(list(opened.frames(3))) == 1
+
+
+def test_a_variable_rate_mp4_is_each_of_its_frames_once_with_its_times(tmp_path):
+    _held_animation(tmp_path / "held.gif")
+    path = tmp_path / "held.mp4"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", tmp_path / "held.gif",
+               "-fps_mode", "passthrough", "-pix_fmt", "yuv420p", path]  # fmt: skip
+    subprocess.run(command, check=True)
+    opened = frames.open_clip(path)
+    assert opened.count == 4 and opened.timeline == pytest.approx((0, 0.1, 0.2, 1.2, 1.4))
+    read = list(opened.frames())
+    assert len(read) == 4 and not np.array_equal(read[2], read[3])
+
+
+def test_a_steady_clip_s_timeline_is_its_rate(tmp_path):
+    path = tmp_path / "clip.mp4"
+    frames.write_video(path, iter(_frames(5)), 12.0)
+    timeline = frames.open_clip(path).timeline
+    assert timeline == pytest.approx([i / 12 for i in range(6)], abs=1e-3)
+
+
 def test_a_still_image_is_not_a_clip(tmp_path):
     path = tmp_path / "still.png"
     Image.fromarray(_frames(1)[0]).save(path)

@@ -46,8 +46,9 @@ OWN_OPTIONS = {
     "frames": click.option("--frames", default=None, metavar="A:B",
                            help="Only frames A to B (1-based, inclusive; A: or :B)."),
     "fps": click.option("--fps", type=float, default=None,
-                        help="Frame rate of the output video.  [default: the input's, 25 for"
-                             " a folder]"),
+                        help="Frame rate of the output video, each frame written once at it."
+                             "  [default: the input's timing (a frame the input holds is"
+                             " repeated); 25 for a folder]"),
     "seed": click.option("--seed", type=int, default=None,
                          help="Seed of the first frame's start noise.  [default: random]"),
     "overwrite": click.option("--overwrite", is_flag=True,

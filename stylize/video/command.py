@@ -7,6 +7,7 @@ once all frames exist. This module never imports TensorFlow at import time."""
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import secrets
@@ -22,7 +23,7 @@ from stylize.errors import ConfigError, ImageError, Interrupted
 from stylize.files import file_digests
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
 from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
-from stylize.video import flow, frames, plan
+from stylize.video import flow, frames, plan, timing
 from stylize.video.outputs import check_outputs
 
 DEFAULT_TEMPORAL_WEIGHT = 1000.0  # benchmarks/video.py: a fifth of independent frames' flicker
@@ -95,7 +96,7 @@ class _Video:
         self.style_keys = [file_digests(path, "sha256")[0] for path in request.styles]
         self.init_image = prepare.load_init_image(self.settings)
         self.weights, self.weights_seconds = prepare.load_weights(request.weights, self.settings)
-        self.fps = request.fps or self.clip.fps or frames.DEFAULT_FPS
+        self.fps, self.repeats = _layout(self.clip, self.start, self.end, request.fps)
         self.seed = (
             self.settings.seed if self.settings.seed is not None else secrets.randbelow(2**31)
         )
@@ -226,7 +227,7 @@ class _Video:
         audio = self.clip.path if self.clip.audio and whole else None
         if self.request.output.suffix.lower() == ".gif":
             audio = None
-        stream = (images.load_image(self.folder / name, role="frame") for name in names)
+        stream = _held_frames([self.folder / name for name in names], self.repeats)
         try:
             frames.write_video(self.request.output, stream, self.fps, audio)
         except ImageError as error:
@@ -252,9 +253,26 @@ class _Video:
         precision = self.stylizer.settings.precision if self.stylizer else None
         return {"output": str(self.request.output), "work_folder": str(self.folder),
                 "frames": rows, "frames_asked": self.end - self.start, "fps": self.fps,
+                "output_frames": sum(self.repeats) if self.video_output else None,
                 "width": width, "height": height, "seconds": round(seconds, 3),
                 "weights": str(self.weights.path), "interrupted": bool(stopped),
                 "signal": stopped, "settings": settings, "precision": precision}  # fmt: skip
+
+
+def _layout(clip: frames.Clip, start: int, end: int,
+            fps_asked: float | None) -> tuple[float, list[int]]:  # fmt: skip
+    """(output frames per second, how many times each of frames ``start`` to ``end - 1``
+    is written): timing.layout for the part of the clip asked for."""
+    segment = clip.timeline[start : end + 1] if clip.timeline else None
+    fps = fps_asked or clip.fps or frames.DEFAULT_FPS
+    return timing.layout(segment, end - start, fps, fixed=fps_asked is not None)
+
+
+def _held_frames(paths: list[Path], repeats: list[int]):
+    """The frames at ``paths``, read one at a time, each given ``repeats`` times over."""
+    for path, times in zip(paths, repeats, strict=True):
+        frame = images.load_image(path, role="frame")
+        yield from itertools.repeat(frame, times)
 
 
 @dataclass

@@ -28,7 +28,7 @@ import numpy as np
 from stylize import animation, hdr, images
 from stylize.errors import ImageError, one_line
 from stylize.files import publish
-from stylize.video import colours
+from stylize.video import colours, timing
 
 VIDEO_READ = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".mpg",
                         ".mpeg", ".wmv", ".flv", ".ts"})  # fmt: skip
@@ -69,7 +69,8 @@ class Clip:
     """An input clip: ``count`` frames of ``size`` (width, height) at ``fps`` frames per
     second (None for a folder), with an audio track or not; ``files`` for a folder;
     ``decoding``: how a video's frames are decoded (colours.decoding: the YUV matrix
-    players guess for a stream that names none, HDR or wide gamut mapped to SDR BT.709)."""
+    players guess for a stream that names none, HDR or wide gamut mapped to SDR BT.709);
+    ``timeline``: when each frame is shown (stylize.video.timing), None if not known."""
 
     path: Path
     count: int
@@ -79,6 +80,7 @@ class Clip:
     files: tuple[Path, ...] | None = None
     decoding: colours.Decoding = colours.Decoding()
     animated: bool = False  # an animated WebP, PNG or AVIF, read by Pillow
+    timeline: tuple[float, ...] | None = None
 
     def frames(self, start: int = 0) -> Iterator[np.ndarray]:
         """The frames from index ``start`` (0-based) to the end, in order."""
@@ -110,8 +112,10 @@ def open_clip(path: Path) -> Clip:
         raise ImageError(f"--content '{path}': not a regular file or a folder")
     if path.suffix.lower() not in VIDEO_READ:
         if animation.is_animation(path):
-            count, size, fps = animation.animation_clip(path, f"--content '{path}'")
-            return Clip(path, count, size, fps, False, animated=True)
+            count, size, durations = animation.animation_clip(path, f"--content '{path}'")
+            fps = 1 / durations[0] if durations[0] > 0 else None
+            timeline = timing.timeline_from_durations(durations)
+            return Clip(path, count, size, fps, False, animated=True, timeline=timeline)
         known = " ".join(sorted(VIDEO_READ))
         raise ImageError(f"--content '{path}': not a video file by its extension (expected"
                          f" one of {known}), an animated WebP, PNG or AVIF, or a folder of"
@@ -153,7 +157,7 @@ def _open_video(path: Path) -> Clip:
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
         meta = next(reader)
         reader.close()
-        count, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+        count, timeline = timing.ffmpeg_timeline(imageio_ffmpeg.get_ffmpeg_exe(), str(path))
     except (OSError, RuntimeError, StopIteration, ValueError) as error:
         reason = _ffmpeg_reason(error)
         raise ImageError(f"--content '{path}': cannot read it as a video ({reason})") from None
@@ -163,7 +167,7 @@ def _open_video(path: Path) -> Clip:
     audio = bool(meta.get("audio_codec"))
     peak = colours.pq_source_peak(_first_frame_side_data(path)) if colours.is_pq(meta) else None
     decoding = colours.decoding(meta, path.name, peak)
-    return Clip(path, int(count), tuple(meta["size"]), fps, audio, decoding=decoding)
+    return Clip(path, count, tuple(meta["size"]), fps, audio, decoding=decoding, timeline=timeline)
 
 
 def _first_frame_side_data(path: Path) -> str:
@@ -194,15 +198,19 @@ def _video_frames(path: Path, size: tuple[int, int], start: int,
 
     width, height = size
     mapping = decoding.mapping
+    # Every decoded frame once, as timing.ffmpeg_timeline counted them: by default ffmpeg
+    # would repeat and drop frames to put a variable-rate clip on one rate's grid.
+    passthrough = ["-fps_mode", "passthrough"]
     if mapping is not None:  # 16-bit 4:4:4 Y'CbCr, mapped here
-        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="yuv444p16le",
-                                            bits_per_pixel=48)  # fmt: skip
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="yuv444p16le", bits_per_pixel=48,
+                                            output_params=passthrough)  # fmt: skip
 
         def frame(data):
             return hdr.to_sdr(np.frombuffer(data, "<u2").reshape(3, height, width), mapping)
     else:
-        options = ["-vf", f"scale={decoding.scale}"] if decoding.scale else None
-        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=options)
+        options = ["-vf", f"scale={decoding.scale}"] if decoding.scale else []
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24",
+                                            output_params=[*options, *passthrough])  # fmt: skip
 
         def frame(data):
             return np.frombuffer(data, np.uint8).reshape(height, width, 3)
