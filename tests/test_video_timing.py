@@ -86,9 +86,19 @@ def test_steady_clips_are_those_within_a_quarter_frame_of_one_rate():
     assert not timing.is_steady(timing.timeline_from_durations(HELD), 1 / 0.35)
 
 
-def test_a_steady_clip_a_clip_without_times_and_a_rate_asked_for_write_each_frame_once():
-    ntsc = [i * 1001 / 30000 for i in range(5)]
-    assert timing.layout(ntsc, 4, 30000 / 1001, fixed=False) == (30000 / 1001, [1, 1, 1, 1])
+def test_a_steady_clip_is_written_at_its_own_rate_each_frame_once():
+    ntsc = [round(i * 1001 / 30000, 6) for i in range(101)]
+    # the header's 29.97 is not the clip's rate: 30000/1001 is
+    assert timing.layout(ntsc, 100, 29.97, fixed=False) == (30000 / 1001, [1] * 100)
+    fast = [i / 240 for i in range(11)]  # steady clips are not held to MAX_RATE
+    assert timing.layout(fast, 10, 240.0, fixed=False) == (240.0, [1] * 10)
+    jittery = [0.0, 0.041, 0.085, 0.124, 0.166, 0.2085]  # 24 fps, +-0.1 frame: the mean,
+    assert timing.layout(jittery, 5, 25.0, fixed=False) == (24000 / 1001, [1] * 5)  # 23.98
+    jittery[-1] = 0.2083  # 24.004
+    assert timing.layout(jittery, 5, 25.0, fixed=False) == (24.0, [1] * 5)
+
+
+def test_a_clip_without_times_and_a_rate_asked_for_write_each_frame_once_at_that_rate():
     assert timing.layout(None, 3, 25.0, fixed=False) == (25.0, [1, 1, 1])
     held = timing.timeline_from_durations(HELD)
     assert timing.layout(held, 4, 12.0, fixed=True) == (12.0, [1, 1, 1, 1])
@@ -124,7 +134,8 @@ def test_frames_shorter_than_the_highest_rate_may_be_left_out():
 
 @pytest.mark.parametrize(("found", "expected"), [
     (1 / 0.033367, 30000 / 1001), (1 / 0.041708, 24000 / 1001), (30.03, 30.0), (10.0, 10.0),
-    (1 / 0.03, 33.333), (1 / 0.07, 14.286), (500.0, timing.MAX_RATE),
+    (1 / 0.03, 33.333), (1 / 0.07, 14.286), (500.2, 500.0), (2.857, 2.857), (23.98, 24000 / 1001),
+    (23.99, 24.0), (0.2, 0.2),
 ])  # fmt: skip
-def test_a_rate_from_a_duration_is_one_players_know(found, expected):
-    assert timing.steady_rate(found) == pytest.approx(expected, abs=1e-9)
+def test_a_measured_rate_is_named_as_players_know_it(found, expected):
+    assert timing.known_rate(found) == pytest.approx(expected, abs=1e-9)

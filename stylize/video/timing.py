@@ -91,15 +91,19 @@ def is_steady(timeline: Sequence[float], fps: float) -> bool:
 def layout(timeline: Sequence[float] | None, count: int, fps: float,
            fixed: bool) -> tuple[float, list[int]]:  # fmt: skip
     """(output frames per second, how many times each of ``count`` frames is written).
-    ``timeline``: theirs (``count + 1`` times) or None; ``fps``: the rate asked for or the
-    clip's own. With ``fixed`` (--fps given), with no timeline, or when the frames come
-    steadily at ``fps``: each frame once at ``fps``. Otherwise at the rate of the shortest
-    frame (a standard rate within 0.2 % of it is taken; at most MAX_RATE), each frame from
-    the output frame nearest its start to the one nearest the next frame's: a frame
-    shorter than an output frame may be written 0 times."""
-    if fixed or timeline is None or is_steady(timeline, fps):
+    ``timeline``: theirs (``count + 1`` times) or None; ``fps``: the rate asked for, or
+    the clip's own as its header gives it. With ``fixed`` (--fps given) or no timeline:
+    each frame once at ``fps``. When the frames come steadily at their mean rate: each
+    frame once at that rate (as known_rate names it). Otherwise at the rate of the shortest
+    frame (as known_rate names it, at most MAX_RATE), each frame from the output frame
+    nearest its start to the one nearest the next frame's: a frame shorter than an output
+    frame may be written 0 times."""
+    if fixed or timeline is None:
         return fps, [1] * count
-    rate = steady_rate(1 / min(b - a for a, b in pairwise(timeline)))
+    mean = count / (timeline[-1] - timeline[0])
+    if is_steady(timeline, mean):
+        return known_rate(mean), [1] * count
+    rate = min(MAX_RATE, known_rate(1 / min(b - a for a, b in pairwise(timeline))))
     slots = [math.floor((t - timeline[0]) * rate + 0.5) for t in timeline]
     repeats = [max(0, b - a) for a, b in pairwise(slots)]
     if not any(repeats):
@@ -107,11 +111,9 @@ def layout(timeline: Sequence[float] | None, count: int, fps: float,
     return rate, repeats
 
 
-def steady_rate(rate: float) -> float:
-    """``rate`` (frames per second, from a frame's duration) as a rate players know: a
-    standard or whole rate within 0.2 % of it, else rounded to 1/1000; at most MAX_RATE."""
-    rate = min(MAX_RATE, rate)
-    for known in (*_STANDARD_RATES, float(round(rate))):
-        if known > 0 and abs(rate / known - 1) <= 0.002:
-            return known
-    return round(rate, 3)
+def known_rate(rate: float) -> float:
+    """``rate`` (frames per second, measured from frame times) as a rate players know: a
+    standard or whole rate within 0.2 % of it (the nearest), else rounded to 1/1000."""
+    candidates = [known for known in (*_STANDARD_RATES, float(round(rate))) if known > 0]
+    nearest = min(candidates, key=lambda known: abs(rate / known - 1), default=None)
+    return nearest if nearest and abs(rate / nearest - 1) <= 0.002 else round(rate, 3)
