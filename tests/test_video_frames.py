@@ -220,6 +220,17 @@ def test_bad_clips_are_one_line_image_errors(tmp_path, make, message):
     assert "\n" not in str(caught.value) and str(path) in str(caught.value)
 
 
+def test_a_sound_file_is_refused_as_having_no_video_stream(tmp_path):
+    path = tmp_path / "sound.mp4"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+               "sine=duration=0.5", path]  # fmt: skip
+    subprocess.run(command, check=True)
+    message = f"--content '{path}': cannot read it as a video (it has no video stream)"
+    with pytest.raises(ImageError) as raised:
+        frames.open_clip(path)
+    assert str(raised.value) == message
+
+
 def test_frames_of_different_sizes_are_refused(tmp_path):
     folder = _folder(tmp_path, _frames(3))
     Image.fromarray(_frames(1, 20, 20)[0]).save(folder / "f001.png")

@@ -187,8 +187,13 @@ def _first_frame_side_data(path: Path) -> str:
 
 
 def _ffmpeg_reason(error: BaseException) -> str:
-    """The line of an imageio-ffmpeg error that says what went wrong (its last one)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    """The line of an imageio-ffmpeg error that says what went wrong (its last one), or
+    that the file has no video stream (a sound file: ffmpeg's last line then says only
+    "Invalid argument")."""
+    text = str(error)
+    if "does not contain any stream" in text or "matches no streams" in text:
+        return "it has no video stream"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return (lines[-1] if lines else type(error).__name__)[:160]
 
 
