@@ -197,6 +197,25 @@ def test_gif_output_has_every_frame(tmp_path):
         assert picture.n_frames == 4 and picture.info["duration"] == 100
 
 
+@pytest.mark.parametrize(("fps", "delays"), [
+    (10.0, [100] * 4), (25.0, [40] * 4), (8.0, [120, 130, 130, 120]),
+    (30000 / 1001, [30, 40, 30, 30, 40, 30]), (60.0, [20, 20, 20]),  # 20 ms at the least
+])  # fmt: skip
+def test_gif_delays_are_centiseconds_that_keep_the_clip_s_length(fps, delays):
+    assert frames.gif_delays(len(delays), fps) == delays
+
+
+def test_a_gif_of_a_29_97_fps_clip_lasts_as_long_as_the_clip(tmp_path):
+    path = tmp_path / "ntsc.gif"
+    frames.write_video(path, iter(_frames(30)), 30000 / 1001)  # 1.001 s
+    with Image.open(path) as picture:
+        total = 0
+        for index in range(picture.n_frames):
+            picture.seek(index)
+            total += picture.info["duration"]
+    assert picture.n_frames == 30 and total == 1000  # 900 when every delay was 30 ms
+
+
 def test_frame_digest_sees_every_pixel_and_the_shape():
     a = _frames(1)[0]
     b = a.copy()

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import itertools
 import logging
-import math
 import os
 import re
 import subprocess
@@ -336,6 +335,15 @@ def _write_gif(path: Path, frames: Iterable[np.ndarray], fps: float) -> None:
     from PIL import Image
 
     pictures = [Image.fromarray(frame) for frame in frames]
-    duration = max(20, int(math.floor(1000 / fps / 10)) * 10)  # GIF delays are centiseconds
+    # Pillow merges a frame identical to the one before into it, adding up their delays.
     pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
-                     duration=duration, loop=0)  # fmt: skip
+                     duration=gif_delays(len(pictures), fps), loop=0)  # fmt: skip
+
+
+def gif_delays(count: int, fps: float) -> list[int]:
+    """Milliseconds each of ``count`` frames at ``fps`` is shown in a GIF, whose delays are
+    whole centiseconds: each frame ends at its true end rounded to one, so the delays of a
+    29.97 fps clip go 30, 40, 30, ... and the GIF keeps the clip's length; at least 20 ms,
+    as browsers show a shorter delay for 100 ms."""
+    ends = [round(100 * (index + 1) / fps) for index in range(count)]
+    return [10 * max(2, end - start) for start, end in itertools.pairwise([0, *ends])]
