@@ -34,7 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor import plain_pass, work_counts  # noqa: E402
 from machine import machine_info  # noqa: E402
 from sample_images import example_image  # noqa: E402
-from step_ratio import print_report, round_parser, shape_of, timed_block  # noqa: E402
+from step_ratio import (  # noqa: E402
+    print_report,
+    refuse_emulated_bfloat16,
+    round_parser,
+    shape_of,
+    timed_block,
+)
 from tiling import weights_file  # noqa: E402
 
 from stylize.config import Settings  # noqa: E402
@@ -53,6 +59,7 @@ def _arguments(argv=None) -> argparse.Namespace:
     args.shape = shape_of(args.size)
     if not 0 <= args.warmup < args.rounds or args.block < 1:
         parser.error("--warmup must leave some of the --rounds, each of --block >= 1 steps")
+    refuse_emulated_bfloat16(parser, args.precision)
     return args
 
 

@@ -35,7 +35,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 from sample_images import example_image  # noqa: E402
-from step_ratio import print_report, round_parser, shape_of, timed_block  # noqa: E402
+from step_ratio import (  # noqa: E402
+    print_report,
+    refuse_emulated_bfloat16,
+    round_parser,
+    shape_of,
+    timed_block,
+)
 from tiling import weights_file  # noqa: E402
 
 from stylize.config import Settings  # noqa: E402
@@ -54,6 +60,7 @@ def _arguments(argv=None) -> argparse.Namespace:
     args.shape, args.coarse_shape = shape_of(args.size), shape_of(args.coarse)
     if not 0 <= args.warmup < args.rounds or args.block < 1 or args.coarse_steps < 1:
         parser.error("--warmup must leave some of the --rounds; --block, --coarse-steps >= 1")
+    refuse_emulated_bfloat16(parser, args.precision)
     return args
 
 

@@ -41,7 +41,9 @@ from sample_images import example_image  # noqa: E402
 from tiling import weights_file  # noqa: E402
 
 from stylize.config import Settings  # noqa: E402
+from stylize.cpu import cpu_flags, require_bfloat16  # noqa: E402
 from stylize.device import CPU  # noqa: E402
+from stylize.errors import DeviceError  # noqa: E402
 from stylize.images import preprocess  # noqa: E402
 from stylize.optimize import TransferGraph, lbfgs_steps, noise_image  # noqa: E402
 from stylize.weights import load_vgg19  # noqa: E402
@@ -61,6 +63,16 @@ def round_parser(description: str, block: int) -> argparse.ArgumentParser:
     parser.add_argument("--weights", type=Path, help="default: real-shaped random weights")
     parser.add_argument("--work", type=Path, default=Path("benchmarks/results/tiling"))
     return parser
+
+
+def refuse_emulated_bfloat16(parser: argparse.ArgumentParser, precision: str) -> None:
+    """parser.error for --precision bfloat16 on a CPU that would emulate it, as stylize run
+    refuses it (stylize.cpu.require_bfloat16): such timings describe no run of stylize."""
+    if precision == "bfloat16":
+        try:
+            require_bfloat16(cpu_flags())
+        except DeviceError as error:
+            parser.error(str(error))
 
 
 def shape_of(size: str) -> tuple[int, int]:
@@ -85,6 +97,7 @@ def _arguments(argv=None) -> argparse.Namespace:
         parser.error("--warmup must leave some of the --rounds, each of --block >= 1 steps")
     if args.memory < 1:
         parser.error("--memory must be at least 1")
+    refuse_emulated_bfloat16(parser, args.precision)
     return args
 
 

@@ -121,3 +121,18 @@ def test_the_step_ratio_benchmark_refuses_no_correction_pairs(monkeypatch, capsy
     with pytest.raises(SystemExit) as stopped:
         step_ratio._arguments(["--memory", "0"])
     assert stopped.value.code == 2 and "--memory must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["step_ratio", "scale_change", "floor_ratio"])
+def test_the_round_benchmarks_refuse_emulated_bfloat16(script, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import step_ratio
+
+    module = __import__(script)
+    monkeypatch.setattr(step_ratio, "cpu_flags", lambda: frozenset({"avx", "avx2"}))
+    with pytest.raises(SystemExit) as stopped:
+        module._arguments(["--precision", "bfloat16"])
+    assert stopped.value.code == 2 and "no native bfloat16" in capsys.readouterr().err
+    assert module._arguments([]).precision == "float32"  # float32 runs anywhere
+    monkeypatch.setattr(step_ratio, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    assert module._arguments(["--precision", "bfloat16"]).precision == "bfloat16"
