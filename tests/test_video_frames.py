@@ -175,10 +175,28 @@ def test_an_ffmpeg_failure_is_one_error_naming_the_video_and_its_reason(
     assert list(tmp_path.iterdir()) == []  # no empty or partial video, no temporary
 
 
-def test_no_frames_is_an_error_not_an_empty_video(tmp_path):
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.gif"])
+def test_no_frames_is_an_error_not_an_empty_video(tmp_path, name):
     with pytest.raises(ImageError, match="no frames to write"):
-        frames.write_video(tmp_path / "clip.mp4", iter([]), 10.0)
+        frames.write_video(tmp_path / name, iter([]), 10.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_held_frame_is_one_gif_picture_with_its_delays_added_up(tmp_path, monkeypatch):
+    first, second = _frames(2)
+    made = []
+    original = Image.fromarray
+    monkeypatch.setattr(Image, "fromarray", lambda *a, **k: made.append(1) or original(*a, **k))
+    path = tmp_path / "held.gif"
+    frames.write_video(path, iter([first, first, first, second]), 30000 / 1001)
+    assert len(made) == 2  # not a picture for each repeat, all held until the GIF is written
+    monkeypatch.undo()
+    with Image.open(path) as picture:
+        delays = []
+        for index in range(picture.n_frames):
+            picture.seek(index)
+            delays.append(picture.info["duration"])
+    assert delays == [30 + 40 + 30, 30]  # gif_delays(4, 29.97): 30, 40, 30, 30
 
 
 def test_a_phone_videos_rotation_tag_is_read_upright_without_a_warning(tmp_path, caplog):

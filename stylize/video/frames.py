@@ -334,10 +334,21 @@ def _even(frame: np.ndarray) -> np.ndarray:
 def _write_gif(path: Path, frames: Iterable[np.ndarray], fps: float) -> None:
     from PIL import Image
 
-    pictures = [Image.fromarray(frame) for frame in frames]
-    # Pillow merges a frame identical to the one before into it, adding up their delays.
+    pictures, runs, previous = [], [], None
+    for frame in frames:  # a held frame comes as the same array again: one picture
+        if frame is previous:
+            runs[-1] += 1
+            continue
+        pictures.append(Image.fromarray(frame))
+        runs.append(1)
+        previous = frame
+    if not pictures:
+        raise OSError("no frames to write")
+    delays = iter(gif_delays(sum(runs), fps))
+    durations = [sum(itertools.islice(delays, run)) for run in runs]
+    # Pillow also merges a frame equal to the one before into it, adding up their delays.
     pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
-                     duration=gif_delays(len(pictures), fps), loop=0)  # fmt: skip
+                     duration=durations, loop=0)  # fmt: skip
 
 
 def gif_delays(count: int, fps: float) -> list[int]:
