@@ -135,7 +135,7 @@ def test_frames_shorter_than_the_highest_rate_may_be_left_out():
 @pytest.mark.parametrize(("found", "expected"), [
     (1 / 0.033367, 30000 / 1001), (1 / 0.041708, 24000 / 1001), (30.03, 30.0), (10.0, 10.0),
     (1 / 0.03, 33.333), (1 / 0.07, 14.286), (500.2, 500.0), (2.857, 2.857), (23.98, 24000 / 1001),
-    (23.99, 24.0), (0.2, 0.2),
+    (23.99, 24.0), (0.2, 0.2), (1 / 3600, 0.00027778), (1 / 0.003, 333.0),
 ])  # fmt: skip
 def test_a_measured_rate_is_named_as_players_know_it(found, expected):
     assert timing.known_rate(found) == pytest.approx(expected, abs=1e-9)

@@ -113,7 +113,8 @@ def layout(timeline: Sequence[float] | None, count: int, fps: float,
 
 def known_rate(rate: float) -> float:
     """``rate`` (frames per second, measured from frame times) as a rate players know: a
-    standard or whole rate within 0.2 % of it (the nearest), else rounded to 1/1000."""
+    standard or whole rate within 0.2 % of it (the nearest), else rounded to 5 significant
+    digits (so a frame shown for an hour still has a rate above 0)."""
     candidates = [known for known in (*_STANDARD_RATES, float(round(rate))) if known > 0]
     nearest = min(candidates, key=lambda known: abs(rate / known - 1), default=None)
-    return nearest if nearest and abs(rate / nearest - 1) <= 0.002 else round(rate, 3)
+    return nearest if nearest and abs(rate / nearest - 1) <= 0.002 else float(f"{rate:.5g}")
