@@ -31,22 +31,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import step_ratio  # noqa: E402
 from floor import plain_pass, work_counts  # noqa: E402
 from machine import machine_info  # noqa: E402
-from sample_images import example_image  # noqa: E402
-from step_ratio import (  # noqa: E402
-    print_report,
-    refuse_emulated_bfloat16,
-    round_parser,
-    shape_of,
-    timed_block,
-)
 from tiling import weights_file  # noqa: E402
 
 from stylize.config import Settings  # noqa: E402
 from stylize.cpu import cpu_flags, frozen_weights_on  # noqa: E402
 from stylize.device import CPU  # noqa: E402
-from stylize.images import preprocess  # noqa: E402
 from stylize.optimize import TransferGraph, noise_image  # noqa: E402
 from stylize.weights import load_vgg19  # noqa: E402
 
@@ -54,12 +46,12 @@ CONTENDERS = ("constant_floor", "variable_floor", "adam")
 
 
 def _arguments(argv=None) -> argparse.Namespace:
-    parser = round_parser(__doc__.split("\n\n")[0], block=5)
+    parser = step_ratio.round_parser(__doc__.split("\n\n")[0], block=5)
     args = parser.parse_args(argv)
-    args.shape = shape_of(args.size)
+    args.shape = step_ratio.shape_of(args.size)
     if not 0 <= args.warmup < args.rounds or args.block < 1:
         parser.error("--warmup must leave some of the --rounds, each of --block >= 1 steps")
-    refuse_emulated_bfloat16(parser, args.precision)
+    step_ratio.refuse_emulated_bfloat16(parser, args.precision)
     return args
 
 
@@ -73,11 +65,7 @@ def repeated(call):
 def _adam_graph(weights, settings: Settings, shape: tuple[int, int]):
     """A TransferGraph with the example targets at ``shape`` = (height, width), and the
     start image (preprocessed)."""
-    height, width = shape
-    content, style = (
-        preprocess(np.asarray(example_image(role, (width, height)), np.uint8), weights.mean_pixel)
-        for role in ("content", "style")
-    )
+    content, style = step_ratio.example_inputs(weights, shape)
     graph = TransferGraph(weights, settings, CPU)
     graph.set_targets(graph.content_features(content), graph.style_grams(style))
     rng = np.random.default_rng(settings.seed)
@@ -100,7 +88,7 @@ def measure(args) -> dict:
             )
             steps[name] = repeated(step)
         rounds = [
-            {name: timed_block(steps[name], args.block) for name in CONTENDERS}
+            {name: step_ratio.timed_block(steps[name], args.block) for name in CONTENDERS}
             for _ in range(args.rounds)
         ]
     flops = work_counts(weights, settings, width, height)["step_flops"]
@@ -131,7 +119,7 @@ def main(argv=None) -> int:
     settings = {"size": args.size, "precision": args.precision, "rounds": args.rounds,
                 "block": args.block, "warmup": args.warmup,
                 "frozen_kernels": frozen_weights_on(cpu_flags())}  # fmt: skip
-    return print_report(settings, measure(args), info)
+    return step_ratio.print_report(settings, measure(args), info)
 
 
 if __name__ == "__main__":

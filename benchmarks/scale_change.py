@@ -33,44 +33,27 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import step_ratio  # noqa: E402
 from machine import machine_info  # noqa: E402
-from sample_images import example_image  # noqa: E402
-from step_ratio import (  # noqa: E402
-    print_report,
-    refuse_emulated_bfloat16,
-    round_parser,
-    shape_of,
-    timed_block,
-)
 from tiling import weights_file  # noqa: E402
 
 from stylize.config import Settings  # noqa: E402
 from stylize.cpu import cpu_flags, frozen_weights_on  # noqa: E402
 from stylize.device import CPU  # noqa: E402
-from stylize.images import preprocess  # noqa: E402
 from stylize.optimize import TransferGraph, noise_image  # noqa: E402
 from stylize.weights import load_vgg19  # noqa: E402
 
 
 def _arguments(argv=None) -> argparse.Namespace:
-    parser = round_parser(__doc__.split("\n\n")[0], block=5)
+    parser = step_ratio.round_parser(__doc__.split("\n\n")[0], block=5)
     parser.add_argument("--coarse", default="100x75", help="WIDTHxHEIGHT run first")
     parser.add_argument("--coarse-steps", type=int, default=5)
     args = parser.parse_args(argv)
-    args.shape, args.coarse_shape = shape_of(args.size), shape_of(args.coarse)
+    args.shape, args.coarse_shape = step_ratio.shape_of(args.size), step_ratio.shape_of(args.coarse)
     if not 0 <= args.warmup < args.rounds or args.block < 1 or args.coarse_steps < 1:
         parser.error("--warmup must leave some of the --rounds; --block, --coarse-steps >= 1")
-    refuse_emulated_bfloat16(parser, args.precision)
+    step_ratio.refuse_emulated_bfloat16(parser, args.precision)
     return args
-
-
-def _images(weights, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The example content and style at ``shape`` = (height, width), preprocessed."""
-    height, width = shape
-    return tuple(
-        preprocess(np.asarray(example_image(role, (width, height)), np.uint8), weights.mean_pixel)
-        for role in ("content", "style")
-    )
 
 
 def _targets(graph: TransferGraph, images) -> tuple[dict, dict]:
@@ -83,13 +66,13 @@ def _graphs(args):
     settings = Settings(precision=args.precision, seed=args.seed)
     weights = load_vgg19(weights_file(args), settings.deepest_layer)
     fresh, changed = (TransferGraph(weights, settings, CPU) for _ in range(2))
-    coarse = _images(weights, args.coarse_shape)
+    coarse = step_ratio.example_inputs(weights, args.coarse_shape)
     changed.set_targets(*_targets(changed, coarse))
     rng = np.random.default_rng(args.seed)
     for _ in changed.adam(noise_image(coarse[0], settings.start_noise_ratio, rng),
                           args.coarse_steps):  # fmt: skip
         pass
-    full = _images(weights, args.shape)
+    full = step_ratio.example_inputs(weights, args.shape)
     # Each graph computes its own targets, as a run does at a new scale: the changed
     # graph's forward pass meets the full size there first.
     fresh.set_targets(*_targets(fresh, full))
@@ -106,7 +89,8 @@ def measure(args) -> dict:
     rounds = []
     try:
         for _ in range(args.rounds):
-            rounds.append((timed_block(fresh, args.block), timed_block(changed, args.block)))
+            times = [step_ratio.timed_block(steps, args.block) for steps in (fresh, changed)]
+            rounds.append(tuple(times))
     finally:
         for steps in (fresh, changed):
             steps.close()
@@ -138,7 +122,7 @@ def main(argv=None) -> int:
     settings = {"size": args.size, "coarse": args.coarse, "coarse_steps": args.coarse_steps,
                 "precision": args.precision, "rounds": args.rounds, "block": args.block,
                 "warmup": args.warmup, "frozen_kernels": frozen}  # fmt: skip
-    return print_report(settings, measure(args), info)
+    return step_ratio.print_report(settings, measure(args), info)
 
 
 if __name__ == "__main__":

@@ -121,15 +121,21 @@ class TimedEvaluations:
         return found
 
 
+def example_inputs(weights, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The example content and style at ``shape`` = (height, width), preprocessed (1, H, W,
+    3) float32, for this benchmark and the others that alternate in rounds."""
+    height, width = shape
+    return tuple(
+        preprocess(np.asarray(example_image(role, (width, height)), np.uint8), weights.mean_pixel)
+        for role in ("content", "style")
+    )
+
+
 def _graphs(args) -> tuple[TransferGraph, TransferGraph, np.ndarray]:
     """Two graphs with the same targets, and the start image (preprocessed)."""
     settings = Settings(precision=args.precision, seed=args.seed)
     weights = load_vgg19(weights_file(args), settings.deepest_layer)
-    height, width = args.shape
-    content, style = (
-        preprocess(np.asarray(example_image(role, (width, height)), np.uint8), weights.mean_pixel)
-        for role in ("content", "style")
-    )
+    content, style = example_inputs(weights, args.shape)
     graphs = [TransferGraph(weights, settings, CPU) for _ in range(2)]
     targets = graphs[0].content_features(content), graphs[0].style_grams(style)
     for graph in graphs:
