@@ -312,3 +312,27 @@ def _bfloat16_pooling_failure() -> str | None:
         except tf.errors.InvalidArgumentError:
             return f"TensorFlow {tf.version.VERSION} cannot average-pool bfloat16 on this CPU"
     return None
+
+
+def clip_with_sound(path: Path) -> Path:
+    """1 s of testsrc at 10 fps, 64x48, with a 440 Hz tone whose amplitude is the time in
+    seconds, so that a part's loudness says which part it is (sound_rms)."""
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "aevalsrc=t*sin(2*PI*440*t):s=44100:d=1", "-f", "lavfi", "-i",
+                    "testsrc=size=64x48:rate=10:duration=1", "-shortest", "-pix_fmt",
+                    "yuv420p", str(path)], check=True)  # fmt: skip
+    return path
+
+
+def sound_rms(path: Path) -> float:
+    """Root mean square of a video's decoded sound (mono float): for clip_with_sound's tone
+    from a to b seconds, sqrt((b^3 - a^3) / (3 (b - a)) / 2)."""
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-map",
+               "0:a:0", "-f", "f32le", "-ac", "1", "-"]  # fmt: skip
+    data = subprocess.run(command, capture_output=True, check=True).stdout
+    samples = np.frombuffer(data, np.float32).astype(np.float64)
+    return float(np.sqrt(np.mean(np.square(samples))))

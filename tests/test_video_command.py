@@ -10,7 +10,7 @@ import signal
 
 import numpy as np
 import pytest
-from conftest import require_bfloat16_tensorflow
+from conftest import clip_with_sound, require_bfloat16_tensorflow, sound_rms
 from PIL import Image
 
 from stylize.config import Settings
@@ -211,6 +211,16 @@ def test_a_rate_asked_for_writes_each_frame_once_and_a_part_keeps_its_own_times(
     summary = run_video(request_for("part.mp4", content=held_gif, frames="3:4"))
     assert (summary["fps"], summary["output_frames"]) == (5.0, 6)
     assert frames.open_clip(tmp_path / "part.mp4").count == 6
+
+
+def test_a_part_of_a_clip_keeps_the_sound_of_that_part(request_for, tmp_path):
+    source = clip_with_sound(tmp_path / "with_sound.mp4")
+    summary = run_video(request_for("part.mp4", content=source, frames="3:6"))
+    assert [r["index"] for r in summary["frames"]] == [3, 4, 5, 6]
+    written = frames.open_clip(tmp_path / "part.mp4")
+    assert written.audio and written.count == 4  # a part had no sound until 2026-12-07
+    expected = np.sqrt((0.6**3 - 0.2**3) / (3 * 0.4) / 2)  # 0.2-0.6 s of the tone
+    assert sound_rms(tmp_path / "part.mp4") == pytest.approx(expected, rel=0.05)
 
 
 def test_an_existing_video_not_made_here_needs_overwrite(request_for, tmp_path):

@@ -9,6 +9,7 @@ import subprocess
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from conftest import clip_with_sound, sound_rms
 from PIL import Image
 
 from stylize.errors import ImageError
@@ -131,17 +132,27 @@ def test_odd_sizes_are_padded_to_even_for_yuv420p(tmp_path):
 
 
 def test_the_audio_track_is_carried_into_mp4_and_webm(tmp_path):
-    source = tmp_path / "with_audio.mp4"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
-                    "-i", "sine=frequency=440:duration=1", "-f", "lavfi", "-i",
-                    "testsrc=size=64x48:rate=10:duration=1", "-shortest", "-pix_fmt",
-                    "yuv420p", str(source)], check=True)  # fmt: skip
+    source = clip_with_sound(tmp_path / "with_audio.mp4")
     opened = frames.open_clip(source)
     assert opened.audio and opened.count == 10
     for name in ("out.mp4", "out.webm"):
-        frames.write_video(tmp_path / name, opened.frames(), opened.fps, audio_from=source)
+        written_sound = frames.Sound(source)
+        frames.write_video(tmp_path / name, opened.frames(), opened.fps, audio_from=written_sound)
         written = frames.open_clip(tmp_path / name)
         assert written.audio and written.count == 10, name
+        assert sound_rms(tmp_path / name) == pytest.approx(np.sqrt(1 / 6), rel=0.05)
+
+
+def test_a_part_of_the_sound_goes_with_the_frames_of_that_part(tmp_path):
+    source = clip_with_sound(tmp_path / "with_audio.mp4")
+    opened = frames.open_clip(source)
+    part = list(opened.frames(2))[:4]  # frames 3 to 6: 0.2 to 0.6 s
+    begins = opened.timeline[2]
+    sound = frames.Sound(source, (begins, opened.timeline[6] - begins))
+    frames.write_video(tmp_path / "part.mp4", iter(part), 10.0, audio_from=sound)
+    # t*sin: the square root of half the mean of t^2 over 0.2-0.6 s (0.163 for 0-0.4 s)
+    expected = np.sqrt((0.6**3 - 0.2**3) / (3 * 0.4) / 2)
+    assert sound_rms(tmp_path / "part.mp4") == pytest.approx(expected, rel=0.05)
 
 
 @pytest.mark.parametrize("name", ["clip.mp4", "clip.gif"])

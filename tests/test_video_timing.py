@@ -37,7 +37,7 @@ def test_durations_with_a_gap_give_no_timeline(durations):
 
 def test_showinfo_gives_each_frame_s_start_and_the_last_one_s_end():
     log = _showinfo((5.0, 5.1, 5.2, 6.2), (0.1, 0.1, 0.1, 0.2))  # a stream starting at 5 s
-    assert timing.parse_showinfo(log) == pytest.approx((0, 0.1, 0.2, 1.2, 1.4))
+    assert timing.parse_showinfo(log) == pytest.approx((5, 5.1, 5.2, 6.2, 6.4))
 
 
 def test_a_last_frame_without_a_duration_lasts_the_clip_s_typical_frame():

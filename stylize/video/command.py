@@ -221,10 +221,9 @@ class _Video:
 
     def _assemble(self) -> None:
         """The output video from the frames on disk, with the input's audio where the
-        whole clip was asked for and the container takes it."""
+        container takes it: all of it for the whole clip, that part of it for --frames."""
         names = [plan.frame_name(i, self.clip.count) for i in range(self.start, self.end)]
-        whole = (self.start, self.end) == (0, self.clip.count)
-        audio = self.clip.path if self.clip.audio and whole else None
+        audio = _sound(self.clip, self.start, self.end)
         if self.request.output.suffix.lower() == ".gif":
             audio = None
         stream = _held_frames([self.folder / name for name in names], self.repeats)
@@ -266,6 +265,19 @@ def _layout(clip: frames.Clip, start: int, end: int,
     segment = clip.timeline[start : end + 1] if clip.timeline else None
     fps = fps_asked or clip.fps or frames.DEFAULT_FPS
     return timing.layout(segment, end - start, fps, fixed=fps_asked is not None)
+
+
+def _sound(clip: frames.Clip, start: int, end: int) -> frames.Sound | None:
+    """The clip's sound for its frames ``start`` to ``end - 1``: all of it for the whole
+    clip, the part they are shown in otherwise (None if the clip's timing is unknown)."""
+    if not clip.audio:
+        return None
+    if (start, end) == (0, clip.count):
+        return frames.Sound(clip.path)
+    if clip.timeline is None:
+        return None
+    begins = clip.timeline[start]
+    return frames.Sound(clip.path, (begins, clip.timeline[end] - begins))
 
 
 def _held_frames(paths: list[Path], repeats: list[int]):

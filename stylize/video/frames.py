@@ -235,14 +235,24 @@ def is_video_output(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_WRITE or path.suffix.lower() in VIDEO_READ
 
 
+@dataclass(frozen=True)
+class Sound:
+    """The first audio track of ``path``, to be copied into a written video: all of it, or
+    with ``span`` = (start, length) in seconds that part of it, on the time ffmpeg gives
+    the file's frames (Clip.timeline's)."""
+
+    path: Path
+    span: tuple[float, float] | None = None
+
+
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float,
-                audio_from: Path | None = None) -> None:  # fmt: skip
+                audio_from: Sound | None = None) -> None:  # fmt: skip
     """Write ``frames`` as the video ``path`` (format by extension, see VIDEO_WRITE),
     atomically: a temporary file beside it, renamed when complete, with the permissions the
     umask gives. H.264 and VP9 in yuv420p need an even width and height: an odd last column
-    or row is repeated. ``audio_from``: a file whose first audio track is copied in
-    (re-encoded for the container). Raises ImageError when it cannot be written (a full
-    disk, ffmpeg failing), naming ffmpeg's reason."""
+    or row is repeated. ``audio_from``: the sound copied in (re-encoded for the
+    container). Raises ImageError when it cannot be written (a full disk, ffmpeg failing),
+    naming ffmpeg's reason."""
     suffix = path.suffix.lower()
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
@@ -266,7 +276,7 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float,
 
 
 def _ffmpeg_command(path: Path, size: tuple[int, int], fps: float, codec: tuple,
-                    audio_from: Path | None) -> list[str]:  # fmt: skip
+                    audio_from: Sound | None) -> list[str]:  # fmt: skip
     """ffmpeg reading raw RGB frames of ``size`` = (width, height) from stdin."""
     import imageio_ffmpeg
 
@@ -275,7 +285,10 @@ def _ffmpeg_command(path: Path, size: tuple[int, int], fps: float, codec: tuple,
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f",
                "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}", "-r", rate,
                "-i", "-"]  # fmt: skip
-    command += ["-i", str(audio_from)] if audio_from else ["-an"]
+    if audio_from and audio_from.span:  # seeks decode up to the start: exact to a sample
+        start, length = audio_from.span
+        command += ["-ss", f"{start:.6f}", "-t", f"{length:.6f}"]
+    command += ["-i", str(audio_from.path)] if audio_from else ["-an"]
     command += ["-vf", _BT709_OUTPUT, "-c:v", name, "-pix_fmt", "yuv420p", *options]
     if audio_from:
         command += ["-c:a", audio_codec, "-map", "0:v:0", "-map", "1:a:0"]
@@ -283,7 +296,7 @@ def _ffmpeg_command(path: Path, size: tuple[int, int], fps: float, codec: tuple,
 
 
 def _write_ffmpeg(path: Path, frames: Iterable[np.ndarray], fps: float, codec: tuple,
-                  audio_from: Path | None) -> None:  # fmt: skip
+                  audio_from: Sound | None) -> None:  # fmt: skip
     """Pipe ``frames`` into ffmpeg. Run here rather than through imageio-ffmpeg's
     write_frames, which never reads ffmpeg's exit status: a file that failed to be written
     (a full disk at the header, say) was left empty and reported as done. Raises OSError

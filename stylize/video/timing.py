@@ -1,12 +1,13 @@
 """When each frame of a clip is shown, and how the stylized frames are laid out in time in
 the output video.
 
-A clip's timeline is ``count + 1`` times in seconds from its first frame: frame i is shown
-from ``timeline[i]`` to ``timeline[i + 1]``. Most clips have one rate, and each frame is
-written once at it. A clip whose frames do not come at one rate (a GIF that holds a frame
-for a second, a phone video that slowed down in the dark) is written at the rate of its
-shortest frame, each frame repeated for as many of those frame times as it lasts, so the
-output keeps the input's timing (and its sound) without stylizing any frame twice.
+A clip's timeline is ``count + 1`` times in seconds: frame i is shown from ``timeline[i]``
+to ``timeline[i + 1]``, on the time ffmpeg gives the file (an animation's starts at 0).
+Most clips have one rate, and each frame is written once at it. A clip whose frames do not
+come at one rate (a GIF that holds a frame for a second, a phone video that slowed down in
+the dark) is written at the rate of its shortest frame, each frame repeated for as many of
+those frame times as it lasts, so the output keeps the input's timing (and its sound)
+without stylizing any frame twice.
 
 This module never imports TensorFlow.
 """
@@ -50,7 +51,7 @@ def parse_showinfo(log: str) -> tuple[float, ...] | None:
     found = _SHOWINFO.findall(log)
     if not found or not all(_finite(start) for start, _ in found):
         return None
-    starts = [float(start) - float(found[0][0]) for start, _ in found]
+    starts = [float(start) for start, _ in found]
     if any(later <= earlier for earlier, later in pairwise(starts)):
         return None
     last = float(found[-1][1]) if _finite(found[-1][1]) else 0.0
