@@ -1,10 +1,15 @@
 """The smaller benchmark scripts (benchmarks/scale_change.py, step_ratio.py, floor_ratio.py,
 bit_depth.py and read16.py) end to end at tiny sizes, so that they cannot rot.
 
-Only the shape of the reports is checked; timings are never asserted.
+Only the shape and the arithmetic of the reports are checked, and orderings that hold by
+construction or by a wide margin (L-BFGS-B's own work at 32x24 is a tenth of an evaluation);
+no timing is held to a target. step_ratio's slowdown bound (at most one evaluation) failed
+on a loaded machine: its arithmetic is checked on given numbers instead.
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 from conftest import BENCHMARKS, positive, run_benchmark
@@ -47,8 +52,28 @@ def test_the_step_ratio_benchmark_alternates_both_optimizers(tmp_path):
     # the plain evaluation after each L-BFGS one is timed apart, not counted in its step
     plain = report["plain_evaluation_seconds"]
     assert report["lbfgs_evaluation_seconds"] < report["lbfgs_tensorflow_seconds"] + plain
-    assert abs(report["lbfgs_slowdown_milliseconds"]) < 1000 * plain
+    assert math.isfinite(report["lbfgs_slowdown_milliseconds"])  # its arithmetic: below
     assert report["memory"] == 3 and report["machine"]["cpu"]
+
+
+def test_the_step_ratio_summary_pairs_each_evaluation_with_the_plain_one_after_it(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from step_ratio import Round, summary
+
+    report = summary([
+        Round(adam=[1.0, 1.2], lbfgs=[1.1, 1.5], tensorflow=[1.0, 1.3], plain=[0.9, 1.4]),
+        Round(adam=[1.1, 0.9], lbfgs=[1.2, 1.0], tensorflow=[1.15, 0.95], plain=[1.0, 1.0]),
+    ])  # fmt: skip
+    assert report["adam_step_seconds"] == pytest.approx(1.05)
+    assert report["lbfgs_evaluation_seconds"] == pytest.approx(1.15)
+    assert report["ratio"] == pytest.approx(1.15 / 1.05)
+    assert report["round_ratios"] == pytest.approx([1.3 / 1.1, 1.1 / 1.0])
+    assert report["lbfgs_tensorflow_seconds"] == pytest.approx(1.075)
+    assert report["lbfgs_own_milliseconds"] == pytest.approx(75)  # median of 100, 200, 50, 50
+    assert report["plain_evaluation_seconds"] == pytest.approx(1.0)
+    # pair by pair: 100, -100, 150, -50 ms, median 25; the medians' difference would be 75
+    assert report["lbfgs_slowdown_milliseconds"] == pytest.approx(25)
+    assert report["steps_each"] == 4
 
 
 def test_the_floor_ratio_benchmark_alternates_both_floors_and_adam(tmp_path, monkeypatch):
