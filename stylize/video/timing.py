@@ -48,7 +48,11 @@ def parse_showinfo(log: str) -> tuple[float, ...] | None:
     each frame from its presentation time; the last one's end from its own duration, or the
     clip's typical frame time if it has none. None if there is no frame, if a frame has no
     time, or if the times do not increase (a stream whose timing cannot be trusted)."""
-    found = _SHOWINFO.findall(log)
+    return _timeline_of(_SHOWINFO.findall(log))
+
+
+def _timeline_of(found: list[tuple[str, str]]) -> tuple[float, ...] | None:
+    """parse_showinfo's timeline from the (pts_time, duration_time) texts of its lines."""
     if not found or not all(_finite(start) for start, _ in found):
         return None
     starts = [float(start) for start, _ in found]
@@ -78,8 +82,8 @@ def ffmpeg_timeline(ffmpeg: str, path: str) -> tuple[int, tuple[float, ...] | No
     if done.returncode != 0:
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
         raise OSError(lines[-1] if lines else f"ffmpeg ended with code {done.returncode}")
-    count = len(_SHOWINFO.findall(done.stderr))
-    return count, parse_showinfo(done.stderr)
+    found = _SHOWINFO.findall(done.stderr)  # one pass over a log of a line per frame
+    return len(found), _timeline_of(found)
 
 
 def is_steady(timeline: Sequence[float], fps: float) -> bool:
