@@ -8,6 +8,8 @@ painting sliding across it the other way (occlusions and disocclusions; flow fro
 Usage::
 
     python benchmarks/video.py --size 192 --frames 6 --weights random --temporal 0,50,200,1000
+    python benchmarks/video.py --temporal 1000 --video-options "" \
+        --video-options "--optimizer lbfgs --iterations 30"   # each set with each weight
 
 Prints one JSON object. Per clip and mode: the warping error of consecutive output frames
 (mean over kept pixels of |out_t - warp(out_t-1)|, 8-bit levels; the true flow and its
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import statistics
 import subprocess
@@ -47,6 +50,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--temporal", default="0,50,200,1000", help="temporal weights")
     parser.add_argument("--first", type=int, default=200, help="first-frame iterations")
     parser.add_argument("--later", type=int, default=100, help="later frames' iterations")
+    parser.add_argument("--video-options", action="append",
+                        help="more options for stylize video, e.g. '--optimizer lbfgs"
+                             " --iterations 30'; repeat to compare sets (each with every"
+                             " --temporal weight); default: none")  # fmt: skip
     parser.add_argument("--skip-resume", action="store_true")
     return parser.parse_args()
 
@@ -83,11 +90,11 @@ def _common(args) -> list[str]:
     return ["--weights", args.weights, "--max-size", str(args.size), "--seed", "1", "-q"]
 
 
-def run_video(args, clip: Path, out: Path, weight: float) -> dict:
+def run_video(args, clip: Path, out: Path, weight: float, options: str) -> dict:
     argv = [sys.executable, "-m", "stylize", "video", "--content", str(clip), "--style",
             str(IMAGES / "style.jpg"), "-o", str(out), "--temporal-weight", str(weight),
             "--first-frame-iterations", str(args.first), "--iterations", str(args.later),
-            "--json", *_common(args)]  # fmt: skip
+            "--json", *_common(args), *shlex.split(options)]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
@@ -132,13 +139,14 @@ def measure_clip(args, name: str, clip: Path, work: Path) -> dict:
     seconds = statistics.median(r["optimize_seconds"] for r in independent["records"])
     report = {"independent": {"warping_error": _mean(errors), "J": base_j,
                               "seconds_per_frame": seconds}}  # fmt: skip
-    for weight in (float(w) for w in args.temporal.split(",")):
-        out = work / f"{name}-{weight:g}"
-        summary = run_video(args, clip, out, weight)
+    modes = [(o, float(w)) for o in args.video_options or [""] for w in args.temporal.split(",")]
+    for number, (options, weight) in enumerate(modes):
+        out = work / f"{name}-{number}"
+        summary = run_video(args, clip, out, weight, options)
         records = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
         js = [_style_content_j(r) for r in records]
         later = records[1:]
-        report[f"temporal {weight:g}"] = {
+        report[f"temporal {weight:g} {options}".strip()] = {
             "warping_error": _mean(warping_errors(name, contents, _outputs(out))),
             "J": js, "J_ratio_max": max(j / b for j, b in zip(js, base_j, strict=True)),
             "first_frame_seconds": records[0]["seconds"],
