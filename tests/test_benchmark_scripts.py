@@ -1,5 +1,5 @@
 """The smaller benchmark scripts (benchmarks/scale_change.py, step_ratio.py, floor_ratio.py,
-bit_depth.py and read16.py) end to end at tiny sizes, so that they cannot rot.
+bit_depth.py, read16.py and balance.py) end to end at tiny sizes, so that they cannot rot.
 
 Only the shape and the arithmetic of the reports are checked, and orderings that hold by
 construction or by a wide margin (L-BFGS-B's own work at 32x24 is a tenth of an evaluation);
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from conftest import BENCHMARKS, positive, run_benchmark
+from PIL import Image
 
 from stylize.config import Settings
 from stylize.synthetic import write_vgg19_mat
@@ -161,3 +163,57 @@ def test_the_round_benchmarks_refuse_emulated_bfloat16(script, monkeypatch, caps
     assert module._arguments([]).precision == "float32"  # float32 runs anywhere
     monkeypatch.setattr(step_ratio, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
     assert module._arguments(["--precision", "bfloat16"]).precision == "bfloat16"
+
+
+def test_paper_alpha_weighs_content_against_style_as_gatys_ratio_does(monkeypatch):
+    """alpha * J_content / beta here equals ratio * sum((F - P)^2) / 2 (Gatys et al.'s
+    content loss over their beta), on conv4_2 activations of two images at an odd size; the
+    style losses of the two are the same formula."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from balance import paper_alpha
+
+    from stylize import costs
+    from stylize._tf import tf
+    from stylize.vgg import build_vgg
+
+    rng = np.random.default_rng(3)
+    images = rng.uniform(-100, 100, (2, 1, 37, 53, 3)).astype(np.float32)
+    weights = load_vgg19("random:2", "relu4_2")
+    with tf.Graph().as_default():
+        nets = [build_vgg(weights, tf.constant(x), "avg", "relu4_2")["conv4_2"] for x in images]
+        with tf.Session() as session:
+            notebook, (f, p) = session.run([costs.content_cost(*nets), nets])
+    gatys = 0.5 * np.sum((f.astype(np.float64) - p) ** 2)
+    for ratio in (1e-3, 1e-4):
+        alpha = paper_alpha(37, 53, ratio, beta=40.0)
+        assert alpha * notebook / 40.0 == pytest.approx(ratio * gatys, rel=1e-5)
+
+
+def test_layout_kept_is_one_for_the_content_and_minus_one_for_its_negative(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from balance import layout_kept
+
+    content = np.random.default_rng(4).uniform(0, 255, (30, 40))
+    assert layout_kept(content, content, 2.0) == pytest.approx(1.0)
+    assert layout_kept(255 - content, content, 2.0) == pytest.approx(-1.0)
+    assert layout_kept(0.5 * content + 7, content, 2.0) == pytest.approx(1.0)  # any contrast
+    unrelated = np.random.default_rng(5).uniform(0, 255, (30, 40))
+    assert abs(layout_kept(unrelated, content, 2.0)) < 0.3
+
+
+def test_the_balance_benchmark_scores_each_run_and_writes_the_sheet(tmp_path):
+    sheet = tmp_path / "sheet.png"
+    kept = "kept=--init content --iterations 1 --learning-rate 1e-3"
+    paper = "paper=--optimizer lbfgs --iterations 2 --alpha {paper_1e-3}"
+    report = run_benchmark("balance.py", "--size", "48", "--weights", "random-tiny",
+                           "--run", kept, "--run", paper, "--sheet", sheet)  # fmt: skip
+    assert report["size"] == "48x32"
+    kept_run, paper_run = report["runs"]
+    assert (kept_run["label"], paper_run["label"]) == ("kept", "paper")
+    assert paper_run["options"].endswith(f"--alpha {report['paper_alpha']['paper_1e-3']}")
+    for run in report["runs"]:
+        assert all(positive(run[key]) for key in ("J", "J_style", "seconds"))
+    assert kept_run["layout"] > 0.99  # one tiny step from the content itself
+    assert abs(report["style_image_layout"]) < kept_run["layout"]
+    with Image.open(sheet) as picture:
+        assert picture.size == (3 * 48, 32)  # the content, then both outputs
