@@ -59,7 +59,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--blur", type=float, default=2.0, help="Gaussian sigma, pixels")
     parser.add_argument("--run", action="append",
                         help="LABEL=OPTIONS for stylize run; {paper_1e-3} and {paper_1e-4}"
-                             " become paper_alpha at the output's size; repeat for several"
+                             " become paper_alpha at the output's size (for the default"
+                             " conv4_2 and --beta 40); repeat for several"
                              " (default: Adam 200, L-BFGS 20 and 100 at the notebook's"
                              " weights, from the content, and at the paper's ratios)")  # fmt: skip
     parser.add_argument("--sheet", type=Path, help="write the outputs side by side (PNG)")
