@@ -106,13 +106,13 @@ def run(args, options: str, out: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def measure(args, label: str, options: str, out: Path) -> dict:
+def measure(args, label: str, options: str, out: Path, content: np.ndarray) -> dict:
+    """One run's report; ``content``: the content's luminance at the output's size."""
     summary = run(args, options, out)
-    picture = Image.open(out)
-    content = luminance(Image.open(IMAGES / "content.jpg"), picture.size)
+    kept = layout_kept(luminance(Image.open(out)), content, args.blur)
     return {"label": label, "options": options,
             **{key: summary[key] for key in ("J", "J_content", "J_style", "seconds")},
-            "layout": round(layout_kept(luminance(picture), content, args.blur), 4)}  # fmt: skip
+            "layout": round(kept, 4)}  # fmt: skip
 
 
 def write_sheet(path: Path, pictures: list[Path]) -> None:
@@ -127,9 +127,10 @@ def write_sheet(path: Path, pictures: list[Path]) -> None:
 
 def main() -> None:
     args = _arguments()
-    width, height = fit_within(*Image.open(IMAGES / "content.jpg").size, args.size)
+    photo = Image.open(IMAGES / "content.jpg")
+    width, height = fit_within(*photo.size, args.size)
     alphas = {f"paper_{r}": f"{paper_alpha(height, width, float(r)):.6g}" for r in ("1e-3", "1e-4")}
-    content = luminance(Image.open(IMAGES / "content.jpg"), (width, height))
+    content = luminance(photo, (width, height))
     style = luminance(Image.open(IMAGES / "style.jpg"), (width, height))
     report = {"size": f"{width}x{height}", "weights": args.weights, "blur": args.blur,
               "paper_alpha": alphas, "style_image_layout": round(
@@ -139,7 +140,7 @@ def main() -> None:
         for number, text in enumerate(args.run or DEFAULT_RUNS):
             label, _, options = text.partition("=")
             out = Path(folder) / f"{number}.png"
-            report["runs"].append(measure(args, label, options.format(**alphas), out))
+            report["runs"].append(measure(args, label, options.format(**alphas), out, content))
             pictures.append(out)
         if args.sheet:
             write_sheet(args.sheet, pictures)
