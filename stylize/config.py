@@ -48,6 +48,10 @@ class Settings:
     from the output size (stylize.schedule: one scale under 1024 px); ``scale_ratio`` is
     the ratio of the sides of consecutive scales (2: each scale half the next).
     ``bit_depth`` is the bits per channel of the images written (16: PNG or TIFF only).
+    ``content_ratio`` None weighs the content cost by ``alpha``; a number R instead weighs
+    it as Gatys et al. (2016) do, alpha/beta = R with their content cost sum/2, which is
+    ``alpha`` = R * beta * 2 N for the notebook's cost (N = n_H n_W n_C of the content
+    layer): the same balance at every size, scale and tile.
     """
 
     iterations: int = 200
@@ -55,6 +59,7 @@ class Settings:
     learning_rate: float = 2.0
     alpha: float = 10.0
     beta: float = 40.0
+    content_ratio: float | None = None
     tv_weight: float = 0.0
     init: str = "noise"
     noise_ratio: float | None = None
@@ -82,6 +87,7 @@ class Settings:
         for name in ("alpha", "beta", "tv-weight"):
             _check_non_negative(name, getattr(self, name.replace("-", "_")))
             _check_float32(name, getattr(self, name.replace("-", "_")))
+        self._check_content_ratio()
         if self.noise_ratio is not None and not 0.0 <= self.noise_ratio <= 1.0:
             raise ConfigError(f"--noise-ratio must be between 0 and 1, got {self.noise_ratio}")
         if not self.init:
@@ -114,6 +120,17 @@ class Settings:
                 _check_non_negative("style-weights", weight)
             if not sum(self.style_weights) > 0:
                 raise ConfigError("--style-weights must not all be zero")
+
+    def _check_content_ratio(self) -> None:
+        if self.content_ratio is None:
+            return
+        _check_positive("content-ratio", self.content_ratio)
+        _check_float32("content-ratio", self.content_ratio)
+        if self.alpha != Settings.alpha:
+            raise ConfigError("--alpha and --content-ratio both set the content's weight;"
+                              " give one of them")  # fmt: skip
+        if not self.beta > 0:
+            raise ConfigError("--content-ratio is alpha/beta: it needs --beta above 0")
 
     @property
     def init_file(self) -> Path | None:

@@ -3,6 +3,8 @@
 Activations are (1, n_H, n_W, n_C) tensors. Formulas follow the classic notebook:
 
 * content:  J_content = sum((a_C - a_G)^2) / (4 n_H n_W n_C)
+* content as Gatys et al. (2016, eq. 1) write it: L_content = sum((a_C - a_G)^2) / 2,
+  4 n_H n_W n_C / 2 times J_content, so that their alpha/beta ratios (1e-3, 1e-4) hold
 * Gram:     G = A A^T with A the (n_C, n_H n_W) unrolled activations
 * style, one layer: J = sum((G_S - G_G)^2) / (4 n_C^2 (n_H n_W)^2)
 * guided Gram (Gatys et al. 2017, spatial control): G_k = (A * m_k)(A * m_k)^T / sum(m_k^2)
@@ -40,6 +42,13 @@ def content_cost(a_content, a_generated):
     """Content cost between two activations of the same (1, n_H, n_W, n_C) shape; scalar."""
     squares = tf.reduce_sum(tf.square(a_content - a_generated))
     return _per_count(squares, a_generated, (1, 2, 3), factor=4.0)
+
+
+def paper_content_cost(a_content, a_generated):
+    """Gatys et al.'s content loss, sum((a_C - a_G)^2) / 2, of two activations of one
+    shape; scalar. Unlike ``content_cost`` it grows with the layer's size, as their
+    alpha/beta ratio assumes."""
+    return squared_distance(a_content, a_generated) / 2.0
 
 
 def unroll(activation):

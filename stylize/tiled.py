@@ -148,7 +148,7 @@ class TiledGraph:
         self.set_image(image)
         sums, distances = self._gram_pass(image, with_content=True)
         j_style, _ = self._style_costs(sums)
-        return self._total(image, self._content_cost(distances), j_style, gradient=None)
+        return self._total(image, self._content_costs(distances), j_style, gradient=None)
 
     def value_and_gradient(self, image: np.ndarray) -> tuple[Costs, np.ndarray]:
         """Costs and dJ/dimage, (1, H, W, 3) float32, of a preprocessed image."""
@@ -157,7 +157,7 @@ class TiledGraph:
         j_style, gram_weights = self._style_costs(sums)
         gradient = np.zeros(self.shape, np.float32)
         distances = self._gradient_pass(image, gram_weights, gradient)
-        costs = self._total(image, self._content_cost(distances), j_style, gradient)
+        costs = self._total(image, self._content_costs(distances), j_style, gradient)
         if self._keep is not None:
             gradient *= self._keep
         return costs, gradient
@@ -197,7 +197,7 @@ class TiledGraph:
         net, s = self.net, self.settings
         fixed = {net.gram_weights[key]: weight for key, weight in gram_weights.items()}
         for name, layer_weight in s.content_layers:
-            fixed[net.content_scales[name]] = s.alpha * layer_weight / self._content_norm(name)
+            fixed[net.content_scales[name]] = self._content_factor(name, layer_weight)
         distances: dict[str, float] = {}
         for index, tile in enumerate(self.tiles):
             feeds = {**self._tile_feeds(image, tile, with_content=True), **fixed}
@@ -209,15 +209,28 @@ class TiledGraph:
             _report(self.on_tile, "gradient pass", index, len(self.tiles))
         return distances
 
+    def _content_factor(self, name: str, layer_weight: float) -> float:
+        """A content layer's squared distance's factor in J: alpha w / (4 N n_C), or with a
+        content ratio R the paper's R beta w / 2 (stylize.costs)."""
+        s = self.settings
+        if s.content_ratio is None:
+            return s.alpha * layer_weight / self._content_norm(name)
+        return s.content_ratio * s.beta * layer_weight / 2.0
+
     def _content_norm(self, name: str) -> float:
         """4 N n_C of a content layer over the whole image."""
         _, height, width, _ = self.shape
         channels = self._content[name].shape[-1]
         return 4.0 * _positions(height, width, self.net.strides[name]) * channels
 
-    def _content_cost(self, distances: dict[str, float]) -> float:
-        return sum(weight * distances[name] / self._content_norm(name)
-                   for name, weight in self.settings.content_layers)  # fmt: skip
+    def _content_costs(self, distances: dict[str, float]) -> tuple[float, float]:
+        """J_content, and its term in J (alpha J_content without a content ratio)."""
+        layers = self.settings.content_layers
+        j_content = sum(weight * distances[name] / self._content_norm(name)
+                        for name, weight in layers)  # fmt: skip
+        if self.settings.content_ratio is None:
+            return j_content, self.settings.alpha * j_content
+        return j_content, sum(self._content_factor(n, w) * distances[n] for n, w in layers)
 
     def _style_costs(self, sums: dict) -> tuple[float, dict]:
         """J_style from the whole image's Gram sums, and beta * dJ_style/dG per Gram key:
@@ -232,12 +245,13 @@ class TiledGraph:
             weights[key] = (scale * difference).astype(np.float32)
         return j_style, weights
 
-    def _total(self, image: np.ndarray, j_content: float, j_style: float,
+    def _total(self, image: np.ndarray, content: tuple[float, float], j_style: float,
                gradient: np.ndarray | None) -> Costs:  # fmt: skip
-        """J from its parts, adding TV and the temporal term (and their gradients into
-        ``gradient`` when given)."""
+        """J from its parts (``content``: J_content and its term in J), adding TV and the
+        temporal term (and their gradients into ``gradient`` when given)."""
         s = self.settings
-        total = s.alpha * j_content + s.beta * j_style
+        j_content, content_term = content
+        total = content_term + s.beta * j_style
         if s.tv_weight:
             total += s.tv_weight * total_variation(image, gradient, s.tv_weight)
         j_temporal = 0.0

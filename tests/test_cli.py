@@ -42,8 +42,8 @@ def test_version_and_help(runner):
     assert runner.invoke(main, ["--version"]).output.strip().endswith(__version__)
     help_text = runner.invoke(main, ["run", "--help"]).output
     for option in ["--content", "--style", "--output", "--weights", "--iterations",
-                   "--learning-rate", "--alpha", "--beta", "--noise-ratio", "--pooling",
-                   "--max-size", "--seed", "--device", "--save-every", "--overwrite",
+                   "--learning-rate", "--alpha", "--beta", "--content-ratio", "--noise-ratio",
+                   "--pooling", "--max-size", "--seed", "--device", "--save-every", "--overwrite",
                    "--quiet", "--json", "--bit-depth"]:  # fmt: skip
         assert option in help_text
 
@@ -118,6 +118,27 @@ def test_auto_precision_says_which_precision_ran(runner, vgg_file, image_files, 
                      "--precision", ran)  # fmt: skip
     assert auto["settings"]["precision"] == "auto" and auto["precision"] == ran
     assert same["precision"] == ran and auto["J"] == same["J"]
+
+
+def test_a_content_ratio_runs_as_the_alpha_it_stands_for_at_the_output_size(
+    runner, vgg_file, image_files, tmp_path
+):
+    from stylize.weights import load_vgg19
+
+    layer = {x.name: x for x in load_vgg19(vgg_file, "relu4_2").layers}["conv4_2"]
+    positions = 3 * 4  # 24x32 after three poolings
+    ratio = 2000.0
+    alpha = ratio * 40 * 2 * positions * layer.kernel.shape[-1]
+    paper = _json_run(runner, vgg_file, image_files, tmp_path / "p.png", "--iterations", "6",
+                      "--content-ratio", str(ratio))  # fmt: skip
+    same = _json_run(runner, vgg_file, image_files, tmp_path / "a.png", "--iterations", "6",
+                     "--alpha", repr(alpha))  # fmt: skip
+    assert paper["settings"]["content_ratio"] == ratio and same["settings"]["content_ratio"] is None
+    assert paper["J"] == pytest.approx(same["J"], rel=1e-4)
+    assert paper["J"] == pytest.approx(alpha * paper["J_content"] + 40 * paper["J_style"], rel=1e-4)
+    assert alpha * paper["J_content"] > 0.2 * paper["J"]  # the content weighs
+    a, b = (np.asarray(Image.open(tmp_path / n), np.int16) for n in ("p.png", "a.png"))
+    assert np.abs(a - b).max() <= 1
 
 
 def test_progress_goes_to_stderr_and_quiet_silences_it(runner, vgg_file, image_files, tmp_path):

@@ -94,6 +94,13 @@ CASES = {
     "noise ratio above 1": ({"--noise-ratio": "1.1"}, "--noise-ratio", 2),
     "non-numeric": ({"--alpha": "lots"}, "--alpha", 2),
     "unknown layer": ({"--style-layers": "conv1_1,conv9_1"}, "--style-layers", 2),
+    "content ratio and alpha": (
+        {"--alpha": "10", "--content-ratio": "1e-3"},
+        "--alpha and --content-ratio",
+        2,
+    ),
+    "content ratio 0": ({"--content-ratio": "0"}, "--content-ratio must be a positive", 2),
+    "content ratio, beta 0": ({"--content-ratio": "1e-3", "--beta": "0"}, "needs --beta", 2),
     "weights count": ({"--style-weights": "0.5,0.3,0.2"}, "--style-weights", 2),
     "bad init path": ({"--init": "{bad}/absent.png"}, "absent.png", 2),
     "emulated bfloat16": ({"--precision": "bfloat16"}, "--precision bfloat16: this CPU", 2),

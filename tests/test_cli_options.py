@@ -41,6 +41,30 @@ def test_the_defaults_of_the_table_are_the_settings_defaults():
     assert CliRunner().invoke(probe, []).output.strip() == "True"
 
 
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--content-ratio", "1e-3"], "1e-03 10"),
+        (["--content-ratio", "1e-3", "--alpha", "10"], "--alpha and --content-ratio"),
+        (["--alpha", "10"], "None 10"),
+        (["--content-ratio", "1e-3", "--alpha", "25"], "--alpha and --content-ratio"),
+    ],
+)
+def test_alpha_given_beside_a_content_ratio_is_refused_even_at_its_default(arguments, expected):
+    @click.command()
+    @with_options("alpha", "content_ratio")
+    def probe(**options):
+        try:
+            settings = settings_from_options(options)
+        except ConfigError as error:
+            click.echo(str(error))
+        else:
+            ratio = settings.content_ratio
+            click.echo(f"{ratio if ratio is None else format(ratio, '.0e')} {settings.alpha:g}")
+
+    assert expected in CliRunner().invoke(probe, arguments).output
+
+
 def test_a_command_own_option_wins_over_the_table():
     own = {"quiet": click.option("--quiet", is_flag=True, help="Own text.")}
 

@@ -78,11 +78,22 @@ def test_settings_are_frozen():
         ({"content_layers": (("conv9_9", 1.0),)}, "--content-layers"),
         ({"style_layers": (("pool1", 1.0),)}, "--style-layers"),
         ({"style_layers": (("conv1_1", 0.5), ("conv1_1", 0.5))}, "--style-layers"),
+        ({"content_ratio": 0.0}, "--content-ratio"),
+        ({"content_ratio": -1e-3}, "--content-ratio"),
+        ({"content_ratio": float("nan")}, "--content-ratio"),
+        ({"content_ratio": 1e39}, "--content-ratio"),
+        ({"content_ratio": 1e-3, "alpha": 20.0}, "--alpha and --content-ratio"),
+        ({"content_ratio": 1e-3, "beta": 0.0}, "--content-ratio .*--beta"),
     ],
 )
 def test_bad_values_name_their_option(changes, option):
     with pytest.raises(ConfigError, match=option):
         Settings(**changes)
+
+
+def test_a_content_ratio_is_off_by_default_and_kept_when_given():
+    assert Settings().content_ratio is None
+    assert Settings(content_ratio=1e-4).as_dict()["content_ratio"] == 1e-4
 
 
 def test_unknown_layer_lists_the_valid_ones():
@@ -122,8 +133,9 @@ def test_with_changes_validates_again():
 
 def test_as_dict_has_every_setting():
     d = Settings(seed=4).as_dict()
-    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 23
+    assert d["seed"] == 4 and d["content_layers"] == (("conv4_2", 1.0),) and len(d) == 24
     assert d["tile_size"] == 0 and d["scale_ratio"] == 2.0 and d["bit_depth"] == 8
+    assert d["content_ratio"] is None
 
 
 @pytest.mark.parametrize("layer", ["relu6", "relu7", "fc6"])

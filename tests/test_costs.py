@@ -39,6 +39,14 @@ def test_content_cost_matches_formula():
     assert _run(costs.content_cost, a_c, a_g) == pytest.approx(expected, rel=1e-5)
 
 
+def test_paper_content_cost_is_half_the_squared_distance_and_2n_times_the_notebooks():
+    a_c, a_g = _activation(1), _activation(2)
+    expected = np.sum((a_c.astype(np.float64) - a_g) ** 2) / 2
+    assert _run(costs.paper_content_cost, a_c, a_g) == pytest.approx(expected, rel=1e-5)
+    notebook = _run(costs.content_cost, a_c, a_g)
+    assert expected == pytest.approx(2 * a_g.size * notebook, rel=1e-5)
+
+
 def test_content_cost_is_zero_for_identical_activations():
     a = _activation(3)
     assert _run(costs.content_cost, a, a) == 0.0

@@ -121,6 +121,30 @@ def test_a_graph_used_at_one_size_gives_a_fresh_graphs_results_at_another(weight
         fresh.close()
 
 
+def test_a_content_ratio_weighs_content_as_the_paper_does_at_every_size(weights):
+    """--content-ratio R: J = R beta sum((a_C - a_G)^2) / 2 + beta J_style (Gatys et al.),
+    which is alpha = R beta 2 N for the notebook's J_content, N = n_H n_W n_C of conv4_2:
+    the weight follows each size of one graph."""
+    ratio, beta = 5.0, 40.0
+    graph = TransferGraph(weights, Settings(content_ratio=ratio), CPU)
+    try:
+        for height, width in ((24, 32), (48, 40)):
+            targets = _targeted(graph, height, width)
+            content = targets.content_features(preprocess(_image(0, height, width), MEAN))
+            image = preprocess(_image(3, height, width), MEAN)
+            generated = targets.content_features(image)
+            costs = graph.evaluate(image)
+            a_c, a_g = (np.float64(a["conv4_2"]) for a in (content, generated))
+            paper_term = ratio * beta * np.sum((a_c - a_g) ** 2) / 2
+            assert 0.1 < paper_term / costs.J < 0.9  # both parts weigh
+            assert costs.J == pytest.approx(paper_term + beta * costs.J_style, rel=1e-5)
+            alpha = ratio * beta * 2 * a_g.size
+            assert costs.J == pytest.approx(alpha * costs.J_content + beta * costs.J_style,
+                                            rel=1e-5)  # fmt: skip
+    finally:
+        graph.close()
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
 def test_loops_lower_j_and_keep_pixels_in_range(graph, optimizer):
     start = noise_image(preprocess(_image(0), MEAN), 0.6, np.random.default_rng(0))

@@ -124,8 +124,9 @@ def test_any_core_size_gives_the_same_values(weights, core):
         {"pooling": "max"},
         {"content_layers": (("conv1_2", 0.5), ("conv3_1", 0.5)), "alpha": 100.0},
         {"style_layers": (("conv1_1", 1.0),), "beta": 1e4},
+        {"content_layers": (("conv1_2", 0.5), ("conv3_1", 0.5)), "content_ratio": 0.05},
     ],
-    ids=["tv", "max-pooling", "two-content-layers", "one-style-layer"],
+    ids=["tv", "max-pooling", "two-content-layers", "one-style-layer", "content-ratio"],
 )
 def test_every_term_of_j_splits_over_tiles(weights, changes):
     settings = SHALLOW.with_changes(**changes)

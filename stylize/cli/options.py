@@ -54,6 +54,11 @@ OPTIONS: dict[str, Callable] = {
                           help="Weight of the content cost in J."),
     "beta": click.option("--beta", type=float, default=_D.beta, show_default=True,
                          help="Weight of the style cost in J."),
+    "content_ratio": click.option("--content-ratio", type=float, default=None, metavar="R",
+                                  help="Weigh content as Gatys et al.'s alpha/beta = R instead"
+                                       " of --alpha: the same balance at every size. 1e-3"
+                                       " keeps the photo's layout with L-BFGS or long runs;"
+                                       " 1e-4 paints more (README).  [default: --alpha]"),
     "tv_weight": click.option("--tv-weight", type=float, default=_D.tv_weight,
                               show_default=True,
                               help="Weight of the total-variation (smoothness) term in J."),
@@ -127,9 +132,9 @@ OPTIONS: dict[str, Callable] = {
 
 # The settings of one job that every stylizing command takes, in --help order.
 JOB_SETTINGS = ("weights", "iterations", "optimizer", "learning_rate", "alpha", "beta",
-                "tv_weight", "content_layers", "style_layers", "style_scale", "init",
-                "noise_ratio", "preserve_colors", "pooling", "max_size", "scales", "scale_ratio",
-                "tile_size", "device", "precision", "bit_depth")  # fmt: skip
+                "content_ratio", "tv_weight", "content_layers", "style_layers", "style_scale",
+                "init", "noise_ratio", "preserve_colors", "pooling", "max_size", "scales",
+                "scale_ratio", "tile_size", "device", "precision", "bit_depth")  # fmt: skip
 
 _SETTINGS_FIELDS = tuple(field.name for field in fields(Settings))
 
@@ -151,6 +156,9 @@ def settings_from_options(options: Mapping[str, object]) -> Settings:
     """Settings from parsed option values; a setting the command has no option for keeps
     its default. Raises ConfigError naming the option."""
     values = {name: options[name] for name in _SETTINGS_FIELDS if name in options}
+    if values.get("content_ratio") is not None and _given("alpha"):
+        raise ConfigError("--alpha and --content-ratio both set the content's weight; give"
+                          " one of them")  # fmt: skip
     if "bit_depth" in values:
         values["bit_depth"] = int(values["bit_depth"])
     if "style_weights" in values:
@@ -159,6 +167,14 @@ def settings_from_options(options: Mapping[str, object]) -> Settings:
         if name in values:
             values[name] = parse_layer_weights(name.replace("_", "-"), values[name])
     return Settings(**values)
+
+
+def _given(name: str) -> bool:
+    """Whether the running command's option ``name`` was given (not its default), for an
+    option whose default value may also be given on purpose."""
+    context = click.get_current_context(silent=True)
+    source = context.get_parameter_source(name) if context else None
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 def weights_path(options: Mapping[str, object]) -> Path:

@@ -57,8 +57,8 @@ OWN_OPTIONS = {
 @click.command("run")
 @with_options(
     "content", "style", "output", "weights", "iterations", "optimizer", "learning_rate",
-    "alpha", "beta", "tv_weight", "content_layers", "style_layers", "style_weights",
-    "style_mask", "mask",
+    "alpha", "beta", "content_ratio", "tv_weight", "content_layers", "style_layers",
+    "style_weights", "style_mask", "mask",
     "style_scale", "init", "noise_ratio", "preserve_colors", "pooling", "max_size", "scales",
     "scale_ratio", "tile_size", "seed", "device", "precision", "bit_depth",
     "save_every", "history", "loss_plot",

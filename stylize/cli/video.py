@@ -61,10 +61,10 @@ OWN_OPTIONS = {
 @with_options(
     "content", "style", "output", "weights", "iterations", "first_frame_iterations",
     "temporal_weight", "frames", "fps", "optimizer", "learning_rate", "alpha", "beta",
-    "tv_weight", "content_layers", "style_layers", "style_weights", "style_scale", "init",
-    "noise_ratio", "preserve_colors", "pooling", "max_size", "scales", "scale_ratio",
-    "tile_size", "seed", "device", "precision", "overwrite", "preview", "preview_host",
-    "quiet", "as_json", own=OWN_OPTIONS,
+    "content_ratio", "tv_weight", "content_layers", "style_layers", "style_weights",
+    "style_scale", "init", "noise_ratio", "preserve_colors", "pooling", "max_size", "scales",
+    "scale_ratio", "tile_size", "seed", "device", "precision", "overwrite", "preview",
+    "preview_host", "quiet", "as_json", own=OWN_OPTIONS,
 )  # fmt: skip
 @reports_errors
 def video_command(**options) -> None:
