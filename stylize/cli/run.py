@@ -73,9 +73,10 @@ def run_command(**options) -> None:
     Examples:
       stylize run --content images/content.jpg --style images/style.jpg
       stylize run --content photo.jpg --style a.jpg --style b.jpg --style-weights 0.7,0.3
-      stylize run --content photo.jpg --style a.jpg --optimizer lbfgs --iterations 100
+      stylize run --content photo.jpg --style a.jpg --optimizer lbfgs --iterations 100 \\
+        --content-ratio 1e-3
       stylize run --content photo.jpg --style a.jpg --optimizer lbfgs --scales 2 \\
-        --scale-ratio 4 --iterations 100
+        --scale-ratio 4 --iterations 100 --content-ratio 1e-3
 
     Exit codes: 0 written, 1 failure while running, 2 bad usage or input,
     130 or 143 interrupted (the best image so far is written).
