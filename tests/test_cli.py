@@ -126,7 +126,7 @@ def test_a_content_ratio_runs_as_the_alpha_it_stands_for_at_the_output_size(
     from stylize.weights import load_vgg19
 
     layer = {x.name: x for x in load_vgg19(vgg_file, "relu4_2").layers}["conv4_2"]
-    positions = 3 * 4  # 24x32 after three poolings
+    positions = 3 * 4  # conv4_2 of 24x32: three poolings, each halving the sides
     ratio = 2000.0
     alpha = ratio * 40 * 2 * positions * layer.kernel.shape[-1]
     paper = _json_run(runner, vgg_file, image_files, tmp_path / "p.png", "--iterations", "6",
