@@ -33,6 +33,7 @@ MAX_SCALES = 6
 # coarse image has too few pixels to say anything of the full-size one.
 MIN_SCALE_RATIO, MAX_SCALE_RATIO = 1.25, 16.0
 FLOAT32_MAX = 3.4028234663852886e38
+BOTH_CONTENT_WEIGHTS = "--alpha and --content-ratio both set the content's weight; give one of them"
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,7 @@ class Settings:
         _check_positive("content-ratio", self.content_ratio)
         _check_float32("content-ratio", self.content_ratio)
         if self.alpha != Settings.alpha:
-            raise ConfigError("--alpha and --content-ratio both set the content's weight;"
-                              " give one of them")  # fmt: skip
+            raise ConfigError(BOTH_CONTENT_WEIGHTS)
         if not self.beta > 0:
             raise ConfigError("--content-ratio is alpha/beta: it needs --beta above 0")
 

@@ -40,15 +40,21 @@ def _per_count(total, tensor, axes: tuple[int, ...], factor: float = 1.0):
 
 def content_cost(a_content, a_generated):
     """Content cost between two activations of the same (1, n_H, n_W, n_C) shape; scalar."""
-    squares = tf.reduce_sum(tf.square(a_content - a_generated))
-    return _per_count(squares, a_generated, (1, 2, 3), factor=4.0)
+    return content_cost_of(squared_distance(a_content, a_generated), a_generated)
 
 
-def paper_content_cost(a_content, a_generated):
-    """Gatys et al.'s content loss, sum((a_C - a_G)^2) / 2, of two activations of one
-    shape; scalar. Unlike ``content_cost`` it grows with the layer's size, as their
+def content_cost_of(distance, a_generated):
+    """The content cost from the squared distance sum((a_C - a_G)^2) of a (1, n_H, n_W,
+    n_C) a_G and its target: distance / (4 n_H n_W n_C); scalar. Taking the distance lets
+    the paper's loss (``paper_content_cost``) share it."""
+    return _per_count(distance, a_generated, (1, 2, 3), factor=4.0)
+
+
+def paper_content_cost(distance):
+    """Gatys et al.'s content loss from the squared distance sum((a_C - a_G)^2): distance
+    / 2; scalar. Unlike the content cost it grows with the layer's size, as their
     alpha/beta ratio assumes."""
-    return squared_distance(a_content, a_generated) / 2.0
+    return distance / 2.0
 
 
 def unroll(activation):

@@ -177,14 +177,16 @@ class TransferGraph:
 
     def _build_costs(self) -> None:
         s = self.settings
+        distances = {name: costs.squared_distance(self._targets[name], self.net.activations[name])
+                     for name, _ in s.content_layers}  # fmt: skip
         self.j_content = tf.add_n([
-            weight * costs.content_cost(self._targets[name], self.net.activations[name])
+            weight * costs.content_cost_of(distances[name], self.net.activations[name])
             for name, weight in s.content_layers
         ])  # fmt: skip
         self.j_style = costs.style_cost(
             (weight, self._layer_style_cost(name)) for name, weight in s.style_layers
         )
-        self.j_total = self._weighted_costs()
+        self.j_total = self._weighted_costs(distances)
         if s.tv_weight:
             self.j_total += s.tv_weight * costs.total_variation(self.net.image)
         parts = [self.j_content, self.j_style]
@@ -198,16 +200,15 @@ class TransferGraph:
         if self.keep_mask:
             self._gradient = self._gradient * self._targets["keep"]
 
-    def _weighted_costs(self):
+    def _weighted_costs(self, distances: dict):
         """alpha J_content + beta J_style, or with a content ratio R the paper's balance:
-        R beta L_content + beta J_style, L_content Gatys et al.'s sum/2."""
+        R beta L_content + beta J_style, L_content Gatys et al.'s sum/2 of each content
+        layer's squared distance (``distances``, by layer name)."""
         s = self.settings
         if s.content_ratio is None:
             return costs.total_cost(self.j_content, self.j_style, s.alpha, s.beta)
-        paper_content = tf.add_n([
-            weight * costs.paper_content_cost(self._targets[name], self.net.activations[name])
-            for name, weight in s.content_layers
-        ])  # fmt: skip
+        paper_content = tf.add_n([weight * costs.paper_content_cost(distances[name])
+                                  for name, weight in s.content_layers])  # fmt: skip
         return costs.total_cost(paper_content, self.j_style, s.content_ratio * s.beta, s.beta)
 
     def _layer_style_cost(self, name: str):

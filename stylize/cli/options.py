@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from stylize.config import (
+    BOTH_CONTENT_WEIGHTS,
     DEVICE_CHOICES,
     OPTIMIZER_CHOICES,
     POOLING_CHOICES,
@@ -157,8 +158,7 @@ def settings_from_options(options: Mapping[str, object]) -> Settings:
     its default. Raises ConfigError naming the option."""
     values = {name: options[name] for name in _SETTINGS_FIELDS if name in options}
     if values.get("content_ratio") is not None and _given("alpha"):
-        raise ConfigError("--alpha and --content-ratio both set the content's weight; give"
-                          " one of them")  # fmt: skip
+        raise ConfigError(BOTH_CONTENT_WEIGHTS)
     if "bit_depth" in values:
         values["bit_depth"] = int(values["bit_depth"])
     if "style_weights" in values:
