@@ -108,10 +108,27 @@ def check_writable(path: Path, label: str, overwrite: bool, error: type = InputE
     if not folder.is_dir():
         state = "is not a directory" if folder.exists() else "does not exist"
         raise error(f"{label}: folder '{folder}' {state}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise error(f"{label}: folder '{folder}' is not writable")
+    if path.exists() and not is_regular_file(path):
+        raise error(f"{label}: is a device, pipe or socket, which would be replaced by a"
+                    " file (expected a file name)")  # fmt: skip
+    check_folder_writable(folder, label, error)
     if not overwrite and (path.exists() or path.is_symlink()):
         raise error(f"{label}: file already exists (pass --overwrite to replace it)")
+
+
+def check_folder_writable(folder: Path, label: str, error: type = InputError) -> None:
+    """Refuse an existing ``folder`` where no file can be created. access() is asked first,
+    then a temporary file is made and removed: for root, access() says yes on sysfs, procfs
+    and root-squashed network mounts, where creating a file fails."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise error(f"{label}: folder '{folder}' is not writable")
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".stylize-probe.", suffix=".tmp")
+    except OSError as exc:
+        raise error(f"{label}: folder '{folder}' is not writable ({exc.strerror})") from None
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.remove(probe)
 
 
 def check_name_length(path: Path, label: str, error: type = InputError) -> None:

@@ -37,17 +37,21 @@ def check_distinct(outputs: dict[str, Path], inputs: dict[str, Path]) -> None:
 
 
 def check_checkpoints(output: Path, every: int, last: int, overwrite: bool,
-                      others: dict[str, Path]) -> None:  # fmt: skip
+                      others: dict[str, Path], inputs: dict[str, Path]) -> None:  # fmt: skip
     """Checkpoints ``<stem>_<iteration:05d><ext>`` every ``every`` iterations up to ``last``:
-    the longest name must be writable, none may exist without ``overwrite`` and no other
-    output may be one of them. Costs one listing of the folder, whatever ``last`` is."""
+    the longest name must be writable, none may exist without ``overwrite`` (nor be a folder
+    or device with it), none may be an input (even with ``overwrite``) and no other output
+    may be one of them. Costs one listing of the folder, whatever ``last`` is."""
     final = last - last % every
     if final < every:
         return
     images.check_output_path(images.intermediate_path(output, final), overwrite=True)
-    if not overwrite:
-        for path in _numbered(output.parent, output, every, final):
-            images.check_output_path(path, overwrite=False)  # raises: the file exists
+    for path in _numbered(output.parent, output, every, final):
+        for input_label, source in inputs.items():
+            if same_file(path, source):
+                raise ImageError(f"--save-every {every} would write its checkpoint '{path}'"
+                                 f" over the {input_label}; name the output otherwise")  # fmt: skip
+        images.check_output_path(path, overwrite)  # raises: exists, or not a file
     for label, path in others.items():
         if Path(os.path.realpath(path)).parent == Path(os.path.realpath(output)).parent and (
             _iteration(output, path.name, every, final) is not None

@@ -119,7 +119,7 @@ def check_outputs(request: RunRequest) -> None:
     settings = request.settings
     if settings.save_every:
         outputs.check_checkpoints(request.output, settings.save_every, settings.iterations,
-                                  overwrite, extra)  # fmt: skip
+                                  overwrite, extra, _inputs(request))  # fmt: skip
 
 
 def _inputs(request: RunRequest) -> dict[str, Path]:

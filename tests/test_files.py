@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+from pathlib import Path
 
 import pytest
 
 from stylize import files
+from stylize.errors import InputError
 
 
 def test_digests_are_streamed_in_chunks(vgg_file, monkeypatch):
@@ -52,3 +55,36 @@ def test_publish_renames_a_finished_file_over_the_target_with_the_umasks_permiss
         os.umask(before)
     assert target.read_bytes() == b"new" and target.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_check_writable_refuses_a_pipe_or_device_even_with_overwrite(tmp_path):
+    os.mkfifo(tmp_path / "history.jsonl")
+    for path in (tmp_path / "history.jsonl", Path("/dev/null")):
+        with pytest.raises(InputError, match="is a device, pipe or socket"):
+            files.check_writable(path, "--history", overwrite=True)
+    assert stat.S_ISFIFO(os.stat(tmp_path / "history.jsonl").st_mode)
+
+
+def test_check_writable_passes_a_new_name_and_an_existing_file_with_overwrite(tmp_path):
+    files.check_writable(tmp_path / "new.png", "-o", overwrite=False)
+    (tmp_path / "old.png").write_bytes(b"x")
+    files.check_writable(tmp_path / "old.png", "-o", overwrite=True)
+    with pytest.raises(InputError, match="already exists"):
+        files.check_writable(tmp_path / "old.png", "-o", overwrite=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.png"]
+
+
+@pytest.mark.skipif(
+    not os.access("/sys", os.W_OK), reason="access() says /sys is writable only for root"
+)
+def test_a_folder_that_access_calls_writable_but_takes_no_file_is_refused():
+    # As root, access() says yes for sysfs; creating a file there fails with EACCES.
+    with pytest.raises(InputError, match=r"folder '/sys' is not writable \(Permission denied\)"):
+        files.check_folder_writable(Path("/sys"), "output image '/sys/o.png'")
+    with pytest.raises(InputError, match="is not writable"):
+        files.check_writable(Path("/sys/o.png"), "output image '/sys/o.png'", overwrite=False)
+
+
+def test_the_folder_probe_leaves_nothing_behind(tmp_path):
+    files.check_folder_writable(tmp_path, "--out")
+    assert list(tmp_path.iterdir()) == []

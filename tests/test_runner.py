@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
 from PIL import Image
 
 from stylize.config import Settings
+from stylize.errors import ImageError
 from stylize.preview.board import Board
 from stylize.runner import RunRequest, run_command
 
@@ -47,3 +49,17 @@ def test_a_signal_during_a_snapshot_write_waits_for_the_snapshot_to_be_complete(
         with Image.open(written) as image:
             assert image.size == (outcome.summary["width"], outcome.summary["height"])
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.png", "out_00002.png"]
+
+
+def test_a_checkpoint_over_the_content_image_is_refused_before_any_work(
+    vgg_file, image_files, tmp_path
+):
+    content = tmp_path / "x_00002.png"
+    content.write_bytes(image_files["content"].read_bytes())
+    request = RunRequest(Settings(iterations=3, seed=1, save_every=1), content,
+                         (image_files["style"],), tmp_path / "x.png", vgg_file, quiet=True,
+                         overwrite=True)  # fmt: skip
+    with pytest.raises(ImageError, match="would write its checkpoint .* over the content image"):
+        run_command(request, Board("stylize run"))
+    assert content.read_bytes() == image_files["content"].read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["x_00002.png"]
