@@ -33,6 +33,10 @@ MAX_SCALES = 6
 # coarse image has too few pixels to say anything of the full-size one.
 MIN_SCALE_RATIO, MAX_SCALE_RATIO = 1.25, 16.0
 FLOAT32_MAX = 3.4028234663852886e38
+# The longest side a style image scaled larger than the output (--style-scale above 1) may
+# reach, --max-size x --style-scale: 4x a 4000 px print. Past it a style's Grams would take
+# hours, and Pillow's sizes overflow. A style at most the output's size is never refused.
+MAX_STYLE_SIDE = 16384
 BOTH_CONTENT_WEIGHTS = "--alpha and --content-ratio both set the content's weight; give one of them"
 
 
@@ -107,7 +111,7 @@ class Settings:
             raise ConfigError(
                 f"--tile-size must be 0 (automatic) or at least 16, got {self.tile_size}"
             )
-        _check_positive("style-scale", self.style_scale)
+        self._check_style_scale()
         _check_int("save-every", self.save_every, low=0)
         _check_int("bit-depth", self.bit_depth, low=8, high=16)
         if self.bit_depth not in BIT_DEPTH_CHOICES:
@@ -116,11 +120,9 @@ class Settings:
             _check_int("seed", self.seed, low=0, high=2**31 - 1)
         _check_layers("content-layers", self.content_layers)
         _check_layers("style-layers", self.style_layers)
+        self._check_layer_products()
         if self.style_weights is not None:
-            for weight in self.style_weights:
-                _check_non_negative("style-weights", weight)
-            if not sum(self.style_weights) > 0:
-                raise ConfigError("--style-weights must not all be zero")
+            _check_style_weights(self.style_weights)
 
     def _check_content_ratio(self) -> None:
         if self.content_ratio is None:
@@ -131,6 +133,30 @@ class Settings:
             raise ConfigError(BOTH_CONTENT_WEIGHTS)
         if not self.beta > 0:
             raise ConfigError("--content-ratio is alpha/beta: it needs --beta above 0")
+
+    def _check_style_scale(self) -> None:
+        _check_positive("style-scale", self.style_scale)
+        if self.style_scale > 1 and self.max_size * self.style_scale > MAX_STYLE_SIDE:
+            raise ConfigError(
+                f"--style-scale {self.style_scale:g} at --max-size {self.max_size} scales the"
+                f" style image up to {self.max_size * self.style_scale:.6g} px on its longest"
+                f" side; expected --max-size x --style-scale at most {MAX_STYLE_SIDE}"
+            )
+
+    def _check_layer_products(self) -> None:
+        """A layer's weight in J is a product of options (alpha w, or R beta w with a
+        content ratio; beta w), which the graphs hold in float32."""
+        if self.content_ratio is None:
+            content_option, content_factor = "--alpha", self.alpha
+        else:
+            content_option = "--content-ratio x --beta"
+            content_factor = self.content_ratio * self.beta
+            _check_product(content_option, content_factor)
+        for name, weight in self.content_layers:
+            _check_product(f"{content_option} x the --content-layers weight of {name}",
+                           content_factor * weight)  # fmt: skip
+        for name, weight in self.style_layers:
+            _check_product(f"--beta x the --style-layers weight of {name}", self.beta * weight)
 
     @property
     def init_file(self) -> Path | None:
@@ -213,10 +239,22 @@ def _check_layers(option: str, layers: LayerWeights) -> None:
                 f"--{option}: unknown layer {name!r}; valid layers are {', '.join(FEATURE_LAYERS)}"
             )
         _check_non_negative(option, weight)
+        if weight > FLOAT32_MAX:
+            raise ConfigError(f"--{option}: the weight of {name} must be at most {FLOAT32_MAX:.4g}"
+                              f" (the largest float32), got {weight:g}")  # fmt: skip
     if len({name for name, _ in layers}) != len(layers):
         raise ConfigError(f"--{option}: a layer is named twice")
     if not sum(weight for _, weight in layers) > 0:
         raise ConfigError(f"--{option}: the layer weights must not all be zero")
+
+
+def _check_style_weights(weights: tuple[float, ...]) -> None:
+    for weight in weights:
+        _check_non_negative("style-weights", weight)
+        _check_float32("style-weights", weight)
+    if not sum(weights) > 0:
+        raise ConfigError("--style-weights must not all be zero")
+    _check_product("the sum of --style-weights", sum(weights), "lower them")
 
 
 def _check_int(name: str, value: int, low: int, high: int | None = None) -> None:
@@ -242,6 +280,14 @@ def _check_float32(name: str, value: float) -> None:
     if value > FLOAT32_MAX:
         raise ConfigError(f"--{name} must be at most {FLOAT32_MAX:.4g} (the largest float32),"
                           f" got {value:g}")  # fmt: skip
+
+
+def _check_product(what: str, value: float, hint: str = "lower one of them") -> None:
+    """A number the graph computes with, formed from options: larger than float32's
+    largest it would be infinite there."""
+    if value > FLOAT32_MAX:
+        raise ConfigError(f"{what} is {value:g}, beyond the largest float32"
+                          f" ({FLOAT32_MAX:.4g}); {hint}")  # fmt: skip
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stylize import colors, images, masks
-from stylize.errors import DivergedError
+from stylize.config import Settings
+from stylize.errors import DivergedError, ResourceError
 from stylize.images import postprocess, preprocess
 from stylize.optimize import Costs, Step, TransferGraph, noise_image
 from stylize.schedule import plan_scales, scale_learning_rates
@@ -166,8 +167,7 @@ class Transfer:
         if not math.isfinite(step.costs.J) and not self.done:
             raise DivergedError(
                 f"J is {step.costs.J} from the first iteration, so there is no image to keep;"
-                " nothing written. The weighted costs overflow float32: lower --alpha, --beta"
-                " or --tv-weight"
+                f" nothing written. The weighted costs overflow float32: {self._overflow_hint()}"
             )
         if not math.isfinite(step.costs.J):
             raise DivergedError(
@@ -176,6 +176,22 @@ class Transfer:
             )
         if self.best is None or step.costs.J < self.best.costs.J:
             self.best = step
+
+    def _overflow_hint(self) -> str:
+        """What to lower when J overflows: the cost weights this run gives, and the weights
+        file, whose kernels scale every activation (defaults cannot overflow alone)."""
+        s, default = self.settings, Settings()
+        given = [option for option, value, usual in (
+            ("--alpha", s.alpha, default.alpha), ("--content-ratio", s.content_ratio, None),
+            ("--beta", s.beta, default.beta), ("--tv-weight", s.tv_weight, 0.0),
+            ("--content-layers", s.content_layers, default.content_layers),
+            ("--style-layers", s.style_layers, default.style_layers),
+        ) if value != usual]  # fmt: skip
+        if self.temporal is not None and self.stylizer.temporal_weight:
+            given.append("--temporal-weight")
+        if not given:
+            return "the cost weights are the defaults, so check the weights file (stylize weights)"
+        return f"lower {', '.join(given)}, or check the weights file (stylize weights)"
 
     def _prepare_scale(self, index: int, size: tuple[int, int]) -> None:
         began = time.perf_counter()
@@ -231,9 +247,8 @@ class Transfer:
             if weight == 0 and self.style_masks is None:  # a region's targets are always set
                 found.append(None)
                 continue
-            image = images.resize(style, style_size)
             found.append(self.stylizer.style_grams(
-                key, style_size, lambda im=image: self._grams(im, style_size == size)
+                key, style_size, lambda im=style: self._grams(im, style_size, size)
             ))  # fmt: skip
         return found
 
@@ -244,10 +259,19 @@ class Transfer:
                 blended[name] = blended.get(name, 0) + weight * gram
         return blended
 
-    def _grams(self, style: np.ndarray, same_size: bool) -> dict[str, np.ndarray]:
-        image = preprocess(style, self.mean)
-        if same_size:
-            return self.graph.style_grams(image)
+    def _grams(self, style: np.ndarray, style_size: tuple[int, int],
+               size: tuple[int, int]) -> dict[str, np.ndarray]:  # fmt: skip
+        if style_size == size:
+            return self.graph.style_grams(preprocess(images.resize(style, size), self.mean))
+        try:  # before the resize: a style too large for memory is refused, not allocated
+            self.stylizer.plan(*style_size)
+        except ResourceError as error:
+            raise ResourceError(
+                f"--style-scale {self.settings.style_scale:g} scales the style image to"
+                f" {style_size[0]}x{style_size[1]} px for its Grams, which does not fit in"
+                f" memory (lower --style-scale): {error}"
+            ) from None
+        image = preprocess(images.resize(style, style_size), self.mean)
         return self.stylizer.grams_at_size(image)
 
     def _initial(self, content: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -65,6 +65,38 @@ def test_alpha_given_beside_a_content_ratio_is_refused_even_at_its_default(argum
     assert expected in CliRunner().invoke(probe, arguments).output
 
 
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--style-scale", "1e9"], "--style-scale 1e+09 at --max-size 512"),
+        (["--style-scale", "8", "--max-size", "4000"], "at most 16384"),
+        (["--style-weights", "1e308,1e308"], "--style-weights must be at most 3.403e+38"),
+        (["--content-layers", "conv4_2:1e39"], "--content-layers: the weight of conv4_2"),
+        (["--content-ratio", "3e38"], "--content-ratio x --beta is 1.2e+40"),
+    ],
+)
+def test_numbers_the_graph_cannot_hold_are_refused_from_the_options(arguments, expected):
+    @click.command()
+    @with_options("style_scale", "max_size", "style_weights", "content_layers", "content_ratio")
+    def probe(**options):
+        try:
+            settings_from_options(options)
+        except ConfigError as error:
+            click.echo(str(error))
+
+    assert expected in CliRunner().invoke(probe, arguments).output
+
+
+def test_the_help_gives_the_largest_style_scale():
+    @click.command()
+    @with_options("style_scale")
+    def probe(**options):
+        pass
+
+    text = " ".join(CliRunner().invoke(probe, ["--help"]).output.split())
+    assert "--style-scale F" in text and "above 1, F x --max-size at most 16384 px" in text
+
+
 def test_a_command_own_option_wins_over_the_table():
     own = {"quiet": click.option("--quiet", is_flag=True, help="Own text.")}
 

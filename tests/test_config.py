@@ -159,3 +159,70 @@ def test_init_file_is_the_path_of_an_init_image_and_none_for_a_named_start():
     for start in ("noise", "content", "style"):
         assert Settings(init=start).init_file is None
     assert Settings(init="start/here.png").init_file == Path("start/here.png")
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"style_scale": 1e5}, "--style-scale 100000 at --max-size 512 .* at most 16384"),
+        ({"style_scale": 1e9}, "--style-scale"),
+        ({"style_scale": 4.5, "max_size": 4000}, "--max-size x --style-scale at most 16384"),
+    ],
+)
+def test_a_style_scaled_past_the_largest_side_is_refused(changes, expected):
+    with pytest.raises(ConfigError, match=expected):
+        Settings(**changes)
+
+
+def test_a_style_scale_up_to_the_largest_side_is_kept():
+    assert Settings(style_scale=32.0).style_scale == 32.0  # 512 x 32 = 16384 px
+    assert Settings(style_scale=4.0, max_size=4096).style_scale == 4.0
+    # A style no larger than the output is not limited, whatever the print size.
+    assert Settings(max_size=20000).max_size == 20000
+    assert Settings(max_size=40000, style_scale=0.5).style_scale == 0.5
+    with pytest.raises(ConfigError, match="--style-scale 1.1 at --max-size 20000"):
+        Settings(max_size=20000, style_scale=1.1)
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ((1e308, 1e308), "--style-weights must be at most 3.403e\\+38 .*largest float32"),
+        ((3e38, 3e38), "the sum of --style-weights is 6e\\+38, beyond the largest float32"),
+    ],
+)
+def test_style_weights_beyond_float32_are_refused(weights, expected):
+    with pytest.raises(ConfigError, match=expected):
+        Settings(style_weights=weights)
+    assert Settings(style_weights=(1e38, 1e38)).blend_weights(2) == (0.5, 0.5)
+
+
+@pytest.mark.parametrize("option", ["content_layers", "style_layers"])
+def test_layer_weights_beyond_float32_are_refused(option):
+    with pytest.raises(ConfigError, match="--.*-layers: the weight of conv4_2 .*largest float32"):
+        Settings(**{option: (("conv4_2", 1e39),)})
+    with pytest.raises(ConfigError, match="largest float32"):
+        parse_layer_weights(option.replace("_", "-"), "conv4_2:1e39")
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"content_ratio": 3e38}, "--content-ratio x --beta is 1.2e\\+40"),
+        ({"content_ratio": 1e36, "content_layers": (("conv4_2", 100.0),)},
+         "--content-ratio x --beta x the --content-layers weight of conv4_2 is 4e\\+39"),
+        ({"alpha": 1e37, "content_layers": (("conv4_2", 100.0),)},
+         "--alpha x the --content-layers weight of conv4_2 is 1e\\+39"),
+        ({"style_layers": (("conv1_1", 1e37),)},
+         "--beta x the --style-layers weight of conv1_1 is 4e\\+38"),
+    ],
+)  # fmt: skip
+def test_a_layer_weight_in_j_beyond_float32_names_the_options_it_comes_from(changes, expected):
+    with pytest.raises(ConfigError, match=f"{expected}, beyond the largest float32"):
+        Settings(**changes)
+
+
+def test_layer_weights_whose_products_stay_in_float32_are_kept():
+    Settings(content_ratio=1e36, beta=3.4)  # 3.4e36 x conv4_2's weight 1
+    Settings(alpha=1e36, content_layers=(("conv4_2", 100.0),))
+    Settings(beta=0.0, style_layers=(("conv1_1", 3e38),))

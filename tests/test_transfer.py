@@ -346,6 +346,57 @@ def test_a_cost_not_finite_from_the_start_says_no_image_exists(weights):
     assert not transfer.has_image
 
 
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, "the cost weights are the defaults, so check the weights file"),
+        ({"alpha": 3e38}, "lower --alpha, or check the weights file"),
+        ({"content_ratio": 3e36, "beta": 100.0},
+         "lower --content-ratio, --beta, or check the weights file"),
+        ({"content_layers": (("conv4_2", 1e30),), "tv_weight": 1.0},
+         "lower --tv-weight, --content-layers, or check the weights file"),
+    ],
+)  # fmt: skip
+def test_a_cost_not_finite_from_the_start_names_the_weights_that_apply(
+    weights, monkeypatch, settings, expected
+):
+    real_adam = TransferGraph.adam
+
+    def overflowing(self, start, iterations, learning_rate=None):  # as huge kernels would
+        for step in real_adam(self, start, iterations, learning_rate):
+            yield dataclasses.replace(step, costs=Costs(float("inf"), float("inf"), 0.0))
+
+    monkeypatch.setattr(TransferGraph, "adam", overflowing)
+    with pytest.raises(DivergedError, match="overflow float32: " + expected):
+        list(_transfer(weights, iterations=2, **settings).run())
+
+
+def test_a_style_scaled_past_the_memory_is_refused_before_it_is_resized(weights, monkeypatch):
+    stylizer = Stylizer(weights, Settings(iterations=1, max_size=64, style_scale=100.0), CPU)
+    stylizer.graph(32, 24)  # the output's size fits
+    monkeypatch.setattr("stylize.memory.available_memory", lambda: 50 * 2**20)
+    resized = []
+    real_resize = images.resize
+    monkeypatch.setattr(images, "resize", lambda im, size: resized.append(size) or
+                        real_resize(im, size))  # fmt: skip
+    transfer = Transfer(stylizer, CONTENT, [STYLE_A], 0)
+    with pytest.raises(ResourceError, match="--style-scale 100 scales the style image to"
+                       " 3200x2400 px for its Grams, .*lower --style-scale"):  # fmt: skip
+        list(transfer.run())
+    assert (3200, 2400) not in resized
+
+
+def test_a_style_scale_that_fits_resizes_each_cached_style_once(weights, monkeypatch):
+    stylizer = Stylizer(weights, Settings(iterations=1, style_scale=2.0), CPU)
+    resized = []
+    real_resize = images.resize
+    monkeypatch.setattr(images, "resize", lambda im, size: resized.append(size) or
+                        real_resize(im, size))  # fmt: skip
+    for seed in (0, 1):
+        _result(Transfer(stylizer, CONTENT, [STYLE_A], seed, style_keys=["a"]))
+    assert resized.count((64, 48)) == 1
+
+
 def test_sizes_that_cannot_fit_are_refused_up_front(weights, monkeypatch):
     monkeypatch.setattr("stylize.memory.available_memory", lambda: 10 * 2**20)
     stylizer = Stylizer(weights, Settings(), CPU)

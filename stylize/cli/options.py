@@ -18,6 +18,7 @@ import click
 from stylize.config import (
     BOTH_CONTENT_WEIGHTS,
     DEVICE_CHOICES,
+    MAX_STYLE_SIDE,
     OPTIMIZER_CHOICES,
     POOLING_CHOICES,
     PRECISION_CHOICES,
@@ -72,9 +73,10 @@ OPTIONS: dict[str, Callable] = {
                                   help="Blend weights of the --style images, e.g. 0.7,0.3."
                                        "  [default: equal]"),
     "style_scale": click.option("--style-scale", type=float, default=_D.style_scale,
-                                show_default=True,
+                                show_default=True, metavar="F",
                                 help="Size of the style image relative to the output before"
-                                     " its Grams are taken."),
+                                     " its Grams are taken; above 1, F x --max-size at"
+                                     f" most {MAX_STYLE_SIDE} px."),
     "init": click.option("--init", default=_D.init, show_default=True,
                          help="Start image: noise, content, style or an image PATH."),
     "noise_ratio": click.option("--noise-ratio", type=float, default=None,
