@@ -470,3 +470,84 @@ def test_tiled_jobs_make_the_one_pass_images_and_a_tile_size_redoes_nothing(
     again = _batch(vgg_file, "--content", content, "--style", style, "--out", whole,
                    "--seed", "9", *layers, "--tile-size", "16")  # fmt: skip
     assert again.exit_code == 0 and "0 done, 1 skipped" in again.stderr
+
+
+# --- QA: late usage errors, unwritable outputs -------------------------------------------
+
+
+@pytest.mark.parametrize("existing", ["none", "empty", "finished"])
+def test_a_device_error_found_by_the_worker_leaves_nothing_behind(
+    vgg_file, inputs, tmp_path, monkeypatch, existing
+):
+    from stylize import device
+
+    monkeypatch.setattr(device, "visible_gpus", lambda: [])  # no GPU, whatever the machine
+    out = tmp_path / "new" / "out"
+    args = ["--content", inputs / "c" / "c0.png", "--style", inputs / "s" / "s0.png"]
+    if existing == "empty":
+        out.mkdir(parents=True)
+    if existing == "finished":
+        assert _batch(vgg_file, *args, "--out", out, "--device", "cpu").exit_code == 0
+        before = (out / "manifest.jsonl").read_bytes()
+    args += ["--content", inputs / "c" / "c1.png"]
+    result = _batch(vgg_file, *args, "--out", out, "--device", "gpu")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: --device gpu:")
+    if existing == "none":
+        assert not (tmp_path / "new").exists()
+    elif existing == "empty":
+        assert list(out.iterdir()) == []
+    else:  # a manifest that was there stays as it was, with the output it records
+        assert (out / "manifest.jsonl").read_bytes() == before
+        assert {p.name for p in out.iterdir()} == {"manifest.jsonl", "c0_s0.png"}
+
+
+@pytest.mark.parametrize(
+    ("make", "template", "message"),
+    [
+        (lambda out: (out / "c0_s0.png").mkdir(), "{content}_{style}.png",
+         "output '{out}/c0_s0.png': is a directory"),
+        (lambda out: (out / "c0").write_text("x"), "{content}/{style}.png",
+         "output '{out}/c0/s0.png': '{out}/c0' is a file where a folder of the output must be"),
+        (lambda out: os.mkfifo(out / "c0_s0.png"), "{content}_{style}.png",
+         "output '{out}/c0_s0.png': is a device, pipe or socket"),
+    ],
+)  # fmt: skip
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_job(
+    vgg_file, inputs, tmp_path, make, template, message
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    make(out)
+    before = sorted(out.iterdir())
+    result = _batch(vgg_file, "--content", inputs / "c", "--style", inputs / "s" / "s0.png",
+                    "--out", out, "--template", template)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {message.format(out=out)}")
+    assert sorted(out.iterdir()) == before  # no manifest, no job ran
+
+
+def test_an_existing_file_at_an_output_name_is_replaced(vgg_file, inputs, tmp_path):
+    out = tmp_path / "out"
+    (out / "s0").mkdir(parents=True)
+    (out / "s0" / "c0.png").write_text("an old output")
+    result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style",
+                    inputs / "s" / "s0.png", "--out", out, "--template",
+                    "{style}/{content}.png")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Image.open(out / "s0" / "c0.png") as image:
+        assert image.size == (32, 24)
+
+
+def test_a_template_with_a_wrong_extension_is_named_in_the_error(vgg_file, inputs, tmp_path):
+    csv_file = tmp_path / "pairs.csv"
+    csv_file.write_text(f"{inputs / 'c' / 'c0.png'},{inputs / 's' / 's0.png'}\n")
+    for args in (["--content", inputs / "c", "--style", inputs / "s"], ["--pairs", csv_file]):
+        result = _batch(vgg_file, *args, "--out", tmp_path / "out", "--template", "{content}.txt")
+        assert result.exit_code == 2, result.output
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("Error: --template '{content}.txt': expected the name to end in"
+                               " an image extension, one of .bmp")  # fmt: skip
+        assert line.endswith("got '.txt'")
+        assert not (tmp_path / "out").exists()

@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 
 from stylize.batch.plan import (
+    Job,
     all_pairs,
+    check_outputs,
     collect_images,
     output_name,
     plan_jobs,
@@ -176,3 +178,109 @@ def test_a_folders_heic_photos_are_found_and_sized(tmp_path, gradient):
     found = collect_images([tmp_path / "c"], "content")
     assert [p.name for p in found] == ["IMG_0001.HEIC", "b.png"]
     assert probe_size(found[0], 20) == (20, 10)
+
+
+# --- QA: template messages, same stems, outputs that cannot be written ---------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{content}.txt", "--template '{content}.txt': expected the name to end in an image"
+                          " extension, one of .bmp"),
+        ("{content}", "--template '{content}': expected the name to end in an image extension"),
+        ("../{content}.png", "--template '../{content}.png': expected a file name inside --out"),
+    ],
+)  # fmt: skip
+def test_a_template_that_names_no_image_inside_out_is_named_in_the_error(
+    batch_folder, template, message
+):
+    pairs = [(batch_folder / "c" / "b.png", batch_folder / "s" / "x.png", None)]
+    with pytest.raises(InputError) as refused:
+        plan_jobs(pairs, template, batch_folder / "out", 512)
+    assert str(refused.value).startswith(message)
+    assert "'c" not in str(refused.value)  # no placeholder name that is no real file
+
+
+def test_a_csv_output_with_a_wrong_extension_names_the_csv(batch_folder):
+    pairs = [(batch_folder / "c" / "b.png", batch_folder / "s" / "x.png", "b.txt")]
+    with pytest.raises(
+        InputError,
+        match=r"^output 'b.txt' \(a --pairs row's third column\):"
+        " expected the name to end in an image extension",
+    ):
+        plan_jobs(pairs, "{content}.png", batch_folder / "out", 512)
+
+
+def test_the_extension_fields_tell_same_stems_apart_and_the_hint_names_them(batch_folder):
+    style = batch_folder / "s" / "x.png"
+    (batch_folder / "c" / "b.jpg").write_bytes((batch_folder / "c" / "b.png").read_bytes())
+    pairs = [(batch_folder / "c" / "b.png", style, None), (batch_folder / "c" / "b.jpg", style,
+                                                           None)]  # fmt: skip
+    with pytest.raises(InputError, match=r"; add \{content_ext\} to --template$"):
+        plan_jobs(pairs, "{content}_{style}.png", batch_folder / "out", 512)
+    jobs = plan_jobs(pairs, "{content}_{content_ext}.{style_ext}", batch_folder / "out", 512)
+    assert sorted(job.output for job in jobs) == ["b_jpg.png", "b_png.png"]
+    other = batch_folder / "d" / "c"
+    other.mkdir(parents=True)
+    (other / "b.png").write_bytes(b"")
+    same = [(batch_folder / "c" / "b.png", style, None), (other / "b.png", style, None)]
+    with pytest.raises(
+        InputError,
+        match="no --template field tells them apart: give each pair"
+        " its own output in a --pairs CSV's third column",
+    ):
+        plan_jobs(same, "{content}.png", batch_folder / "out", 512)
+
+
+def _jobs(*outputs: str) -> list[Job]:
+    return [Job(i, Path("c.png"), Path("s.png"), output, None) for i, output in enumerate(outputs)]
+
+
+def test_outputs_that_cannot_be_written_are_refused_and_files_at_output_names_allowed(tmp_path):
+    out = tmp_path / "out"
+    check_outputs(_jobs("a.png", "x/y/b.png"), out)  # nothing exists yet: all can be made
+    (out / "x").mkdir(parents=True)
+    (out / "a.png").write_text("an old output")
+    (out / "x" / "y").write_text("a file")
+    (out / "d.png").mkdir()
+    os.mkfifo(out / "f.png")
+    os.symlink(out / "gone", out / "link.png")
+    check_outputs(_jobs("a.png", "x/b.png", "link.png"), out)
+    for outputs, message in [
+        (("a.png", "x/y/b.png"), f"output '{out}/x/y/b.png': '{out}/x/y' is a file where a"
+                                 " folder of the output must be"),
+        (("d.png",), f"output '{out}/d.png': is a directory, where the image must go"),
+        (("f.png",), f"output '{out}/f.png': is a device, pipe or socket"),
+        (("a.png", "a.png/b.png"), f"output '{out}/a.png/b.png': its folder '{out}/a.png' is"
+                                   " also an output image"),
+        (("link.png/b.png",), f"output '{out}/link.png/b.png': '{out}/link.png' is a file"),
+    ]:  # fmt: skip
+        with pytest.raises(InputError) as refused:
+            check_outputs(_jobs(*outputs), out)
+        assert str(refused.value).startswith(message)
+
+
+def test_outputs_are_checked_with_one_listing_per_folder(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    (out / "s").mkdir(parents=True)
+    listed = []
+    scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: listed.append(path) or scandir(path))
+    check_outputs(_jobs(*(f"s/{i}.png" for i in range(500)), *(f"{i}.png" for i in range(500))),
+                  out)  # fmt: skip
+    assert sorted(map(str, listed)) == [str(out), str(out / "s")]
+
+
+def test_an_existing_subfolder_where_no_file_can_be_made_is_refused(tmp_path, monkeypatch):
+    from stylize import files
+
+    out = tmp_path / "out"
+    (out / "s").mkdir(parents=True)
+
+    def refuse(prefix=None, suffix=None, dir=None):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
+    with pytest.raises(InputError, match=f"output '{out}/s/a.png': folder '{out}/s' is not"):
+        check_outputs(_jobs("s/a.png"), out)

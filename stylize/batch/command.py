@@ -4,10 +4,13 @@ Ray are imported only once jobs are about to run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from stylize.batch.plan import (
     Pair,
     all_pairs,
     check_bit_depth,
+    check_outputs,
     collect_images,
     plan_jobs,
     prepare_out_dir,
@@ -29,7 +33,7 @@ from stylize.batch.plan import (
 )
 from stylize.batch.worker import Executor, WorkerSetup
 from stylize.config import Settings
-from stylize.errors import InputError, Interrupted
+from stylize.errors import InputError, Interrupted, StylizeError
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
 from stylize.signals import Stop, stoppable
 
@@ -69,26 +73,74 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     out = request.out
     jobs = plan_jobs(_pairs(request), request.template, out, request.settings.max_size)
     check_bit_depth(jobs, request.settings.bit_depth)
+    check_outputs(jobs, out)
     jobs = with_masks(jobs, request.mask_template)
     # Before anything is created: a bad weights file must leave no folder or manifest behind.
     weights, _ = prepare.load_weights(request.weights, request.settings)
     setup = WorkerSetup(weights, request.settings, init_image,
                         keep_mask=request.mask_template is not None)  # fmt: skip
-    out_dir = prepare_out_dir(out, [*request.contents, *request.styles])
-    with Manifest(out_dir / MANIFEST_NAME) as manifest:
-        _report_manifest_repairs(manifest, reporter)
-        remove_stale_temporaries(out_dir, jobs)
-        batch = Batch(jobs, out_dir, request.settings, manifest, request.force, reporter,
-                      weights=str(weights.path))  # fmt: skip
-        pending = batch.pending()
-        _report_animated(pending, reporter, request.settings.init_file)
-        began, stop = time.perf_counter(), Stop()
-        if pending:
-            _run_jobs(batch, pending, lambda: make_executor(request, setup, reporter), stop)
-        else:
-            reporter.started([], batch.counts)
+    created = Created(out)
+    with created.folders_removed_on_usage_error():
+        out_dir = prepare_out_dir(out, [*request.contents, *request.styles])
+        with Manifest(out_dir / MANIFEST_NAME) as manifest:
+            batch = Batch(jobs, out_dir, request.settings, manifest, request.force, reporter,
+                          weights=str(weights.path))  # fmt: skip
+            with created.manifest_removed_on_usage_error(manifest, batch.counts):
+                began, stop = _run_pending(batch, request, setup, reporter)
     seconds = time.perf_counter() - began
     return summary(batch.counts, out_dir, seconds, request.executor, batch.slots, stop.signal)
+
+
+def _run_pending(batch: Batch, request: BatchRequest, setup: WorkerSetup,
+                 reporter: Reporter) -> tuple[float, Stop]:  # fmt: skip
+    """Run the jobs the manifest does not record as finished; return when they began and
+    the Stop that tells whether a signal ended them."""
+    _report_manifest_repairs(batch.manifest, reporter)
+    remove_stale_temporaries(batch.out_dir, batch.jobs)
+    pending = batch.pending()
+    _report_animated(pending, reporter, request.settings.init_file)
+    began, stop = time.perf_counter(), Stop()
+    if pending:
+        _run_jobs(batch, pending, lambda: make_executor(request, setup, reporter), stop)
+    else:
+        reporter.started([], batch.counts)
+    return began, stop
+
+
+class Created:
+    """What a batch is about to create in ``out``: the folders missing from --out's path
+    and the manifest. A usage error (exit code 2) that stops the batch before any job is
+    done removes them, so it leaves nothing behind however late it is found (a worker finds
+    that --device gpu has no GPU only once it starts TensorFlow)."""
+
+    def __init__(self, out: Path):
+        out = out.absolute()
+        self.folders = [f for f in (out, *out.parents) if not os.path.lexists(f)]  # deepest 1st
+        self.manifest = not os.path.lexists(out / MANIFEST_NAME)
+
+    @contextmanager
+    def folders_removed_on_usage_error(self) -> Iterator[None]:
+        """Remove the created folders that are empty when a usage error leaves the block."""
+        try:
+            yield
+        except StylizeError as error:
+            if error.exit_code == 2:
+                for folder in self.folders:
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+            raise
+
+    @contextmanager
+    def manifest_removed_on_usage_error(self, manifest: Manifest, counts: Counts) -> Iterator[None]:
+        """Remove a created ``manifest`` when a usage error leaves the block before any job
+        is done (while its lock is held, so no other batch has opened it)."""
+        try:
+            yield
+        except StylizeError as error:
+            if error.exit_code == 2 and self.manifest and counts.done == 0:
+                with contextlib.suppress(OSError):
+                    manifest.path.unlink()
+            raise
 
 
 def _run_jobs(batch: Batch, pending: list[Job], make: Callable[[], Executor], stop: Stop) -> None:

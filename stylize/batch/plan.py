@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import secrets
 import string
 from collections.abc import Callable, Iterable
@@ -18,9 +19,9 @@ from pathlib import Path, PurePosixPath
 
 from stylize import images
 from stylize.errors import ImageError, InputError, one_line
-from stylize.files import check_name_length
+from stylize.files import check_folder_writable, check_name_length
 
-TEMPLATE_FIELDS = ("content", "style", "content_dir", "style_dir")
+TEMPLATE_FIELDS = ("content", "style", "content_dir", "style_dir", "content_ext", "style_ext")
 
 
 @dataclass(frozen=True)
@@ -129,10 +130,10 @@ def read_pairs(path: Path) -> list[Pair]:
 
 
 def check_template(template: str) -> None:
-    """Refuse a --template with unknown fields, one that cannot be filled, or an extension
-    that cannot be written."""
+    """Refuse a --template with unknown fields, one that cannot be filled, or one whose
+    names would not be image files inside --out (checked filled with placeholder names)."""
     _check_fields(template, "--template")
-    output_name(template, Path("c.png"), Path("s.png"))
+    _checked_name(_fill(template, Path("c.png"), Path("s.png")), f"--template {template!r}")
 
 
 def _check_fields(template: str, option: str) -> None:
@@ -149,12 +150,18 @@ def _check_fields(template: str, option: str) -> None:
 
 def _fill(template: str, content: Path, style: Path, option: str = "--template") -> str:
     try:
-        return template.format(
-            content=content.stem, style=style.stem,
-            content_dir=content.resolve().parent.name, style_dir=style.resolve().parent.name,
-        )  # fmt: skip
+        return template.format(**_fields(content, style))
     except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
         raise InputError(f"{option} {template!r}: {one_line(exc)}") from None
+
+
+def _fields(content: Path, style: Path) -> dict[str, str]:
+    """The template fields of a pair (extensions without their dot, as spelled)."""
+    return {
+        "content": content.stem, "style": style.stem,
+        "content_dir": content.resolve().parent.name, "style_dir": style.resolve().parent.name,
+        "content_ext": content.suffix[1:], "style_ext": style.suffix[1:],
+    }  # fmt: skip
 
 
 def with_masks(jobs: list[Job], template: str | None) -> list[Job]:
@@ -171,13 +178,23 @@ def with_masks(jobs: list[Job], template: str | None) -> list[Job]:
 def output_name(template: str, content: Path, style: Path, given: str | None = None) -> str:
     """The output path relative to --out: ``given`` (a CSV's third column) or the template
     filled in. It must stay inside --out and end in a writable image extension."""
-    name = given if given is not None else _fill(template, content, style)
+    if given is not None:
+        return _checked_name(given, f"output '{given}' (a --pairs row's third column)")
+    name = _fill(template, content, style)
+    return _checked_name(name, f"--template {template!r} gives '{name}' for {content}")
+
+
+def _checked_name(name: str, label: str) -> str:
+    """``name`` with POSIX separators, or InputError starting with ``label``."""
     relative = PurePosixPath(name.replace("\\", "/"))
     if relative.is_absolute() or ".." in relative.parts or not relative.name:
-        raise InputError(f"output name '{name}': must be a file name inside --out")
+        raise InputError(f"{label}: expected a file name inside --out (no absolute path, no"
+                         " '..')")  # fmt: skip
     if relative.suffix.lower() not in images.WRITE_EXTENSIONS:
         known = ", ".join(sorted(images.WRITE_EXTENSIONS))
-        raise InputError(f"output name '{name}': expected one of {known}")
+        found = f"'{relative.suffix}'" if relative.suffix else "no extension"
+        raise InputError(f"{label}: expected the name to end in an image extension, one of"
+                         f" {known} (it picks the format); got {found}")  # fmt: skip
     return str(relative)
 
 
@@ -199,16 +216,19 @@ def plan_jobs(pairs: list[Pair], template: str, out_dir: Path, max_size: int) ->
     check_template(template)
     named: dict[str, tuple[Path, Path]] = {}
     resolved: dict[str, tuple[Path, Path]] = {}
+    given_names = set()
     for content, style, given in pairs:
         output = output_name(template, content, style, given)
         check_name_length(out_dir / output, f"output name '{output}'")
         key = (content.resolve(), style.resolve())
         if output in resolved and resolved[output] != key:
             first = named[output]
-            raise InputError(
-                f"two jobs write '{output}': {first[0]} + {first[1]} and {content} + {style};"
-                " change --template (fields {content_dir}, {style_dir}) or the CSV's output"
-            )
+            hint = _collision_hint(template, first, (content, style),
+                                   given is not None or output in given_names)  # fmt: skip
+            raise InputError(f"two jobs write '{output}': {first[0]} + {first[1]} and"
+                             f" {content} + {style}; {hint}")  # fmt: skip
+        if given is not None:
+            given_names.add(output)
         named.setdefault(output, (content, style))
         resolved.setdefault(output, key)
     _refuse_overwriting_inputs(resolved, out_dir)
@@ -218,6 +238,21 @@ def plan_jobs(pairs: list[Pair], template: str, out_dir: Path, max_size: int) ->
             sizes[content] = probe_size(content, max_size)
     order = sorted(named.items(), key=lambda item: _order(item[1], sizes[item[1][0]]))
     return [Job(i, c, s, output, sizes[c]) for i, (output, (c, s)) in enumerate(order)]
+
+
+def _collision_hint(template: str, first: tuple[Path, Path], second: tuple[Path, Path],
+                    given: bool) -> str:  # fmt: skip
+    """How to give two pairs their own outputs: the template fields whose values differ
+    between them and that the template leaves out, else the CSV's output column."""
+    csv = "give each pair its own output in a --pairs CSV's third column"
+    if given:
+        return csv
+    used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    ones, others = _fields(*first), _fields(*second)
+    fields = [name for name in TEMPLATE_FIELDS if name not in used and ones[name] != others[name]]
+    if not fields:
+        return f"no --template field tells them apart: {csv}"
+    return f"add {' or '.join('{' + name + '}' for name in fields)} to --template"
 
 
 def _order(pair: tuple[Path, Path], size: tuple[int, int] | None) -> tuple:
@@ -230,6 +265,66 @@ def _refuse_overwriting_inputs(resolved: dict[str, tuple[Path, Path]], out_dir: 
         if (out_dir / output).resolve() in inputs:
             raise InputError(f"output '{out_dir / output}' is also an input image;"
                              " choose another --out or --template")  # fmt: skip
+
+
+def check_outputs(jobs: Iterable[Job], out_dir: Path) -> None:
+    """Refuse, before anything is created, a planned output that cannot be written: a
+    directory (or a device, pipe or socket) where the image goes, a file where one of its
+    folders must be (or another output), or an existing subfolder where no file can be made
+    (--out itself is prepare_out_dir's). A regular file at an output name is allowed: the
+    batch replaces its outputs. Each folder is listed once, however many outputs it holds."""
+    listings: dict[Path, dict[str, os.DirEntry] | None] = {}
+    outputs = {job.output for job in jobs}
+    writable: dict[Path, Path] = {}  # existing subfolders to write in, with an output
+    for output in sorted(outputs):
+        path, folder, parts = out_dir / output, out_dir, PurePosixPath(output).parts
+        deepest = out_dir
+        for depth, part in enumerate(parts[:-1], start=1):
+            if "/".join(parts[:depth]) in outputs:
+                raise InputError(f"output '{path}': its folder '{folder / part}' is also an"
+                                 " output image; choose other output names")  # fmt: skip
+            _refuse_entry(_listing(folder, listings), part, path, folder=True)
+            folder = folder / part
+            if _listing(folder, listings) is not None:
+                deepest = folder
+        _refuse_entry(_listing(folder, listings), parts[-1], path, folder=False)
+        writable.setdefault(deepest, path)
+    for folder, path in writable.items():
+        if folder != out_dir:
+            check_folder_writable(folder, f"output '{path}'")
+
+
+def _listing(folder: Path, listings: dict[Path, dict | None]) -> dict[str, os.DirEntry] | None:
+    """``folder``'s entries by name, listed once (None for a missing folder)."""
+    if folder not in listings:
+        try:
+            with os.scandir(folder) as entries:
+                listings[folder] = {entry.name: entry for entry in entries}
+        except (FileNotFoundError, NotADirectoryError):
+            listings[folder] = None
+        except OSError as exc:
+            raise InputError(f"folder '{folder}': cannot list ({exc.strerror})") from exc
+    return listings[folder]
+
+
+def _refuse_entry(entries: dict[str, os.DirEntry] | None, name: str, output: Path,
+                  folder: bool) -> None:  # fmt: skip
+    """Refuse the entry ``name`` of ``entries`` as a folder of ``output`` (``folder``) or as
+    ``output`` itself. Links count as what they point to; a dangling one is replaced as
+    the output, but not made a folder."""
+    entry = entries.get(name) if entries else None
+    if entry is None or (not folder and entry.is_symlink() and not os.path.exists(entry.path)):
+        return
+    if folder and not entry.is_dir():
+        raise InputError(f"output '{output}': '{entry.path}' is a file where a folder of"
+                         " the output must be; remove it or choose another --out or"
+                         " --template")  # fmt: skip
+    if not folder and entry.is_dir():
+        raise InputError(f"output '{output}': is a directory, where the image must go; remove"
+                         " it or choose another --out or --template")  # fmt: skip
+    if not folder and not entry.is_file():
+        raise InputError(f"output '{output}': is a device, pipe or socket, where the image"
+                         " must go; remove it or choose another --out or --template")  # fmt: skip
 
 
 def probe_size(path: Path, max_size: int) -> tuple[int, int] | None:

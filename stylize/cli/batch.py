@@ -36,8 +36,10 @@ OWN_OPTIONS = {
                         help="Output folder (created if missing); holds manifest.jsonl."),
     "template": click.option("--template", default=DEFAULT_TEMPLATE, show_default=True,
                              help="Output name inside --out: fields {content} {style} (file"
-                                  " stems), {content_dir} {style_dir} (folder names); the"
-                                  " extension picks the format; may contain subfolders."),
+                                  " stems), {content_ext} {style_ext} (their extensions,"
+                                  " without the dot), {content_dir} {style_dir} (folder"
+                                  " names); the extension picks the format; may contain"
+                                  " subfolders."),
     "mask_template": click.option("--mask-template", default=None,
                                   help="Each job's --mask (white: may change, black: kept as"
                                        " the content), a path with the --template fields,"
