@@ -57,7 +57,8 @@ def test_progress_is_a_frame_bar_on_stderr(clip, image_files, vgg_file, tmp_path
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--fps", "-1"], "Error: --fps -1.0: expected a rate above 0"),
+    (["--fps", "-1"], "Error: --fps -1.0: expected a rate from 0.0001 to 1000 frames per"
+                      " second"),
     (["--frames", "x"], "Error: --frames 'x': expected A:B"),
     (["--temporal-weight", "nan"], "Error: --temporal-weight nan"),
 ])  # fmt: skip
@@ -89,6 +90,47 @@ def test_an_unreadable_clip_is_one_line_exit_2(image_files, vgg_file, tmp_path):
                                             tmp_path / "o.mp4"))  # fmt: skip
     assert result.exit_code == 2 and "cannot read it as a video" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.mp4"]
+
+
+@pytest.mark.parametrize("output, extra, message", [
+    ("o.gif", ["--fps", "0.001"], "Error: --fps 0.001: a GIF shows a frame for at most 655.35 s;"
+                                  " expected at least 0.0016 for a .gif output"),
+    ("o.mp4", ["--fps", "0.00001"], "Error: --fps 1e-05: expected a rate from 0.0001 to 1000"),
+    ("o.png", [], "Error: output '{out}': '.png' is not a video extension"),
+    ("o", ["--frames", "3:99"], "Error: --frames '3:99': the clip has 6 frames"),
+])  # fmt: skip
+def test_outputs_and_ranges_it_cannot_make_are_refused_before_any_work(
+    clip, image_files, vgg_file, tmp_path, output, extra, message
+):
+    out = tmp_path / output
+    result = CliRunner().invoke(main, _args(clip, image_files, vgg_file, out, *extra))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(message.format(out=out))
+    assert result.stderr.count("\n") == 1 and not out.exists()
+    assert not out.with_name(output + ".frames").exists()
+
+
+def test_help_lists_every_video_it_writes_and_the_limits_of_its_options():
+    from stylize.video import VIDEO_WRITE
+
+    text = " ".join(CliRunner().invoke(main, ["video", "--help"]).output.split())
+    assert "A video file (.mp4 .m4v .mov .mkv as H.264, .webm as VP9, .gif)" in text
+    assert all(suffix in text for suffix in VIDEO_WRITE)
+    assert "N for frame N alone" in text and "0.0001 to 1000, at least 0.0016 for a .gif" in text
+
+
+def test_a_run_stopped_before_its_video_prints_no_output_path(clip, image_files, vgg_file,
+                                                               tmp_path, monkeypatch):  # fmt: skip
+    from stylize.video import command
+
+    def stopped(request, reporter):
+        return {"output": None, "signal": "SIGINT", "frames": [], "frames_asked": 6,
+                "work_folder": "o.mp4.frames"}  # fmt: skip
+
+    monkeypatch.setattr(command, "run_video", stopped)
+    result = CliRunner().invoke(main, _args(clip, image_files, vgg_file, tmp_path / "o.mp4"))
+    assert result.exit_code == 130 and result.stdout == ""
+    assert "Stopped by SIGINT: 0 of 6 frames done in o.mp4.frames" in result.stderr
 
 
 def _slow_args(clip, image_files, vgg_file, output, *extra):

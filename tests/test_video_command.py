@@ -345,6 +345,12 @@ def test_a_signal_before_the_work_folder_is_used_writes_nothing(request_for, tmp
     ("out", {"frames": "3:2"}, InputError, "--frames '3:2'"),
     ("out", {"frames": "9:"}, InputError, "the clip has 4 frames"),
     ("missing/out.mp4", {}, ImageError, "does not exist"),
+    ("out", {"frames": "3:99"}, InputError, "the clip has 4 frames"),
+    ("out.gif", {"fps": 0.0015}, ConfigError, "--fps 0.0015: a GIF shows a frame for at most"),
+    ("out.mp4", {"fps": 1e-5}, ConfigError, "--fps 1e-05: expected a rate from 0.0001 to"),
+    ("out.png", {}, ImageError, "'.png' is not a video extension"),
+    ("in/out.gif", {}, ImageError, "is inside the content folder"),
+    ("/proc/stylize-no-such-folder", {}, ImageError, "folder '/proc' is not writable"),
 ])  # fmt: skip
 def test_bad_options_and_outputs_are_refused_before_any_work(request_for, tmp_path, output,
                                                               changes, error, message):  # fmt: skip
@@ -386,3 +392,87 @@ def test_an_hdr_clip_is_stylized_and_one_that_cannot_be_mapped_is_said_so(reques
         assert reporter.notes == ["warning: 'hdr.mkv' is HDR (PQ) in BT.2020 in RGB, which"
                                   " stylize cannot map to SDR BT.709: its frames are read as"
                                   " stored and may look flat and dull"]  # fmt: skip
+
+
+def _fails_in_the_first_frame(kind, monkeypatch, tmp_path, gradient):
+    """Changes to a request that make the first frame fail with a usage error."""
+    if kind == "device":
+        from stylize import device
+        from stylize.errors import DeviceError
+
+        def no_gpu(*args):
+            raise DeviceError("--device gpu: no GPU here")
+
+        monkeypatch.setattr(device, "resolve_device", no_gpu)
+        return {}, DeviceError
+    if kind == "style weights":
+        return {"settings": {"style_weights": (1.0, 2.0)}}, ConfigError
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for t in range(2):
+        Image.fromarray(gradient(10, 10, t)).save(folder / f"{t}.png")
+    return {"content": folder}, ImageError
+
+
+@pytest.mark.parametrize("kind", ["device", "style weights", "10x10 frames"])
+@pytest.mark.parametrize("output", ["out", "clip.mp4", "empty"])
+def test_a_usage_error_in_the_first_frame_leaves_nothing_behind(request_for, tmp_path, kind,
+                                                                output, monkeypatch,
+                                                                gradient):  # fmt: skip
+    changes, error = _fails_in_the_first_frame(kind, monkeypatch, tmp_path, gradient)
+    (tmp_path / "empty").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(error):
+        run_video(request_for(output, **changes))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_a_usage_error_keeps_an_earlier_runs_work_folder(request_for, tmp_path, monkeypatch,
+                                                         gradient):  # fmt: skip
+    run_video(request_for(frames="1:2"))
+    before = _digests(tmp_path / "out")
+    manifest = (tmp_path / "out" / "manifest.jsonl").read_bytes()
+    changes, error = _fails_in_the_first_frame("device", monkeypatch, tmp_path, gradient)
+    with pytest.raises(error):
+        run_video(request_for(**changes))
+    assert _digests(tmp_path / "out") == before
+    assert (tmp_path / "out" / "manifest.jsonl").read_bytes() == manifest
+
+
+def test_a_shorter_clip_removes_only_the_frames_this_command_made_beyond_it(request_for, clip,
+                                                                            tmp_path):  # fmt: skip
+    run_video(request_for())
+    out = tmp_path / "out"
+    (out / "00007.png").write_bytes(b"the user's own")
+    (clip / "003.png").unlink()  # the clip is now 3 frames long
+    frame_3 = _digests(out)["00003.png"]
+    run_video(request_for(frames="1:2"))  # frame 3 is outside the part, but in the clip
+    assert sorted(_digests(out)) == ["00001.png", "00002.png", "00003.png", "00007.png"]
+    assert _digests(out)["00003.png"] == frame_3
+    summary = run_video(request_for())
+    assert [r["resumed"] for r in summary["frames"]] == [True, True, True]
+    assert sorted(_digests(out)) == ["00001.png", "00002.png", "00003.png", "00007.png"]
+
+
+def test_the_summary_names_no_video_until_one_is_assembled(request_for, tmp_path):
+    stopped = run_video(request_for("clip.mp4"), _StopAt(1))
+    assert stopped["signal"] == "SIGINT" and stopped["frames"] == []
+    assert stopped["output"] is None and stopped["output_frames"] is None
+    assert stopped["work_folder"] == str(tmp_path / "clip.mp4.frames")
+    done = run_video(request_for("clip.mp4"))
+    assert done["output"] == str(tmp_path / "clip.mp4") and done["output_frames"] == 4
+    folder = run_video(request_for("out"), _StopAt(2))  # a folder output: its frames are in it
+    assert folder["output"] == str(tmp_path / "out") and folder["output_frames"] is None
+
+
+def test_a_gif_frame_held_longer_than_a_gif_can_show_it_is_refused(request_for, tmp_path,
+                                                                   gradient):  # fmt: skip
+    pictures = [Image.fromarray(gradient(40, 30, t)) for t in range(3)]
+    held = tmp_path / "held.png"
+    pictures[0].save(held, save_all=True, append_images=pictures[1:],
+                     duration=[100, 700_000, 100])  # fmt: skip
+    with pytest.raises(ImageError, match=r"frame 2 of the clip is shown for 700 s, longer than"
+                                         r" a GIF frame can last"):  # fmt: skip
+        run_video(request_for("out.gif", content=held))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["held.png", "in"]

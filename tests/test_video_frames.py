@@ -209,6 +209,19 @@ def test_a_held_frame_is_one_gif_picture_with_its_delays_added_up(tmp_path, monk
     assert delays == [30 + 40 + 30, 30]  # gif_delays(4, 29.97): 30, 40, 30, 30
 
 
+def test_a_gif_frame_held_longer_than_a_gif_delay_is_an_error_naming_the_limit(tmp_path):
+    first, second = _frames(2)
+    path = tmp_path / "slow.gif"
+    frames.write_video(path, iter([first, second]), frames.GIF_MIN_FPS)  # 625 s each
+    with Image.open(path) as picture:
+        assert picture.info["duration"] == 625000
+    # Equal neighbours are merged by Pillow, their delays added: past 16-bit centiseconds.
+    with pytest.raises(ImageError, match=r"cannot write \(a frame would be shown longer than a"
+                                         r" GIF's 655.35 s\)"):  # fmt: skip
+        frames.write_video(path, iter([first, first.copy(), second]), frames.GIF_MIN_FPS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["slow.gif"]
+
+
 def test_a_phone_videos_rotation_tag_is_read_upright_without_a_warning(tmp_path, caplog):
     plain, rotated = tmp_path / "plain.mp4", tmp_path / "rotated.mp4"
     frames.write_video(plain, iter(_frames(3)), 10.0)

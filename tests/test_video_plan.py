@@ -26,7 +26,7 @@ def test_the_work_folder_sits_beside_a_video_output():
 
 @pytest.mark.parametrize("text, expected", [
     (None, (0, 10)), ("2:5", (1, 5)), ("3:", (2, 10)), (":4", (0, 4)), ("7", (6, 7)),
-    ("8:99", (7, 10)),
+    ("8:10", (7, 10)), ("10", (9, 10)),
 ])  # fmt: skip
 def test_frames_ranges(text, expected):
     assert plan.parse_frames(text, 10) == expected
@@ -35,6 +35,12 @@ def test_frames_ranges(text, expected):
 @pytest.mark.parametrize("text", ["0:3", "5:2", "a:b", "11:", "1:2:3"])
 def test_bad_frames_ranges(text):
     with pytest.raises(InputError, match=r"^--frames"):
+        plan.parse_frames(text, 10)
+
+
+@pytest.mark.parametrize("text", ["8:99", ":11", "11", "11:", "12:11"])
+def test_a_range_beyond_the_clip_at_either_end_names_its_length(text):
+    with pytest.raises(InputError, match=rf"^--frames '{text}': the clip has 10 frames"):
         plan.parse_frames(text, 10)
 
 
@@ -69,3 +75,26 @@ def test_stale_temporaries_are_the_frames_and_the_video_a_killed_run_was_writing
     assert sorted(p.name for p in found) == [*frames_only, ".clip.abcd_123.mp4"]
     assert sorted(p.name for p in plan.stale_temporaries(work, None)) == frames_only
     assert plan.stale_temporaries(tmp_path / "missing", None) == []
+
+
+def test_stale_frames_are_only_this_commands_frames_a_shorter_clip_has_no_place_for(tmp_path):
+    from stylize.files import file_digests
+
+    def record(name, **changes):
+        (tmp_path / name).write_bytes(name.encode())
+        digest = file_digests(tmp_path / name, "sha256")[0]
+        return {"output": name, "status": "ok", "output_sha256": digest, **changes}
+
+    latest = {name: record(name) for name in ["00003.png", "00004.png", "00005.png",
+                                              "000002.png"]}  # fmt: skip
+    latest["00006.png"] = record("00006.png", status="failed")
+    latest["00007.png"] = dict(record("00007.png"), output_sha256="changed since")
+    latest["00008.png"] = record("00008.png")
+    (tmp_path / "00008.png").unlink()
+    latest["clip.mp4"] = {"output": "clip.mp4", "status": "assembled"}
+    (tmp_path / "00009.png").write_bytes(b"not recorded")
+    found = plan.stale_frames(latest, 4, tmp_path)
+    assert [p.name for p in found] == ["000002.png", "00005.png"]
+    assert plan.stale_frames(latest, 123456, tmp_path) == [
+        tmp_path / name for name in ["00003.png", "00004.png", "00005.png"]
+    ]

@@ -18,8 +18,24 @@ from stylize.cli.options import (
 )
 from stylize.cli.preview import preview_board
 from stylize.signals import SIGNAL_EXIT_CODES
+from stylize.video import VIDEO_WRITE
 
 LATER_ITERATIONS = 100  # see benchmarks/video.py: later frames start from a good image
+_CODEC_NAMES = {"libx264": "H.264", "libvpx-vp9": "VP9"}
+
+
+def _video_kinds() -> str:
+    """The videos -o writes, from the table that writes them: '.mp4 .m4v ... as H.264, ...'."""
+    groups: dict[str, list[str]] = {}
+    for suffix, (codec, _, _) in VIDEO_WRITE.items():
+        groups.setdefault(codec, []).append(suffix)
+    kinds = []
+    for codec, suffixes in groups.items():
+        name = _CODEC_NAMES.get(codec)
+        kinds.append(" ".join(suffixes) + (f" as {name}" if name else ""))
+    return ", ".join(kinds)
+
+
 OWN_OPTIONS = {
     "content": click.option("--content", required=True, type=path(),
                             help="The clip: a video file ffmpeg reads (.mp4 .mov .mkv .webm"
@@ -29,8 +45,9 @@ OWN_OPTIONS = {
                           help="Painting whose textures are transferred; repeat to blend"
                                " several."),
     "output": click.option("--output", "-o", required=True, type=path(),
-                           help="A video file (.mp4 H.264, .mov, .mkv, .webm VP9, .gif) or a"
-                                " folder for 00001.png, 00002.png, ..."),
+                           help=f"A video file ({_video_kinds()}) or a folder for 00001.png,"
+                                " 00002.png, ...: an existing one, or a new name without an"
+                                " extension, outside a --content folder."),
     "iterations": click.option("--iterations", type=int, default=LATER_ITERATIONS,
                                show_default=True,
                                help="Iterations of each frame after the first (they start"
@@ -44,11 +61,13 @@ OWN_OPTIONS = {
                                          " the previous result warped by the optical flow (0:"
                                          " only start from it).  [default: 1000]"),
     "frames": click.option("--frames", default=None, metavar="A:B",
-                           help="Only frames A to B (1-based, inclusive; A: or :B)."),
+                           help="Only frames A to B of the clip (1-based, inclusive; A: to"
+                                " the end, :B from the first, N for frame N alone)."),
     "fps": click.option("--fps", type=float, default=None,
-                        help="Frame rate of the output video, each frame written once at it."
-                             "  [default: the input's timing (a frame the input holds is"
-                             " repeated); 25 for a folder]"),
+                        help="Frame rate of the output video, each frame written once at it:"
+                             " 0.0001 to 1000, at least 0.0016 for a .gif (a GIF frame lasts"
+                             " at most 655.35 s).  [default: the input's timing (a frame the"
+                             " input holds is repeated); 25 for a folder]"),
     "seed": click.option("--seed", type=int, default=None,
                          help="Seed of the first frame's start noise.  [default: random]"),
     "overwrite": click.option("--overwrite", is_flag=True,
@@ -90,7 +109,10 @@ def video_command(**options) -> None:
         warn_if_random(request.weights)
         warn_if_animated(request.styles)
         result = _run(request, options["quiet"], board, run_video)
-    click.echo(dumps(result) if options["as_json"] else result["output"])
+    if options["as_json"]:
+        click.echo(dumps(result))
+    elif result["output"] is not None:  # None: stopped before the video was assembled
+        click.echo(result["output"])
     if result["signal"]:
         done = len(result["frames"])
         click.echo(f"Stopped by {result['signal']}: {done} of {result['frames_asked']} frames"

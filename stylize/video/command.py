@@ -6,6 +6,7 @@ once all frames exist. This module never imports TensorFlow at import time."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -24,7 +25,7 @@ from stylize.files import file_digests
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
 from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
 from stylize.video import flow, frames, plan, timing
-from stylize.video.outputs import check_outputs
+from stylize.video.outputs import check_gif_timing, check_outputs
 
 DEFAULT_TEMPORAL_WEIGHT = 1000.0  # benchmarks/video.py: a fifth of independent frames' flicker
 
@@ -97,30 +98,61 @@ class _Video:
         self.init_image = prepare.load_init_image(self.settings)
         self.weights, self.weights_seconds = prepare.load_weights(request.weights, self.settings)
         self.fps, self.repeats = _layout(self.clip, self.start, self.end, request.fps)
+        check_gif_timing(request.output, self.fps, self.repeats, self.start)
         self.seed = (
             self.settings.seed if self.settings.seed is not None else secrets.randbelow(2**31)
         )
         self.rows: list[dict] = []
         self.stylizer = None
         self.began: float | None = None
+        self.assembled = False
 
     def run(self) -> dict:
         self.began = time.perf_counter()
-        self.folder.mkdir(exist_ok=True)
+        created = self._make_folder()
+        path = self.folder / MANIFEST_NAME
+        fresh = not path.exists()
         stopped = None
-        with Manifest(self.folder / MANIFEST_NAME) as manifest:
+        with Manifest(path) as manifest:
             self.manifest, self.latest = manifest, manifest.latest()
             video = self.request.output if self.video_output else None
-            for path in plan.stale_temporaries(self.folder, video):
-                path.unlink(missing_ok=True)
+            for temporary in plan.stale_temporaries(self.folder, video):
+                temporary.unlink(missing_ok=True)
             try:
                 stopped = self._frames()
+                if not stopped:
+                    self._remove_stale_frames()
                 if not stopped and self.video_output:
                     self._assemble()
+            except Exception:
+                if fresh and not self.rows:  # nothing made: leave no trace of this run
+                    _forget(path, self.folder if created else None)
+                raise
             finally:
                 if self.stylizer is not None:
                     self.stylizer.close()
         return self.summary(stopped)
+
+    def _make_folder(self) -> bool:
+        """Create the work folder unless it exists; whether this run created it."""
+        try:
+            self.folder.mkdir()
+        except FileExistsError:
+            return False
+        except OSError as error:
+            kind = "work" if self.video_output else "output"
+            raise ImageError(f"{kind} folder '{self.folder}': cannot create it"
+                             f" ({error.strerror or error})") from None  # fmt: skip
+        return True
+
+    def _remove_stale_frames(self) -> None:
+        """Remove the frames an earlier run made of a longer clip (see plan.stale_frames)."""
+        stale = plan.stale_frames(self.latest, self.clip.count, self.folder)
+        for path in stale:
+            path.unlink(missing_ok=True)
+        if stale:
+            self.reporter.message(f"removed {len(stale)} frame(s) of an earlier, longer clip"
+                                  f" from {self.folder}")  # fmt: skip
 
     def _frames(self) -> str | None:
         """Keep or make every frame in order; the signal that stopped it, or None."""
@@ -229,6 +261,7 @@ class _Video:
         stream = _held_frames([self.folder / name for name in names], self.repeats)
         try:
             frames.write_video(self.request.output, stream, self.fps, audio)
+            self.assembled = True
         except ImageError as error:
             raise ImageError(f"{error}; the frames stay in {self.folder}, run the same command"
                              " again to assemble them") from error  # fmt: skip
@@ -250,9 +283,12 @@ class _Video:
         # The arithmetic this run's frames used (--precision auto resolved); None when every
         # frame was made by an earlier run.
         precision = self.stylizer.settings.precision if self.stylizer else None
-        return {"output": str(self.request.output), "work_folder": str(self.folder),
-                "frames": rows, "frames_asked": self.end - self.start, "fps": self.fps,
-                "output_frames": sum(self.repeats) if self.video_output else None,
+        # A video output stopped before it was assembled: no video, no frames in one.
+        written = self.assembled or not self.video_output
+        return {"output": str(self.request.output) if written else None,
+                "work_folder": str(self.folder), "frames": rows,
+                "frames_asked": self.end - self.start, "fps": self.fps,
+                "output_frames": sum(self.repeats) if self.assembled else None,
                 "width": width, "height": height, "seconds": round(seconds, 3),
                 "weights": str(self.weights.path), "interrupted": bool(stopped),
                 "signal": stopped, "settings": settings, "precision": precision}  # fmt: skip
@@ -324,11 +360,26 @@ def dumps(summary: dict) -> str:
     return json.dumps(clean_json(summary), allow_nan=False)
 
 
+def _forget(manifest: Path, folder: Path | None) -> None:
+    """Remove the empty ``manifest`` a run that made nothing created, and ``folder`` if
+    that run created it and nothing else is in it."""
+    manifest.unlink(missing_ok=True)
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def _check_numbers(request: VideoRequest) -> None:
     weight = request.temporal_weight
     if not (math.isfinite(weight) and 0 <= weight <= 1e30):
         raise ConfigError(f"--temporal-weight {weight}: expected a finite number >= 0")
     if request.first_frame_iterations < 1:
         raise ConfigError("--first-frame-iterations: expected at least 1")
-    if request.fps is not None and not (math.isfinite(request.fps) and 0 < request.fps <= 1000):
-        raise ConfigError(f"--fps {request.fps}: expected a rate above 0, at most 1000")
+    fps = request.fps
+    if fps is not None and not (math.isfinite(fps) and frames.MIN_FPS <= fps <= frames.MAX_FPS):
+        raise ConfigError(f"--fps {fps}: expected a rate from {frames.MIN_FPS:g} to"
+                          f" {frames.MAX_FPS:g} frames per second")  # fmt: skip
+    if fps is not None and fps < frames.GIF_MIN_FPS and request.output.suffix.lower() == ".gif":
+        raise ConfigError(f"--fps {fps}: a GIF shows a frame for at most"
+                          f" {frames.GIF_LONGEST_MS / 1000:g} s; expected at least"
+                          f" {frames.GIF_MIN_FPS:g} for a .gif output")  # fmt: skip

@@ -27,21 +27,16 @@ import numpy as np
 from stylize import animation, hdr, images
 from stylize.errors import ImageError, one_line
 from stylize.files import publish
-from stylize.video import colours, timing
+from stylize.video import VIDEO_WRITE, colours, timing
 
 VIDEO_READ = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".gif", ".mpg",
                         ".mpeg", ".wmv", ".flv", ".ts"})  # fmt: skip
-# Extension: (video codec, its options, audio codec or None). H.264 in yuv420p plays
-# everywhere; VP9 with constant quality (-b:v 0) is WebM's usual pair.
-VIDEO_WRITE = {
-    ".mp4": ("libx264", ["-crf", "18", "-preset", "medium"], "aac"),
-    ".m4v": ("libx264", ["-crf", "18", "-preset", "medium"], "aac"),
-    ".mov": ("libx264", ["-crf", "18", "-preset", "medium"], "aac"),
-    ".mkv": ("libx264", ["-crf", "18", "-preset", "medium"], "aac"),
-    ".webm": ("libvpx-vp9", ["-crf", "32", "-b:v", "0"], "libopus"),
-    ".gif": ("gif", [], None),
-}
 DEFAULT_FPS = 25.0  # a folder of frames has no rate of its own
+# --fps: at slowest a frame per 10000 s (MP4 and MOV muxers fail below 1/65536 fps).
+MIN_FPS = 0.0001
+MAX_FPS = 1000.0
+GIF_LONGEST_MS = 655350  # a GIF frame's delay is 16-bit, in centiseconds
+GIF_MIN_FPS = 0.0016  # 625 s a frame: within GIF_LONGEST_MS once delays are rounded
 _SIDE_DATA_SECONDS = 120  # decoding one frame: seconds even for an 8K HEVC frame
 # Written videos: RGB to YUV with BT.709's matrix in limited range, and the stream says so
 # (without a tag, players guess by size and ffmpeg would have used BT.601's matrix).
@@ -357,11 +352,21 @@ def _write_gif(path: Path, frames: Iterable[np.ndarray], fps: float) -> None:
         previous = frame
     if not pictures:
         raise OSError("no frames to write")
-    delays = iter(gif_delays(sum(runs), fps))
-    durations = [sum(itertools.islice(delays, run)) for run in runs]
+    durations = gif_durations(runs, fps)
     # Pillow also merges a frame equal to the one before into it, adding up their delays.
-    pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
-                     duration=durations, loop=0)  # fmt: skip
+    try:
+        pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
+                         duration=durations, loop=0)  # fmt: skip
+    except OverflowError:  # two equal frames merged past the longest delay
+        raise OSError(f"a frame would be shown longer than a GIF's {GIF_LONGEST_MS / 1000}"
+                      " s") from None  # fmt: skip
+
+
+def gif_durations(runs: list[int], fps: float) -> list[int]:
+    """Milliseconds each picture of a GIF at ``fps`` is shown, picture i standing for
+    ``runs[i]`` output frames (a held frame): the sum of their gif_delays."""
+    delays = iter(gif_delays(sum(runs), fps))
+    return [sum(itertools.islice(delays, run)) for run in runs]
 
 
 def gif_delays(count: int, fps: float) -> list[int]:

@@ -52,6 +52,30 @@ def stale_temporaries(folder: Path, video: Path | None) -> list[Path]:
     return found
 
 
+# A frame's file as frame_name writes it.
+_FRAME = re.compile(r"([0-9]{5,})\.png")
+
+
+def stale_frames(latest: dict[str, dict], count: int, folder: Path) -> list[Path]:
+    """The frames in ``folder`` that an earlier run made and a clip of ``count`` frames has
+    no place for (one that was longer, or named its frames wider): files named like a
+    frame, with an ``ok`` record in the manifest's ``latest`` records and still the file
+    that record describes. Nothing else is ever listed: not a file the user put there or
+    changed, nor a frame of this clip outside --frames."""
+    found = []
+    for name, record in sorted(latest.items()):
+        match = _FRAME.fullmatch(name)
+        if not match or record.get("status") != "ok":
+            continue
+        index = int(match.group(1))
+        if 1 <= index <= count and frame_name(index - 1, count) == name:
+            continue
+        path = folder / name
+        if is_regular_file(path) and file_digests(path, "sha256")[0] == record.get("output_sha256"):
+            found.append(path)
+    return found
+
+
 def _listing(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
 
@@ -90,8 +114,9 @@ def kept(record: dict | None, digest: str, wanted: dict, folder: Path) -> bool:
 
 
 def parse_frames(text: str | None, count: int) -> tuple[int, int]:
-    """``--frames A:B`` (1-based, inclusive, either side may be left out) as a 0-based
-    half-open range within a clip of ``count`` frames; InputError if it is empty or off."""
+    """``--frames A:B`` (1-based, inclusive, either side may be left out; ``N``: frame N
+    alone) as a 0-based half-open range within a clip of ``count`` frames; InputError if
+    it is empty or reaches beyond the clip."""
     if not text:
         return 0, count
     first, sep, last = text.partition(":")
@@ -102,8 +127,9 @@ def parse_frames(text: str | None, count: int) -> tuple[int, int]:
             end = start
     except ValueError:
         raise InputError(f"--frames '{text}': expected A:B, 1-based frame numbers") from None
-    if start > count:
-        raise InputError(f"--frames '{text}': the clip has {count} frames")
+    if start >= 1 and max(start, end) > count:
+        raise InputError(f"--frames '{text}': the clip has {count} frames (expected frame"
+                         f" numbers from 1 to {count})")  # fmt: skip
     if not 1 <= start <= end:
         raise InputError(f"--frames '{text}': expected 1 <= A <= B")
-    return start - 1, min(end, count)
+    return start - 1, end
