@@ -157,7 +157,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 def contact_sheet(
     panels: Sequence[tuple[str, np.ndarray]], path: str | os.PathLike, height: int = SHEET_HEIGHT
 ) -> None:
-    """Write one image of labelled panels side by side to ``path`` (PNG intended).
+    """Write one image of labelled panels side by side to ``path``, in the format its
+    extension names (``images.save_image``: PNG, JPEG, TIFF, WebP or BMP), at 8 bits.
 
     ``panels`` holds (label, (H, W, 3) uint8 RGB image) pairs, e.g. content, style,
     checkpoints and result. Each image is scaled (Lanczos) to ``height`` pixels, its width

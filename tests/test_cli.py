@@ -48,6 +48,12 @@ def test_version_and_help(runner):
         assert option in help_text
 
 
+def test_contact_sheet_help_says_the_extension_picks_the_format(runner):
+    help_text = " ".join(runner.invoke(main, ["run", "--help"]).output.split())
+    assert "--contact-sheet PATH Write an image of content, styles" in help_text
+    assert "PNG, JPEG, TIFF, WebP or BMP, as its extension says" in help_text
+
+
 @pytest.mark.parametrize(
     "args",
     [["--help"], ["--version"], ["run", "--help"], ["video", "--help"], ["weights", "--help"]],

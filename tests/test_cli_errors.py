@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import signal
@@ -120,6 +121,7 @@ CASES = {
         "same file",
         2,
     ),
+    "sheet extension": ({"--contact-sheet": "{out}/sheet.gif"}, "--contact-sheet '", 2),
     "F10 name too long": ({"-o": "{out}/" + "a" * 300 + ".png"}, "bytes long", 2),
     "F10 history too long": ({"--history": "{out}/" + "h" * 250}, "bytes long", 2),
     # spatial control
@@ -301,6 +303,106 @@ def test_a_closed_stderr_does_not_stop_the_work(vgg_file, image_files, tmp_path)
     assert done.returncode == 0
     assert done.stdout.decode().strip() == str(tmp_path / "r.png")
     assert Image.open(tmp_path / "r.png").size == (32, 24)
+
+
+FULL = "/dev/full"  # Linux: every write fails with ENOSPC, as on a full disk
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(FULL), reason="needs Linux's /dev/full")
+def test_a_full_stdout_is_one_line_exit_1_and_keeps_the_image(vgg_file, image_files, tmp_path):
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--json", "-q")
+    with open(FULL, "w") as full:
+        done = subprocess.run([sys.executable, "-m", "stylize", *args], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == "Error: cannot write to stdout: No space left on device\n"
+    assert Image.open(tmp_path / "r.png").size == (32, 24)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(FULL), reason="needs Linux's /dev/full")
+def test_a_full_stderr_drops_progress_and_warnings_and_the_run_goes_on(image_files, tmp_path):
+    args = [*_run_args("random-tiny", image_files, "-o", tmp_path / "r.png"), "--save-every", 1]
+    with open(FULL, "w") as full:
+        done = subprocess.run([sys.executable, "-m", "stylize", *map(str, args)],
+                              stdout=subprocess.PIPE, stderr=full, text=True,
+                              timeout=300)  # fmt: skip
+    assert done.returncode == 0
+    assert done.stdout == f"{tmp_path / 'r.png'}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png", "r_00001.png", "r_00002.png"]
+
+
+class _FullDisk(io.TextIOBase):
+    """A text stream on a full disk: every write fails as /dev/full's do."""
+
+    encoding, errors = "utf-8", "strict"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _exit_code(args, monkeypatch, stdout, stderr) -> int:
+    """``stylize ARGS`` in this process with these standard streams."""
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with pytest.raises(SystemExit) as exited:
+        main.main([str(arg) for arg in args], prog_name="stylize")
+    return exited.value.code
+
+
+def test_a_full_stdout_after_a_lost_snapshot_shows_both_errors(
+    vgg_file, image_files, tmp_path, monkeypatch
+):
+    from stylize import images
+
+    real = images.atomic_writer
+
+    @contextlib.contextmanager
+    def full_disk_for_one_snapshot(path):
+        if Path(path).name == "r_00001.png":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        with real(path) as stream:
+            yield stream
+
+    monkeypatch.setattr(images, "atomic_writer", full_disk_for_one_snapshot)
+    stderr = io.StringIO()
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--save-every", 1, "-q")
+    assert _exit_code(args, monkeypatch, _FullDisk(), stderr) == 1
+    lines = stderr.getvalue().splitlines()
+    assert lines[-2].startswith("Error: --save-every: 1 snapshot(s) not written")
+    assert lines[-1] == "Error: cannot write to stdout: No space left on device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png", "r_00002.png"]
+
+
+def _batch_args(image_files, out):
+    return ["batch", "--content", image_files["content"], "--style", image_files["style"],
+            "--weights", "random-tiny", "--iterations", 2, "--out", out]  # fmt: skip
+
+
+def test_a_batch_with_a_full_stdout_is_one_line_exit_1(image_files, tmp_path, monkeypatch):
+    stderr = io.StringIO()
+    args = [*_batch_args(image_files, tmp_path / "out"), "--json", "-q"]
+    assert _exit_code(args, monkeypatch, _FullDisk(), stderr) == 1
+    manifest = tmp_path / "out" / "manifest.jsonl"
+    assert stderr.getvalue().splitlines() == [
+        "warning: random VGG-19 weights: a smoke test, not the real network",
+        f"batch: 1 jobs: 1 done, 0 skipped, 0 failed (manifest: {manifest})",
+        "Error: cannot write to stdout: No space left on device"]  # fmt: skip
+    assert len(list((tmp_path / "out").glob("*.png"))) == 1
+
+
+def test_a_batch_with_a_full_stderr_goes_on(image_files, tmp_path, monkeypatch):
+    stdout = io.StringIO()
+    args = [*_batch_args(image_files, tmp_path / "out"), "--json"]
+    assert _exit_code(args, monkeypatch, stdout, _FullDisk()) == 0
+    assert json.loads(stdout.getvalue())["done"] == 1
+    assert len(list((tmp_path / "out").glob("*.png"))) == 1
 
 
 def test_unwritable_output_folder(vgg_file, image_files, tmp_path, monkeypatch):

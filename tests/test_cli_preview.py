@@ -71,6 +71,18 @@ def test_a_bad_preview_host_or_port_is_exit_2(vgg_file, image_files, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["run", "batch", "video"])
+def test_a_preview_host_without_preview_is_exit_2(command, vgg_file, image_files, tmp_path):
+    out = tmp_path / "out"
+    args = {"run": ["-o", out / "x.png"], "batch": ["--out", out], "video": ["-o", out]}[command]
+    result = CliRunner().invoke(main, [
+        command, "--content", str(image_files["content"]), "--style", str(image_files["style"]),
+        "--weights", str(vgg_file), *map(str, args), "--preview-host", "0.0.0.0"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --preview-host is used only with --preview PORT\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def _start(args, cwd):
     """A real stylize process with --preview 0; returns it and the page's address."""
     process = subprocess.Popen([sys.executable, "-m", "stylize", *map(str, args),

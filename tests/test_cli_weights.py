@@ -152,3 +152,57 @@ def test_write_random_writes_a_checked_file_and_refuses_to_replace_it(runner, tm
                                              "--network", "tiny"])  # fmt: skip
     assert result.exit_code == 2 and "--network 'tiny'" in result.stderr
     assert not (tmp_path / "x.mat").exists()
+
+
+def _one_error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and result.stdout == ""
+    return lines[0]
+
+
+@pytest.mark.parametrize("options, needle", [
+    (["--network", "random-tiny"], "Error: --network is used only with --write-random OUT"),
+    (["--layout", "old", "--overwrite"],
+     "Error: --layout and --overwrite are used only with --write-random OUT"),
+])  # fmt: skip
+def test_write_random_options_without_it_are_refused(runner, vgg_file, options, needle):
+    assert _one_error_line(runner.invoke(weights_command, [str(vgg_file), *options])) == needle
+
+
+def test_a_path_beside_write_random_is_refused(runner, vgg_file, tmp_path):
+    out = tmp_path / "both.mat"
+    line = _one_error_line(runner.invoke(weights_command, [str(vgg_file), "--write-random",
+                                                           str(out)]))  # fmt: skip
+    assert f"PATH '{vgg_file}' and --write-random" in line
+    assert not out.exists()
+
+
+def test_a_bad_seed_of_network_names_network(runner, tmp_path):
+    out = tmp_path / "x.mat"
+    line = _one_error_line(runner.invoke(weights_command, ["--write-random", str(out),
+                                                           "--network", "random:abc"]))  # fmt: skip
+    assert line.startswith("Error: --network 'random:abc': expected random[:SEED]")
+    assert "--weights" not in line and not out.exists()
+
+
+@pytest.mark.parametrize("args, env, name", [
+    (["random-tiny"], "", "PATH 'random-tiny'"),
+    (["random:abc"], "", "PATH 'random:abc'"),
+    (["--no-self-test"], "random-tiny:3", "$STYLIZE_WEIGHTS 'random-tiny:3'"),
+])  # fmt: skip
+def test_random_weights_are_no_file_to_check(runner, monkeypatch, args, env, name):
+    monkeypatch.setenv("STYLIZE_WEIGHTS", env)
+    line = _one_error_line(runner.invoke(weights_command, args))
+    assert line.startswith(f"Error: {name} names random weights, not a file;")
+    assert "--write-random OUT --network random" in line
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_full_stdout_is_one_error_line_exit_1(vgg_file):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "stylize", "weights", str(vgg_file),
+                               "--no-self-test", "--json"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == "Error: cannot write to stdout: No space left on device\n"

@@ -280,3 +280,12 @@ def test_contact_sheet_refuses_bad_panels(tmp_path, panels):
     with pytest.raises(ValueError):
         contact_sheet(panels, tmp_path / "sheet.png")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix, kind", [(".jpg", "JPEG"), (".webp", "WEBP"), (".tif", "TIFF"),
+                                          (".bmp", "BMP")])  # fmt: skip
+def test_the_contact_sheet_format_follows_the_extension(tmp_path, suffix, kind):
+    path = tmp_path / f"sheet{suffix}"
+    contact_sheet([("result", _solid(24, 32, (20, 160, 20)))], path)
+    with Image.open(path) as picture:
+        assert picture.format == kind and picture.mode == "RGB"

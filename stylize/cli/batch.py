@@ -94,12 +94,14 @@ def batch_command(**options) -> None:
     with preview_board(options, "stylize batch") as board:
         warn_if_random(request.weights)
         result = _run(request, options["quiet"], board)
-    if options["as_json"]:
-        click.echo(dumps(result))
     stopped = result["signal"]
     prefix = f"Stopped by {stopped}: " if stopped else ""
     again = "; run the same command again to finish" if stopped else ""
-    click.echo(f"{prefix}{summary_line(result)}{again}", err=True)
+    try:
+        if options["as_json"]:
+            click.echo(dumps(result))
+    finally:  # a stdout that cannot be written (cli.group) keeps the summary on stderr
+        click.echo(f"{prefix}{summary_line(result)}{again}", err=True)
     if stopped:
         sys.exit(SIGNAL_EXIT_CODES[stopped])
     sys.exit(1 if result["failed"] else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -19,13 +20,18 @@ NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >=
 class OneLineErrors(click.Group):
     """Reports every click error (bad option value, unknown option, missing argument, and
     the commands' own errors, see ``cli.errors``) as a single ``Error: ...`` line on stderr,
-    with its exit code, instead of usage text."""
+    with its exit code, instead of usage text; a stdout that cannot be written is one too
+    (exit code 1), a stderr that cannot be written loses only what is written there."""
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
         reopen_closed_streams()
+        guard_standard_streams()
         try:
             code = super().main(*args, **kwargs)
+        except StdoutError as error:  # the outputs already written are kept
+            click.echo(f"Error: cannot write to stdout: {error.strerror or error}", err=True)
+            sys.exit(1)
         except NO_ARGS_IS_HELP as error:  # plain ``stylize``: the help text, as click shows it
             click.echo(error.format_message(), err=True)
             sys.exit(error.exit_code)
@@ -56,6 +62,67 @@ def reopen_closed_streams() -> None:
                 os.close(null)
         if getattr(sys, name) is None:  # Python sets it to None when the descriptor was closed
             setattr(sys, name, open(number, mode, closefd=False))  # noqa: SIM115
+
+
+class StdoutError(OSError):
+    """stdout cannot be written (a full disk behind ``> file``, say); a broken pipe is not
+    one: click ends the command quietly then, as ``| head`` expects."""
+
+
+class _Guarded:
+    """A text stream that hands a write's or flush's OSError to ``_failed``; everything
+    else is the stream's own."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    def write(self, text):
+        try:
+            return self.stream.write(text)
+        except OSError as error:
+            if not text:  # click probes a stream with an empty write; /dev/full fails even that
+                return 0
+            return self._failed(error, len(text))
+
+    def flush(self):
+        try:
+            self.stream.flush()
+        except OSError as error:
+            self._failed(error, 0)
+
+
+class _Stderr(_Guarded):
+    """stderr whose failures are dropped: progress and warnings that cannot be shown (a full
+    disk behind ``2>log``) must not end a run and lose its work."""
+
+    def _failed(self, error: OSError, count: int) -> int:
+        return count
+
+
+class _Stdout(_Guarded):
+    """stdout whose first failure other than a broken pipe is a StdoutError; later writes
+    are dropped, so that the error line and Python's last flush at exit do not fail again."""
+
+    broken: OSError | None = None
+
+    def _failed(self, error: OSError, count: int) -> int:
+        if self.broken is not None:
+            return count
+        if error.errno == errno.EPIPE:
+            raise error
+        self.broken = error
+        raise StdoutError(error.errno, error.strerror) from error
+
+
+def guard_standard_streams() -> None:
+    """Wrap sys.stdout and sys.stderr (see ``_Stdout`` and ``_Stderr``), once."""
+    if not isinstance(sys.stdout, _Guarded):
+        sys.stdout = _Stdout(sys.stdout)
+    if not isinstance(sys.stderr, _Guarded):
+        sys.stderr = _Stderr(sys.stderr)
 
 
 @click.group(

@@ -7,6 +7,9 @@ import contextlib
 from collections.abc import Iterator
 
 import click
+from click.core import ParameterSource
+
+from stylize.errors import ConfigError
 
 
 @contextlib.contextmanager
@@ -15,6 +18,7 @@ def preview_board(options: dict, command: str) -> Iterator[object | None]:
     Announces the page's address on stderr; the board is marked "failed" if the command
     ends with an exception."""
     if options.get("preview") is None:
+        check_no_host()
         yield None
         return
     from stylize.preview import Board, PreviewServer
@@ -27,3 +31,11 @@ def preview_board(options: dict, command: str) -> Iterator[object | None]:
         except BaseException:
             board.finish("failed")
             raise
+
+
+def check_no_host() -> None:
+    """ConfigError when --preview-host is given without --preview: nothing would listen."""
+    context = click.get_current_context(silent=True)
+    if context and context.get_parameter_source("preview_host") not in (
+            None, ParameterSource.DEFAULT):  # fmt: skip
+        raise ConfigError("--preview-host is used only with --preview PORT")

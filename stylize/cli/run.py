@@ -42,8 +42,9 @@ OWN_OPTIONS = {
                               help="Write a plot of J, J_content and J_style per iteration (log"
                                    " scale, scale changes marked): .png, .svg or .pdf."),
     "contact_sheet": click.option("--contact-sheet", type=path(),
-                                  help="Write a PNG of content, styles, checkpoints and result"
-                                       " side by side."),
+                                  help="Write an image of content, styles, checkpoints and"
+                                       " result side by side: PNG, JPEG, TIFF, WebP or BMP, as"
+                                       " its extension says."),
     "overwrite": click.option("--overwrite", is_flag=True, help="Replace existing output files."),
     "style_mask": click.option("--style-mask", multiple=True, type=path(),
                                help="Grayscale image: where the --style of the same position"
@@ -88,9 +89,11 @@ def run_command(**options) -> None:
         warn_if_random(request.weights)
         warn_if_animated(request.styles, request.content, request.settings.init_file)
         outcome = runner.run_command(request, board)
-    click.echo(json.dumps(outcome.summary) if options["as_json"] else outcome.summary["output"])
-    if outcome.note:
-        click.echo(f"{'Stopped' if outcome.signal else 'Error'}: {outcome.note}", err=True)
+    try:
+        click.echo(json.dumps(outcome.summary) if options["as_json"] else outcome.summary["output"])
+    finally:  # a stdout that cannot be written (cli.group) does not hide what went wrong before
+        if outcome.note:
+            click.echo(f"{'Stopped' if outcome.signal else 'Error'}: {outcome.note}", err=True)
     if outcome.exit_code:
         sys.exit(outcome.exit_code)
 

@@ -109,15 +109,18 @@ def video_command(**options) -> None:
         warn_if_random(request.weights)
         warn_if_animated(request.styles)
         result = _run(request, options["quiet"], board, run_video)
-    if options["as_json"]:
-        click.echo(dumps(result))
-    elif result["output"] is not None:  # None: stopped before the video was assembled
-        click.echo(result["output"])
+    try:
+        if options["as_json"]:
+            click.echo(dumps(result))
+        elif result["output"] is not None:  # None: stopped before the video was assembled
+            click.echo(result["output"])
+    finally:  # a stdout that cannot be written (cli.group) keeps the stop note on stderr
+        if result["signal"]:
+            done = len(result["frames"])
+            click.echo(f"Stopped by {result['signal']}: {done} of {result['frames_asked']}"
+                       f" frames done in {result['work_folder']}; run the same command again"
+                       " to go on", err=True)  # fmt: skip
     if result["signal"]:
-        done = len(result["frames"])
-        click.echo(f"Stopped by {result['signal']}: {done} of {result['frames_asked']} frames"
-                   f" done in {result['work_folder']}; run the same command again to go on",
-                   err=True)  # fmt: skip
         sys.exit(SIGNAL_EXIT_CODES[result["signal"]])
 
 

@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from stylize.cli.errors import reports_errors
+from stylize.errors import ConfigError, WeightsError
 
 _LAYOUTS = {
     "new": "new (MatConvNet beta16 and later: layers, meta)",
@@ -59,7 +61,8 @@ def weights_command(path: Path | None, no_self_test: bool, as_json: bool,
 
     \b
     PATH defaults to $STYLIZE_WEIGHTS, else to
-    weights/imagenet-vgg-verydeep-19.mat.
+    weights/imagenet-vgg-verydeep-19.mat. Random weights (random[:SEED],
+    random-tiny[:SEED]) are no file: --write-random writes them to one.
 
     \b
     Examples:
@@ -72,9 +75,58 @@ def weights_command(path: Path | None, no_self_test: bool, as_json: bool,
     if write_random is not None:
         from stylize.weights import write_random_vgg19
 
+        check_write_options(path, network)
         path = write_random_vgg19(write_random, network, layout, overwrite)
+    else:
+        check_file_options()
+        path = checked_file(path)
     result = check_weights(path, self_test=not no_self_test)
     click.echo(json.dumps(result) if as_json else format_report(result))
+
+
+def check_write_options(path: Path | None, network: str) -> None:
+    """ConfigError when PATH is given too (which file would be checked?) or ``network``
+    names no random network, the message naming --network."""
+    from stylize.weights import random_spec
+
+    if path is not None:
+        raise ConfigError(f"PATH '{path}' and --write-random both name the file to check;"
+                          " give one of them")  # fmt: skip
+    try:
+        spec = random_spec(network)
+    except WeightsError:
+        spec = None
+    if spec is None:
+        raise ConfigError(f"--network {network!r}: expected random[:SEED] or random-tiny[:SEED],"
+                          " SEED a whole number from 0 to 4294967295")  # fmt: skip
+
+
+def check_file_options() -> None:
+    """ConfigError naming the options that only --write-random uses, when given without it."""
+    context = click.get_current_context()
+    given = [f"--{name}" for name in ("network", "layout", "overwrite")
+             if context.get_parameter_source(name) != ParameterSource.DEFAULT]  # fmt: skip
+    if given:
+        verb = "is" if len(given) == 1 else "are"
+        raise ConfigError(f"{' and '.join(given)} {verb} used only with --write-random OUT")
+
+
+def checked_file(path: Path | None) -> Path:
+    """PATH, else the default file; ConfigError when it names a random network (``random``,
+    ``random-tiny:3``, ...): those are no file to check, but --write-random makes one."""
+    from stylize.weights import default_weights_path, random_spec
+
+    name = "PATH" if path is not None else "$STYLIZE_WEIGHTS"
+    path = path if path is not None else default_weights_path()
+    try:
+        network = str(path) if random_spec(path) is not None else None
+    except WeightsError:  # random:abc, a random network's name with a bad seed
+        network = str(path).partition(":")[0]
+    if network is not None:
+        raise ConfigError(f"{name} '{path}' names random weights, not a file; write them to one"
+                          f" with --write-random OUT --network {network} and check that (a file"
+                          f" of that name is ./{path})")  # fmt: skip
+    return path
 
 
 def format_report(result: dict) -> str:
