@@ -227,21 +227,26 @@ def test_checkpoints_are_checked_by_their_pattern(vgg_file, image_files, tmp_pat
     assert len(checked) < 10  # not one check per checkpoint (10,000 of them)
 
 
-def test_a_snapshot_that_cannot_be_written_does_not_end_the_run(
-    vgg_file, image_files, tmp_path, monkeypatch
-):
+def _full_disk_for(monkeypatch, name: str) -> None:
+    """images.atomic_writer fails with ENOSPC for the file called ``name`` alone."""
     from stylize import images
 
     real = images.atomic_writer
 
     @contextlib.contextmanager
     def full_disk_for_one_snapshot(path):
-        if Path(path).name == "r_00002.png":
+        if Path(path).name == name:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         with real(path) as stream:
             yield stream
 
     monkeypatch.setattr(images, "atomic_writer", full_disk_for_one_snapshot)
+
+
+def test_a_snapshot_that_cannot_be_written_does_not_end_the_run(
+    vgg_file, image_files, tmp_path, monkeypatch
+):
+    _full_disk_for(monkeypatch, "r_00002.png")
     args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--save-every", "2",
                      "--json", "--quiet")  # fmt: skip
     args[args.index("--iterations") + 1] = "6"
@@ -359,18 +364,7 @@ def _exit_code(args, monkeypatch, stdout, stderr) -> int:
 def test_a_full_stdout_after_a_lost_snapshot_shows_both_errors(
     vgg_file, image_files, tmp_path, monkeypatch
 ):
-    from stylize import images
-
-    real = images.atomic_writer
-
-    @contextlib.contextmanager
-    def full_disk_for_one_snapshot(path):
-        if Path(path).name == "r_00001.png":
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        with real(path) as stream:
-            yield stream
-
-    monkeypatch.setattr(images, "atomic_writer", full_disk_for_one_snapshot)
+    _full_disk_for(monkeypatch, "r_00001.png")
     stderr = io.StringIO()
     args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--save-every", 1, "-q")
     assert _exit_code(args, monkeypatch, _FullDisk(), stderr) == 1
