@@ -33,6 +33,8 @@ MAX_SCALES = 6
 # coarse image has too few pixels to say anything of the full-size one.
 MIN_SCALE_RATIO, MAX_SCALE_RATIO = 1.25, 16.0
 FLOAT32_MAX = 3.4028234663852886e38
+# The smallest positive float32 (a subnormal): a positive weight below it is 0 in the graph.
+FLOAT32_TINY = 1.401298464324817e-45
 # The longest side a style image scaled larger than the output (--style-scale above 1) may
 # reach, --max-size x --style-scale: 4x a 4000 px print. Past it a style's Grams would take
 # hours, and Pillow's sizes overflow. A style at most the output's size is never refused.
@@ -242,6 +244,10 @@ def _check_layers(option: str, layers: LayerWeights) -> None:
         if weight > FLOAT32_MAX:
             raise ConfigError(f"--{option}: the weight of {name} must be at most {FLOAT32_MAX:.4g}"
                               f" (the largest float32), got {weight:g}")  # fmt: skip
+        if 0 < weight < FLOAT32_TINY:
+            raise ConfigError(f"--{option}: the weight of {name} must be 0 or at least"
+                              f" {FLOAT32_TINY:.4g} (the smallest float32),"
+                              f" got {weight:g}")  # fmt: skip
     if len({name for name, _ in layers}) != len(layers):
         raise ConfigError(f"--{option}: a layer is named twice")
     if not sum(weight for _, weight in layers) > 0:
@@ -276,18 +282,26 @@ def _check_non_negative(name: str, value: float) -> None:
 
 
 def _check_float32(name: str, value: float) -> None:
-    """The graph computes in float32: a larger number would be infinite there."""
+    """The graph computes in float32: a larger number would be infinite there, a positive
+    one below its smallest 0 (a weight that silently weighs nothing)."""
     if value > FLOAT32_MAX:
         raise ConfigError(f"--{name} must be at most {FLOAT32_MAX:.4g} (the largest float32),"
                           f" got {value:g}")  # fmt: skip
+    if 0 < value < FLOAT32_TINY:
+        raise ConfigError(f"--{name} {value:g} is below the smallest float32"
+                          f" ({FLOAT32_TINY:.4g}), where it would be 0")  # fmt: skip
 
 
 def _check_product(what: str, value: float, hint: str = "lower one of them") -> None:
     """A number the graph computes with, formed from options: larger than float32's
-    largest it would be infinite there."""
+    largest it would be infinite there, positive below its smallest 0."""
     if value > FLOAT32_MAX:
         raise ConfigError(f"{what} is {value:g}, beyond the largest float32"
                           f" ({FLOAT32_MAX:.4g}); {hint}")  # fmt: skip
+    if 0 < value < FLOAT32_TINY:
+        raise ConfigError(f"{what} is {value:g}, below the smallest float32"
+                          f" ({FLOAT32_TINY:.4g}), where it would be 0;"
+                          " raise one of them")  # fmt: skip
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

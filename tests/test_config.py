@@ -226,3 +226,30 @@ def test_layer_weights_whose_products_stay_in_float32_are_kept():
     Settings(content_ratio=1e36, beta=3.4)  # 3.4e36 x conv4_2's weight 1
     Settings(alpha=1e36, content_layers=(("conv4_2", 100.0),))
     Settings(beta=0.0, style_layers=(("conv1_1", 3e38),))
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"style_layers": (("conv1_1", 1e-50),)}, "--style-layers: the weight of conv1_1 must be"),
+        ({"content_layers": (("conv4_2", 1e-46),)}, "--content-layers: the weight of conv4_2"),
+        ({"beta": 1e-50}, "--beta 1e-50 is below the smallest float32 \\(1.401e-45\\)"),
+        ({"alpha": 1e-46}, "--alpha .* is below the smallest float32"),
+        ({"tv_weight": 1e-300}, "--tv-weight .* is below the smallest float32"),
+        ({"learning_rate": 1e-50}, "--learning-rate .* is below the smallest float32"),
+        ({"content_ratio": 1e-50}, "--content-ratio .* is below the smallest float32"),
+        ({"style_weights": (1.0, 1e-50)}, "--style-weights .* is below the smallest float32"),
+        ({"beta": 1e-30, "style_layers": (("conv1_1", 1e-30),)},
+         "--beta x the --style-layers weight of conv1_1 is 1e-60, below the smallest float32"),
+        ({"alpha": 1e-30, "content_layers": (("conv4_2", 1e-30),)},
+         "--alpha x the --content-layers weight of conv4_2 is 1e-60"),
+    ],
+)  # fmt: skip
+def test_a_positive_weight_that_float32_would_make_zero_is_refused(changes, expected):
+    with pytest.raises(ConfigError, match=expected):
+        Settings(**changes)
+
+
+def test_weights_at_float32s_smallest_and_zero_are_kept():
+    Settings(beta=0.0, alpha=1.5e-45, style_layers=(("conv1_1", 1.0), ("conv2_1", 0.0)))
+    Settings(beta=1e-20, style_layers=(("conv1_1", 1e-20),))  # 1e-40: a float32 subnormal
