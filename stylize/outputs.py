@@ -10,6 +10,7 @@ from pathlib import Path
 
 from stylize import images
 from stylize.errors import ImageError
+from stylize.files import check_writable
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -45,19 +46,25 @@ def check_checkpoints(output: Path, every: int, last: int, overwrite: bool,
     final = last - last % every
     if final < every:
         return
-    images.check_output_path(images.intermediate_path(output, final), overwrite=True)
+    longest = images.intermediate_path(output, final)
+    _check_checkpoint(longest, every, overwrite=True)
     for path in _numbered(output.parent, output, every, final):
         for input_label, source in inputs.items():
             if same_file(path, source):
                 raise ImageError(f"--save-every {every} would write its checkpoint '{path}'"
                                  f" over the {input_label}; name the output otherwise")  # fmt: skip
-        images.check_output_path(path, overwrite)  # raises: exists, or not a file
+        _check_checkpoint(path, every, overwrite)  # raises: exists, or not a file
     for label, path in others.items():
         if Path(os.path.realpath(path)).parent == Path(os.path.realpath(output)).parent and (
             _iteration(output, path.name, every, final) is not None
         ):
             raise ImageError(f"{label} '{path}' is one of the checkpoints of --save-every"
                              f" {every}; give it another name")  # fmt: skip
+
+
+def _check_checkpoint(path: Path, every: int, overwrite: bool) -> None:
+    check_writable(path, f"--save-every {every}: checkpoint '{path}'", overwrite, ImageError,
+                   images.WRITE_EXTENSIONS)  # fmt: skip
 
 
 def _numbered(folder: Path, output: Path, every: int, final: int) -> list[Path]:
