@@ -64,7 +64,7 @@ def default_weights_path() -> Path:
     """
     env = os.environ.get("STYLIZE_WEIGHTS")
     if env:
-        return Path(env)
+        return weights_location(env)
     local = Path("weights") / WEIGHTS_FILENAME
     checkout = Path(__file__).resolve().parent.parent / "weights" / WEIGHTS_FILENAME
     return checkout if not local.exists() and checkout.exists() else local
@@ -151,7 +151,8 @@ RANDOM_WARNING = "warning: random VGG-19 weights: a smoke test, not the real net
 def random_spec(value: str | os.PathLike) -> tuple[str, int] | None:
     """(network, seed) when ``value`` names a random network (``random``, ``random:7``,
     ``random-tiny``, ``random-tiny:3``; seed 0 by default), else None: a file path. A file
-    of such a name is reached as ``./random``. WeightsError for a seed that is no number."""
+    of such a name is reached as ``./random`` (see weights_location). WeightsError for a
+    seed that is no number."""
     name, _, seed = str(value).partition(":")
     if name not in RANDOM_NETWORKS or os.sep in str(value):
         return None
@@ -159,6 +160,25 @@ def random_spec(value: str | os.PathLike) -> tuple[str, int] | None:
         raise WeightsError(f"--weights {value}: expected {name}:SEED with SEED a whole number"
                            " from 0 to 4294967295")  # fmt: skip
     return name, int(seed or 0)
+
+
+def weights_location(value: str) -> Path:
+    """``--weights`` (or ``$STYLIZE_WEIGHTS``) as typed, as a Path: a random network's name
+    as it is; a file path made absolute when pathlib would shorten it to such a name
+    (``./random-tiny`` becomes ``random-tiny``), so that a file of that name stays a file."""
+    location = Path(value)
+    try:
+        typed_random = random_spec(value) is not None
+    except WeightsError:  # random:abc: reported where the weights are loaded
+        return location
+    return location.absolute() if not typed_random and _names_random(location) else location
+
+
+def _names_random(location: Path) -> bool:
+    try:
+        return random_spec(location) is not None
+    except WeightsError:  # random:abc, which as typed was a path
+        return True
 
 
 def random_label(name: str, seed: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -206,3 +207,18 @@ def test_a_full_stdout_is_one_error_line_exit_1(vgg_file):
                               text=True, timeout=120)  # fmt: skip
     assert done.returncode == 1
     assert done.stderr == "Error: cannot write to stdout: No space left on device\n"
+
+
+@pytest.mark.parametrize("args, env", [
+    (["./random-tiny", "--no-self-test", "--json"], ""),
+    (["--no-self-test", "--json"], "./random-tiny"),
+])  # fmt: skip
+def test_a_file_named_like_random_weights_is_reached_as_dot_slash(
+    runner, monkeypatch, vgg_file, tmp_path, args, env
+):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(vgg_file, tmp_path / "random-tiny")
+    monkeypatch.setenv("STYLIZE_WEIGHTS", env)
+    result = runner.invoke(weights_command, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["path"] == str(tmp_path / "random-tiny")

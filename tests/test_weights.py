@@ -19,6 +19,7 @@ from stylize.weights import (
     load_class_names,
     load_vgg19,
     random_spec,
+    weights_location,
     write_random_vgg19,
 )
 
@@ -373,3 +374,14 @@ def test_a_random_network_goes_through_the_file_validation(monkeypatch):
                         lambda *args: seen.append(args[0]) or real(*args))  # fmt: skip
     load_vgg19("random-tiny", "relu1_1")
     assert seen == [Path("random-tiny:0")]
+
+
+def test_weights_location_keeps_what_was_typed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert weights_location("random-tiny:3") == Path("random-tiny:3")
+    assert weights_location("random:abc") == Path("random:abc")  # its error comes at loading
+    assert weights_location("./random-tiny") == tmp_path / "random-tiny"
+    assert weights_location("./random:7") == tmp_path / "random:7"
+    assert weights_location("./random:abc") == tmp_path / "random:abc"
+    assert weights_location("./vgg.mat") == Path("vgg.mat")  # no name to mistake: as typed
+    assert random_spec(weights_location("./random")) is None

@@ -34,9 +34,17 @@ def path(**kwargs) -> click.Path:
     return click.Path(path_type=Path, **kwargs)
 
 
+def typed_weights(context, parameter, value: str | None) -> Path | None:
+    """A click callback: --weights (or PATH) as typed, before pathlib drops the ``./`` that
+    makes ``./random`` a file (stylize.weights.weights_location)."""
+    from stylize.weights import weights_location
+
+    return None if value is None else weights_location(value)
+
+
 _D = Settings()
 OPTIONS: dict[str, Callable] = {
-    "weights": click.option("--weights", type=path(),
+    "weights": click.option("--weights", type=click.Path(), callback=typed_weights,
                             help="VGG-19 .mat file, or random[:SEED] (random weights, real"
                                  " conv shapes) or random-tiny[:SEED] (tiny widths): smoke"
                                  " tests without the download.  [default: $STYLIZE_WEIGHTS,"

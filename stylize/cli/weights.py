@@ -13,6 +13,7 @@ import click
 from click.core import ParameterSource
 
 from stylize.cli.errors import reports_errors
+from stylize.cli.options import typed_weights
 from stylize.errors import ConfigError, WeightsError
 
 _LAYOUTS = {
@@ -25,7 +26,7 @@ _INDENT = " " * 11  # width of the label column
 @click.command(
     "weights", short_help="Check a VGG-19 weights file: checksum and a classification test."
 )
-@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.argument("path", required=False, type=click.Path(), callback=typed_weights)
 @click.option(
     "--no-self-test",
     is_flag=True,
