@@ -551,3 +551,28 @@ def test_a_template_with_a_wrong_extension_is_named_in_the_error(vgg_file, input
                                " an image extension, one of .bmp")  # fmt: skip
         assert line.endswith("got '.txt'")
         assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (os.mkfifo, "exists and is not a folder (a named pipe)"),
+        (lambda out: out.symlink_to("missing"), "is a symbolic link to a missing target 'missing'"),
+    ],
+)  # fmt: skip
+def test_an_out_that_is_a_pipe_or_a_dangling_link_is_refused_before_the_weights_load(
+    vgg_file, inputs, tmp_path, monkeypatch, make, message
+):
+    from stylize import prepare
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the weights were loaded")
+
+    monkeypatch.setattr(prepare, "load_weights", refuse)
+    out = tmp_path / "out"
+    make(out)
+    result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style",
+                    inputs / "s" / "s0.png", "--out", out)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [f"Error: --out '{out}': {message}"]
+    assert sorted(tmp_path.iterdir()) == [out] and os.path.lexists(out)

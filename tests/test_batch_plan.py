@@ -12,13 +12,10 @@ import pytest
 from PIL import Image
 
 from stylize.batch.plan import (
-    Job,
     all_pairs,
-    check_outputs,
     collect_images,
     output_name,
     plan_jobs,
-    prepare_out_dir,
     probe_size,
     read_pairs,
 )
@@ -108,12 +105,6 @@ def test_probe_size_reads_the_header_with_exif_rotation(tmp_path, gradient):
     assert probe_size(tmp_path / "turned.jpg", 20) == (10, 20)
     (tmp_path / "bad.png").write_text("x")
     assert probe_size(tmp_path / "bad.png", 512) is None
-
-
-def test_out_folder_is_created_and_may_not_be_an_input_folder(batch_folder):
-    assert prepare_out_dir(batch_folder / "new" / "out", []).is_dir()
-    with pytest.raises(InputError, match="also an input folder"):
-        prepare_out_dir(batch_folder / "c", [batch_folder / "c"])
 
 
 # --- the hardening issue: FIFOs and devices, odd templates, BOMs, long names ---------------
@@ -233,54 +224,19 @@ def test_the_extension_fields_tell_same_stems_apart_and_the_hint_names_them(batc
         plan_jobs(same, "{content}.png", batch_folder / "out", 512)
 
 
-def _jobs(*outputs: str) -> list[Job]:
-    return [Job(i, Path("c.png"), Path("s.png"), output, None) for i, output in enumerate(outputs)]
+# --- the template check in the root folder; an --out that cannot be a folder --------------
 
 
-def test_outputs_that_cannot_be_written_are_refused_and_files_at_output_names_allowed(tmp_path):
-    out = tmp_path / "out"
-    check_outputs(_jobs("a.png", "x/y/b.png"), out)  # nothing exists yet: all can be made
-    (out / "x").mkdir(parents=True)
-    (out / "a.png").write_text("an old output")
-    (out / "x" / "y").write_text("a file")
-    (out / "d.png").mkdir()
-    os.mkfifo(out / "f.png")
-    os.symlink(out / "gone", out / "link.png")
-    check_outputs(_jobs("a.png", "x/b.png", "link.png"), out)
-    for outputs, message in [
-        (("a.png", "x/y/b.png"), f"output '{out}/x/y/b.png': '{out}/x/y' is a file where a"
-                                 " folder of the output must be"),
-        (("d.png",), f"output '{out}/d.png': is a directory, where the image must go"),
-        (("f.png",), f"output '{out}/f.png': is a device, pipe or socket"),
-        (("a.png", "a.png/b.png"), f"output '{out}/a.png/b.png': its folder '{out}/a.png' is"
-                                   " also an output image"),
-        (("link.png/b.png",), f"output '{out}/link.png/b.png': '{out}/link.png' is a file"),
-    ]:  # fmt: skip
-        with pytest.raises(InputError) as refused:
-            check_outputs(_jobs(*outputs), out)
-        assert str(refused.value).startswith(message)
-
-
-def test_outputs_are_checked_with_one_listing_per_folder(tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    (out / "s").mkdir(parents=True)
-    listed = []
-    scandir = os.scandir
-    monkeypatch.setattr(os, "scandir", lambda path: listed.append(path) or scandir(path))
-    check_outputs(_jobs(*(f"s/{i}.png" for i in range(500)), *(f"{i}.png" for i in range(500))),
-                  out)  # fmt: skip
-    assert sorted(map(str, listed)) == [str(out), str(out / "s")]
-
-
-def test_an_existing_subfolder_where_no_file_can_be_made_is_refused(tmp_path, monkeypatch):
-    from stylize import files
-
-    out = tmp_path / "out"
-    (out / "s").mkdir(parents=True)
-
-    def refuse(prefix=None, suffix=None, dir=None):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
-    with pytest.raises(InputError, match=f"output '{out}/s/a.png': folder '{out}/s' is not"):
-        check_outputs(_jobs("s/a.png"), out)
+@pytest.mark.parametrize(
+    "template, output",
+    [("{content_dir}/{content}.png", "c/b.png"), ("{style_dir}/{content}.png", "s/b.png")],
+)
+def test_a_folder_field_in_the_template_is_checked_alike_from_the_root_folder(
+    batch_folder, monkeypatch, template, output
+):
+    monkeypatch.chdir("/")  # the current folder's name is empty there
+    pairs = [(batch_folder / "c" / "b.png", batch_folder / "s" / "x.png", None)]
+    jobs = plan_jobs(pairs, template, batch_folder / "out", 512)
+    assert [job.output for job in jobs] == [output]
+    with pytest.raises(InputError, match="expected a file name inside --out"):
+        plan_jobs(pairs, "/{content_dir}/{content}.png", batch_folder / "out", 512)

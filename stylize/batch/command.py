@@ -18,17 +18,20 @@ import numpy as np
 
 from stylize import animation, prepare
 from stylize.batch.driver import Batch, Counts, Reporter
+from stylize.batch.outputs import (
+    check_out_dir,
+    check_outputs,
+    prepare_out_dir,
+    remove_stale_temporaries,
+)
 from stylize.batch.plan import (
     Job,
     Pair,
     all_pairs,
     check_bit_depth,
-    check_outputs,
     collect_images,
     plan_jobs,
-    prepare_out_dir,
     read_pairs,
-    remove_stale_temporaries,
     with_masks,
 )
 from stylize.batch.worker import Executor, WorkerSetup
@@ -71,6 +74,7 @@ def run_batch(request: BatchRequest, reporter: Reporter) -> dict:
 def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     init_image = _early_checks(request)
     out = request.out
+    check_out_dir(out)
     jobs = plan_jobs(_pairs(request), request.template, out, request.settings.max_size)
     check_bit_depth(jobs, request.settings.bit_depth)
     check_outputs(jobs, out)

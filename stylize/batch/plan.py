@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
-import secrets
 import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from stylize import images
 from stylize.errors import ImageError, InputError, one_line
-from stylize.files import check_folder_writable, check_name_length
+from stylize.files import check_name_length
 
 TEMPLATE_FIELDS = ("content", "style", "content_dir", "style_dir", "content_ext", "style_ext")
 
@@ -129,11 +127,18 @@ def read_pairs(path: Path) -> list[Pair]:
 # --- output names --------------------------------------------------------------------------
 
 
+# Fixed stand-ins for the fields when a template is checked before any pair: real folder
+# names are never empty, and these do not depend on the current folder (in / its name is).
+PLACEHOLDER_FIELDS = {"content": "c", "style": "s", "content_dir": "content",
+                      "style_dir": "style", "content_ext": "png", "style_ext": "png"}  # fmt: skip
+
+
 def check_template(template: str) -> None:
     """Refuse a --template with unknown fields, one that cannot be filled, or one whose
     names would not be image files inside --out (checked filled with placeholder names)."""
     _check_fields(template, "--template")
-    _checked_name(_fill(template, Path("c.png"), Path("s.png")), f"--template {template!r}")
+    name = _format(template, PLACEHOLDER_FIELDS, "--template")
+    _checked_name(name, f"--template {template!r}")
 
 
 def _check_fields(template: str, option: str) -> None:
@@ -145,12 +150,16 @@ def _check_fields(template: str, option: str) -> None:
     if unknown:
         raise InputError(f"{option} {template!r}: unknown field {{{sorted(unknown)[0]}}};"
                          f" use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")  # fmt: skip
-    _fill(template, Path("c.png"), Path("s.png"), option)  # a format spec that cannot apply
+    _format(template, PLACEHOLDER_FIELDS, option)  # a format spec that cannot apply
 
 
 def _fill(template: str, content: Path, style: Path, option: str = "--template") -> str:
+    return _format(template, _fields(content, style), option)
+
+
+def _format(template: str, fields: dict[str, str], option: str) -> str:
     try:
-        return template.format(**_fields(content, style))
+        return template.format(**fields)
     except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
         raise InputError(f"{option} {template!r}: {one_line(exc)}") from None
 
@@ -267,66 +276,6 @@ def _refuse_overwriting_inputs(resolved: dict[str, tuple[Path, Path]], out_dir: 
                              " choose another --out or --template")  # fmt: skip
 
 
-def check_outputs(jobs: Iterable[Job], out_dir: Path) -> None:
-    """Refuse, before anything is created, a planned output that cannot be written: a
-    directory (or a device, pipe or socket) where the image goes, a file where one of its
-    folders must be (or another output), or an existing subfolder where no file can be made
-    (--out itself is prepare_out_dir's). A regular file at an output name is allowed: the
-    batch replaces its outputs. Each folder is listed once, however many outputs it holds."""
-    listings: dict[Path, dict[str, os.DirEntry] | None] = {}
-    outputs = {job.output for job in jobs}
-    writable: dict[Path, Path] = {}  # existing subfolders to write in, with an output
-    for output in sorted(outputs):
-        path, folder, parts = out_dir / output, out_dir, PurePosixPath(output).parts
-        deepest = out_dir
-        for depth, part in enumerate(parts[:-1], start=1):
-            if "/".join(parts[:depth]) in outputs:
-                raise InputError(f"output '{path}': its folder '{folder / part}' is also an"
-                                 " output image; choose other output names")  # fmt: skip
-            _refuse_entry(_listing(folder, listings), part, path, folder=True)
-            folder = folder / part
-            if _listing(folder, listings) is not None:
-                deepest = folder
-        _refuse_entry(_listing(folder, listings), parts[-1], path, folder=False)
-        writable.setdefault(deepest, path)
-    for folder, path in writable.items():
-        if folder != out_dir:
-            check_folder_writable(folder, f"output '{path}'")
-
-
-def _listing(folder: Path, listings: dict[Path, dict | None]) -> dict[str, os.DirEntry] | None:
-    """``folder``'s entries by name, listed once (None for a missing folder)."""
-    if folder not in listings:
-        try:
-            with os.scandir(folder) as entries:
-                listings[folder] = {entry.name: entry for entry in entries}
-        except (FileNotFoundError, NotADirectoryError):
-            listings[folder] = None
-        except OSError as exc:
-            raise InputError(f"folder '{folder}': cannot list ({exc.strerror})") from exc
-    return listings[folder]
-
-
-def _refuse_entry(entries: dict[str, os.DirEntry] | None, name: str, output: Path,
-                  folder: bool) -> None:  # fmt: skip
-    """Refuse the entry ``name`` of ``entries`` as a folder of ``output`` (``folder``) or as
-    ``output`` itself. Links count as what they point to; a dangling one is replaced as
-    the output, but not made a folder."""
-    entry = entries.get(name) if entries else None
-    if entry is None or (not folder and entry.is_symlink() and not os.path.exists(entry.path)):
-        return
-    if folder and not entry.is_dir():
-        raise InputError(f"output '{output}': '{entry.path}' is a file where a folder of"
-                         " the output must be; remove it or choose another --out or"
-                         " --template")  # fmt: skip
-    if not folder and entry.is_dir():
-        raise InputError(f"output '{output}': is a directory, where the image must go; remove"
-                         " it or choose another --out or --template")  # fmt: skip
-    if not folder and not entry.is_file():
-        raise InputError(f"output '{output}': is a device, pipe or socket, where the image"
-                         " must go; remove it or choose another --out or --template")  # fmt: skip
-
-
 def probe_size(path: Path, max_size: int) -> tuple[int, int] | None:
     """The output size for a content image, read from its header (EXIF rotation included)
     without decoding it; None if the header cannot be read."""
@@ -335,41 +284,3 @@ def probe_size(path: Path, max_size: int) -> tuple[int, int] | None:
     except ImageError:  # any unreadable header: the job fails later with a precise message
         return None
     return images.fit_within(width, height, max_size)
-
-
-def prepare_out_dir(path: Path, input_values: Iterable[str | Path]) -> Path:
-    """Create --out if needed; refuse a folder that is not writable or is an input folder."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out '{path}': cannot create folder ({exc.strerror})") from exc
-    if not path.is_dir():
-        raise InputError(f"--out '{path}': not a folder")
-    probe = path / f".stylize-write-test-{secrets.token_hex(4)}"
-    try:
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"--out '{path}': folder is not writable ({exc.strerror})") from exc
-    for value in input_values:
-        if str(value) != "-" and Path(value).is_dir() and Path(value).resolve() == path.resolve():
-            raise InputError(f"--out '{path}' is also an input folder; its outputs would be"
-                             " read as inputs next time")  # fmt: skip
-    return path
-
-
-def remove_stale_temporaries(out_dir: Path, jobs: Iterable[Job]) -> int:
-    """Remove the temporary files a killed run left beside planned outputs (named
-    ``.NAME.RANDOM.tmp`` by files.atomic_writer); call it holding the manifest's lock, so no
-    other batch is writing them. Returns how many were removed."""
-    names_by_folder: dict[Path, set[str]] = {}
-    for job in jobs:
-        path = out_dir / job.output
-        names_by_folder.setdefault(path.parent, set()).add(path.name)
-    removed = 0
-    for folder, names in names_by_folder.items():
-        for candidate in folder.glob(".*.tmp") if folder.is_dir() else ():
-            if candidate.name[1:].rsplit(".", 2)[0] in names:
-                candidate.unlink(missing_ok=True)
-                removed += 1
-    return removed
