@@ -4,6 +4,7 @@ is killed with SIGKILL and SIGTERM and then resumed."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -131,6 +132,22 @@ def test_a_run_stopped_before_its_video_prints_no_output_path(clip, image_files,
     result = CliRunner().invoke(main, _args(clip, image_files, vgg_file, tmp_path / "o.mp4"))
     assert result.exit_code == 130 and result.stdout == ""
     assert "Stopped by SIGINT: 0 of 6 frames done in o.mp4.frames" in result.stderr
+
+
+def test_ctrl_c_before_the_first_frame_says_nothing_was_written_and_leaves_nothing(
+        clip, image_files, vgg_file, tmp_path, monkeypatch):  # fmt: skip
+    from stylize.video.progress import FrameProgress
+
+    def interrupt(self, number, total, label):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(FrameProgress, "frame_started", interrupt, raising=False)
+    args = _args(clip, image_files, vgg_file, tmp_path / "o.mp4", "--json")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 130 and result.stdout == ""
+    ending = "Error: interrupted by SIGINT before the first frame; nothing written\n"
+    assert result.stderr.endswith(ending) and "Stopped by" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
 def _slow_args(clip, image_files, vgg_file, output, *extra):

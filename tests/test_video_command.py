@@ -338,6 +338,64 @@ def test_a_signal_before_the_work_folder_is_used_writes_nothing(request_for, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
+def _stop_before_the_first_frame(where, monkeypatch):
+    """(the signal, the reporter) of a run stopped before its first frame is made: by a
+    SIGTERM as the manifest opens or as the first frame starts (outside its stylization),
+    or by a Ctrl-C within the first frame."""
+    if where == "as the manifest opens":
+        from stylize.manifest import Manifest
+
+        def open_(manifest, opened=Manifest.open):
+            os.kill(os.getpid(), signal.SIGTERM)
+            opened(manifest)
+
+        monkeypatch.setattr(Manifest, "open", open_)
+        return "SIGTERM", None
+    if where == "as the first frame starts":
+        return "SIGTERM", _TermBefore(1)
+    return "SIGINT", _StopAt(1)
+
+
+@pytest.mark.parametrize("where", ["as the manifest opens", "as the first frame starts",
+                                   "within the first frame"])  # fmt: skip
+@pytest.mark.parametrize("output", ["out", "clip.mp4", "empty"])
+def test_a_signal_before_the_first_frame_is_made_leaves_nothing_behind(request_for, tmp_path,
+                                                                       monkeypatch, where,
+                                                                       output):  # fmt: skip
+    (tmp_path / "empty").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    name, reporter = _stop_before_the_first_frame(where, monkeypatch)
+    with pytest.raises(Interrupted, match=f"{name} before the first frame; nothing written"):
+        run_video(request_for(output), reporter)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_a_signal_before_the_first_frame_keeps_a_folder_of_other_files(request_for, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(Interrupted, match="SIGTERM before the first frame; nothing written"):
+        run_video(request_for(overwrite=True), _TermBefore(1))
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["holiday.jpg"]
+
+
+@pytest.mark.parametrize("earlier", ["frames", "an empty manifest"])
+def test_a_signal_before_a_new_frame_keeps_an_earlier_runs_work_folder(request_for, tmp_path,
+                                                                       earlier):  # fmt: skip
+    out = tmp_path / "out"
+    if earlier == "frames":
+        run_video(request_for(frames="1:2"))
+    else:  # what a run killed with SIGKILL before its first frame leaves
+        out.mkdir()
+        (out / "manifest.jsonl").write_bytes(b"")
+    before = _digests(out)
+    manifest = (out / "manifest.jsonl").read_bytes()
+    stopped = run_video(request_for(first_frame_iterations=5), _StopAt(1))  # frame 1 redone
+    assert stopped["signal"] == "SIGINT" and stopped["frames"] == []
+    assert stopped["work_folder"] == str(out)
+    assert _digests(out) == before and (out / "manifest.jsonl").read_bytes() == manifest
+
+
 @pytest.mark.parametrize("output, changes, error, message", [
     ("out.avi", {}, ImageError, "cannot write '.avi' videos"),
     ("out", {"temporal_weight": -1.0}, ConfigError, "--temporal-weight -1.0"),
@@ -456,8 +514,8 @@ def test_a_shorter_clip_removes_only_the_frames_this_command_made_beyond_it(requ
 
 
 def test_the_summary_names_no_video_until_one_is_assembled(request_for, tmp_path):
-    stopped = run_video(request_for("clip.mp4"), _StopAt(1))
-    assert stopped["signal"] == "SIGINT" and stopped["frames"] == []
+    stopped = run_video(request_for("clip.mp4"), _StopAt(2))
+    assert stopped["signal"] == "SIGINT" and [r["index"] for r in stopped["frames"]] == [1]
     assert stopped["output"] is None and stopped["output_frames"] is None
     assert stopped["work_folder"] == str(tmp_path / "clip.mp4.frames")
     done = run_video(request_for("clip.mp4"))

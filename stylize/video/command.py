@@ -10,7 +10,6 @@ import contextlib
 import functools
 import itertools
 import json
-import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -20,10 +19,10 @@ import numpy as np
 
 from stylize import images, prepare
 from stylize.config import Settings
-from stylize.errors import ConfigError, ImageError, Interrupted
+from stylize.errors import ImageError, Interrupted
 from stylize.files import file_digests
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
-from stylize.signals import SIGNAL_EXIT_CODES, deferred, stoppable
+from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, stoppable
 from stylize.video import flow, frames, plan, timing
 from stylize.video.outputs import check_gif_timing, check_outputs
 
@@ -68,24 +67,28 @@ class VideoReporter:
 
 
 def run_video(request: VideoRequest, reporter: VideoReporter | None = None) -> dict:
-    """Run ``stylize video``; return the summary. A signal once the work folder is in use
-    ends the command cleanly, wherever it lands (within a frame, between two, while the
-    video is assembled): summary with ``signal`` set, finished frames kept. One before
-    raises Interrupted."""
+    """Run ``stylize video``; return the summary. A signal once the work folder holds a
+    frame or an earlier run's manifest ends the command cleanly, wherever it lands (within
+    a frame, between two, while the video is assembled): summary with ``signal`` set,
+    finished frames kept. One before raises Interrupted, and this run leaves nothing."""
     video = None
     with stoppable() as stop:
         video = _Video(request, reporter or VideoReporter())
         return video.run()
-    if video is not None and video.began is not None:
+    if video is not None and video.began is not None and not video.forgotten:
         return video.summary(stop.signal)
-    raise Interrupted(f"interrupted by {stop.signal} before the first frame; nothing written",
-                      SIGNAL_EXIT_CODES[stop.signal])  # fmt: skip
+    raise _nothing_written(stop.signal)
+
+
+def _nothing_written(signal: str) -> Interrupted:
+    return Interrupted(f"interrupted by {signal} before the first frame; nothing written",
+                       SIGNAL_EXIT_CODES[signal])  # fmt: skip
 
 
 class _Video:
     def __init__(self, request: VideoRequest, reporter: VideoReporter):
         self.request, self.reporter, self.settings = request, reporter, request.settings
-        _check_numbers(request)
+        plan.check_numbers(request)
         self.clip = frames.open_clip(request.content)
         if self.clip.decoding.note:
             self.reporter.message(self.clip.decoding.note)
@@ -105,33 +108,59 @@ class _Video:
         self.rows: list[dict] = []
         self.stylizer = None
         self.began: float | None = None
+        # Whether this run created the work folder, and the manifest it opened; whether it
+        # removed that manifest again, having made no frame.
+        self.created = self.fresh = self.forgotten = False
         self.assembled = False
 
     def run(self) -> dict:
-        self.began = time.perf_counter()
-        created = self._make_folder()
         path = self.folder / MANIFEST_NAME
-        fresh = not path.exists()
-        stopped = None
-        with Manifest(path) as manifest:
-            self.manifest, self.latest = manifest, manifest.latest()
-            video = self.request.output if self.video_output else None
-            for temporary in plan.stale_temporaries(self.folder, video):
-                temporary.unlink(missing_ok=True)
+        with contextlib.ExitStack() as opened:
             try:
-                stopped = self._frames()
-                if not stopped:
-                    self._remove_stale_frames()
-                if not stopped and self.video_output:
-                    self._assemble()
-            except Exception:
-                if fresh and not self.rows:  # nothing made: leave no trace of this run
-                    _forget(path, self.folder if created else None)
+                with held():  # what this run creates is known to it before a signal lands
+                    self.began = time.perf_counter()
+                    self.created = self._make_folder()
+                    fresh = not path.exists()
+                    manifest = opened.enter_context(Manifest(path))
+                    self.fresh = fresh  # once open: one it could not open is not its own
+                stopped = self._work(manifest)
+                if stopped and self._forget_if_unused(path):
+                    raise _nothing_written(stopped)
+            except BaseException:  # an error or a signal: if nothing was made, no trace
+                self._forget_if_unused(path)  # while the manifest is still locked
                 raise
-            finally:
-                if self.stylizer is not None:
-                    self.stylizer.close()
         return self.summary(stopped)
+
+    def _work(self, manifest: Manifest) -> str | None:
+        """Make the frames and assemble the video; the signal that stopped it, or None."""
+        self.manifest, self.latest = manifest, manifest.latest()
+        video = self.request.output if self.video_output else None
+        for temporary in plan.stale_temporaries(self.folder, video):
+            temporary.unlink(missing_ok=True)
+        try:
+            stopped = self._frames()
+            if not stopped:
+                self._remove_stale_frames()
+            if not stopped and self.video_output:
+                self._assemble()
+        finally:
+            if self.stylizer is not None:
+                self.stylizer.close()
+        return stopped
+
+    def _forget_if_unused(self, path: Path) -> bool:
+        """If this run made no frame, remove the manifest it created and the work folder if
+        it created it and nothing else is in it; whether it removed a manifest."""
+        if self.forgotten or self.rows:
+            return self.forgotten
+        with held():
+            if self.fresh:
+                path.unlink(missing_ok=True)
+            if self.created:
+                with contextlib.suppress(OSError):
+                    self.folder.rmdir()
+            self.forgotten = self.fresh
+        return self.forgotten
 
     def _make_folder(self) -> bool:
         """Create the work folder unless it exists; whether this run created it."""
@@ -358,28 +387,3 @@ def _as_uint8(image: np.ndarray) -> np.ndarray:
 def dumps(summary: dict) -> str:
     """The ``--json`` object as strict JSON (NaN and infinities as null)."""
     return json.dumps(clean_json(summary), allow_nan=False)
-
-
-def _forget(manifest: Path, folder: Path | None) -> None:
-    """Remove the empty ``manifest`` a run that made nothing created, and ``folder`` if
-    that run created it and nothing else is in it."""
-    manifest.unlink(missing_ok=True)
-    if folder is not None:
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-
-
-def _check_numbers(request: VideoRequest) -> None:
-    weight = request.temporal_weight
-    if not (math.isfinite(weight) and 0 <= weight <= 1e30):
-        raise ConfigError(f"--temporal-weight {weight}: expected a finite number >= 0")
-    if request.first_frame_iterations < 1:
-        raise ConfigError("--first-frame-iterations: expected at least 1")
-    fps = request.fps
-    if fps is not None and not (math.isfinite(fps) and frames.MIN_FPS <= fps <= frames.MAX_FPS):
-        raise ConfigError(f"--fps {fps}: expected a rate from {frames.MIN_FPS:g} to"
-                          f" {frames.MAX_FPS:g} frames per second")  # fmt: skip
-    if fps is not None and fps < frames.GIF_MIN_FPS and request.output.suffix.lower() == ".gif":
-        raise ConfigError(f"--fps {fps}: a GIF shows a frame for at most"
-                          f" {frames.GIF_LONGEST_MS / 1000:g} s; expected at least"
-                          f" {frames.GIF_MIN_FPS:g} for a .gif output")  # fmt: skip

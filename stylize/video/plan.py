@@ -10,13 +10,15 @@ and a file whose checksum matches; from the first frame that fails this, all are
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 from stylize.config import Settings
-from stylize.errors import InputError
+from stylize.errors import ConfigError, InputError
 from stylize.files import file_digests, is_regular_file
 from stylize.manifest import clean_json, with_setting_defaults
+from stylize.video import frames
 
 # Later frames start from the previous one, so these shape the first frame only.
 FIRST_FRAME_ONLY = ("scales", "scale_ratio", "init", "noise_ratio")
@@ -133,3 +135,22 @@ def parse_frames(text: str | None, count: int) -> tuple[int, int]:
     if not 1 <= start <= end:
         raise InputError(f"--frames '{text}': expected 1 <= A <= B")
     return start - 1, end
+
+
+def check_numbers(request) -> None:
+    """ConfigError for a VideoRequest number out of range: --temporal-weight,
+    --first-frame-iterations, and --fps (0.0001 to 1000 fps, from 0.0016 for a GIF, whose
+    frame delay is 16-bit centiseconds)."""
+    weight = request.temporal_weight
+    if not (math.isfinite(weight) and 0 <= weight <= 1e30):
+        raise ConfigError(f"--temporal-weight {weight}: expected a finite number >= 0")
+    if request.first_frame_iterations < 1:
+        raise ConfigError("--first-frame-iterations: expected at least 1")
+    fps = request.fps
+    if fps is not None and not (math.isfinite(fps) and frames.MIN_FPS <= fps <= frames.MAX_FPS):
+        raise ConfigError(f"--fps {fps}: expected a rate from {frames.MIN_FPS:g} to"
+                          f" {frames.MAX_FPS:g} frames per second")  # fmt: skip
+    if fps is not None and fps < frames.GIF_MIN_FPS and request.output.suffix.lower() == ".gif":
+        raise ConfigError(f"--fps {fps}: a GIF shows a frame for at most"
+                          f" {frames.GIF_LONGEST_MS / 1000:g} s; expected at least"
+                          f" {frames.GIF_MIN_FPS:g} for a .gif output")  # fmt: skip
