@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -524,12 +526,27 @@ def test_the_summary_names_no_video_until_one_is_assembled(request_for, tmp_path
     assert folder["output"] == str(tmp_path / "out") and folder["output_frames"] is None
 
 
+def _hold_for(apng: Path, frame: int, seconds: int) -> None:
+    """Set ``frame``'s APNG delay to ``seconds``: its fcTL chunk's delay_num and delay_den
+    (bytes 20-23 of the 26) to seconds/1, the chunk's CRC recomputed. Pillow 10.1 writes
+    delays as milliseconds/1000, so at most 65.535 s."""
+    data = bytearray(apng.read_bytes())
+    start = -1
+    for _ in range(frame + 1):
+        start = data.index(b"fcTL", start + 1)
+    body = start + 4
+    data[body + 20 : body + 24] = seconds.to_bytes(2, "big") + (1).to_bytes(2, "big")
+    data[body + 26 : body + 30] = zlib.crc32(bytes(data[start : body + 26])).to_bytes(4, "big")
+    apng.write_bytes(bytes(data))
+
+
 def test_a_gif_frame_held_longer_than_a_gif_can_show_it_is_refused(request_for, tmp_path,
                                                                    gradient):  # fmt: skip
     pictures = [Image.fromarray(gradient(40, 30, t)) for t in range(3)]
     held = tmp_path / "held.png"
     pictures[0].save(held, save_all=True, append_images=pictures[1:],
-                     duration=[100, 700_000, 100])  # fmt: skip
+                     duration=100)  # fmt: skip
+    _hold_for(held, frame=1, seconds=700)
     with pytest.raises(ImageError, match=r"frame 2 of the clip is shown for 700 s, longer than"
                                          r" a GIF frame can last"):  # fmt: skip
         run_video(request_for("out.gif", content=held))

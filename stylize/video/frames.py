@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import re
+import struct
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -357,7 +358,8 @@ def _write_gif(path: Path, frames: Iterable[np.ndarray], fps: float) -> None:
     try:
         pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
                          duration=durations, loop=0)  # fmt: skip
-    except OverflowError:  # two equal frames merged past the longest delay
+    except (OverflowError, struct.error):  # two equal frames merged past the longest delay
+        # (Pillow 10.1 packs the delay with struct and raises struct.error; 13, OverflowError)
         raise OSError(f"a frame would be shown longer than a GIF's {GIF_LONGEST_MS / 1000}"
                       " s") from None  # fmt: skip
 
