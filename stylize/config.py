@@ -241,13 +241,8 @@ def _check_layers(option: str, layers: LayerWeights) -> None:
                 f"--{option}: unknown layer {name!r}; valid layers are {', '.join(FEATURE_LAYERS)}"
             )
         _check_non_negative(option, weight)
-        if weight > FLOAT32_MAX:
-            raise ConfigError(f"--{option}: the weight of {name} must be at most {FLOAT32_MAX:.4g}"
-                              f" (the largest float32), got {weight:g}")  # fmt: skip
-        if 0 < weight < FLOAT32_TINY:
-            raise ConfigError(f"--{option}: the weight of {name} must be 0 or at least"
-                              f" {FLOAT32_TINY:.4g} (the smallest float32),"
-                              f" got {weight:g}")  # fmt: skip
+        if problem := _outside_float32(weight):
+            raise ConfigError(f"--{option}: the weight of {name}, {weight:g}, is {problem}")
     if len({name for name, _ in layers}) != len(layers):
         raise ConfigError(f"--{option}: a layer is named twice")
     if not sum(weight for _, weight in layers) > 0:
@@ -282,26 +277,26 @@ def _check_non_negative(name: str, value: float) -> None:
 
 
 def _check_float32(name: str, value: float) -> None:
-    """The graph computes in float32: a larger number would be infinite there, a positive
-    one below its smallest 0 (a weight that silently weighs nothing)."""
-    if value > FLOAT32_MAX:
-        raise ConfigError(f"--{name} must be at most {FLOAT32_MAX:.4g} (the largest float32),"
-                          f" got {value:g}")  # fmt: skip
-    if 0 < value < FLOAT32_TINY:
-        raise ConfigError(f"--{name} {value:g} is below the smallest float32"
-                          f" ({FLOAT32_TINY:.4g}), where it would be 0")  # fmt: skip
+    if problem := _outside_float32(value):
+        raise ConfigError(f"--{name} {value:g} is {problem}")
 
 
 def _check_product(what: str, value: float, hint: str = "lower one of them") -> None:
-    """A number the graph computes with, formed from options: larger than float32's
-    largest it would be infinite there, positive below its smallest 0."""
+    """A number the graph computes with, formed from options."""
+    if problem := _outside_float32(value):
+        hint = hint if value > 1 else "raise one of them"
+        raise ConfigError(f"{what} is {value:g}, {problem}; {hint}")
+
+
+def _outside_float32(value: float) -> str | None:
+    """Why the graph, which computes in float32, cannot hold ``value``: a larger number
+    would be infinite there, a positive one below its smallest 0 (a weight that silently
+    weighs nothing); None when it can."""
     if value > FLOAT32_MAX:
-        raise ConfigError(f"{what} is {value:g}, beyond the largest float32"
-                          f" ({FLOAT32_MAX:.4g}); {hint}")  # fmt: skip
+        return f"beyond the largest float32 ({FLOAT32_MAX:.4g})"
     if 0 < value < FLOAT32_TINY:
-        raise ConfigError(f"{what} is {value:g}, below the smallest float32"
-                          f" ({FLOAT32_TINY:.4g}), where it would be 0;"
-                          " raise one of them")  # fmt: skip
+        return f"below the smallest float32 ({FLOAT32_TINY:.4g}), where it would be 0"
+    return None
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

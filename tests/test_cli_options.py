@@ -70,7 +70,7 @@ def test_alpha_given_beside_a_content_ratio_is_refused_even_at_its_default(argum
     [
         (["--style-scale", "1e9"], "--style-scale 1e+09 at --max-size 512"),
         (["--style-scale", "8", "--max-size", "4000"], "at most 16384"),
-        (["--style-weights", "1e308,1e308"], "--style-weights must be at most 3.403e+38"),
+        (["--style-weights", "1e308,1e308"], "--style-weights 1e+308 is beyond the largest"),
         (["--content-layers", "conv4_2:1e39"], "--content-layers: the weight of conv4_2"),
         (["--content-ratio", "3e38"], "--content-ratio x --beta is 1.2e+40"),
     ],

@@ -187,7 +187,7 @@ def test_a_style_scale_up_to_the_largest_side_is_kept():
 @pytest.mark.parametrize(
     ("weights", "expected"),
     [
-        ((1e308, 1e308), "--style-weights must be at most 3.403e\\+38 .*largest float32"),
+        ((1e308, 1e308), r"--style-weights 1e\+308 is beyond the largest float32 \(3.403e"),
         ((3e38, 3e38), "the sum of --style-weights is 6e\\+38, beyond the largest float32"),
     ],
 )
@@ -199,7 +199,7 @@ def test_style_weights_beyond_float32_are_refused(weights, expected):
 
 @pytest.mark.parametrize("option", ["content_layers", "style_layers"])
 def test_layer_weights_beyond_float32_are_refused(option):
-    with pytest.raises(ConfigError, match="--.*-layers: the weight of conv4_2 .*largest float32"):
+    with pytest.raises(ConfigError, match=r"-layers: the weight of conv4_2, 1e\+39, is beyond the"):
         Settings(**{option: (("conv4_2", 1e39),)})
     with pytest.raises(ConfigError, match="largest float32"):
         parse_layer_weights(option.replace("_", "-"), "conv4_2:1e39")
@@ -231,7 +231,7 @@ def test_layer_weights_whose_products_stay_in_float32_are_kept():
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"style_layers": (("conv1_1", 1e-50),)}, "--style-layers: the weight of conv1_1 must be"),
+        ({"style_layers": (("conv1_1", 1e-50),)}, "--style-layers: the weight of conv1_1, 1e-50"),
         ({"content_layers": (("conv4_2", 1e-46),)}, "--content-layers: the weight of conv4_2"),
         ({"beta": 1e-50}, "--beta 1e-50 is below the smallest float32 \\(1.401e-45\\)"),
         ({"alpha": 1e-46}, "--alpha .* is below the smallest float32"),
