@@ -300,16 +300,18 @@ def postprocess(generated: np.ndarray, mean_pixel: np.ndarray, bit_depth: int = 
     return np.clip(np.rint(levels), 0, top).astype(dtype)
 
 
-def check_output_path(path: str | os.PathLike, overwrite: bool, bit_depth: int = 8) -> Path:
+def check_output_path(path: str | os.PathLike, overwrite: bool, bit_depth: int = 8,
+                      label: str | None = None) -> Path:  # fmt: skip
     """Check that an image can be written at ``path`` before any long work starts.
 
     The extension must be one of WRITE_EXTENSIONS (any case; with ``bit_depth`` 16 one of
     PNG's or TIFF's), the path must not be a directory, its folder must exist and be
     writable, its name must fit the file system, and the file must not exist yet unless
-    ``overwrite`` is true. Returns the path as a Path; raises ImageError otherwise.
+    ``overwrite`` is true. Returns the path as a Path; raises ImageError otherwise, its
+    message starting with ``label`` (default: output image 'PATH').
     """
     output = Path(path)
-    label = f"output image '{output}'"
+    label = label or f"output image '{output}'"
     check_writable(output, label, overwrite, ImageError, WRITE_EXTENSIONS)
     check_depth_extension(output, bit_depth, label)
     return output

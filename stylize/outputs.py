@@ -10,7 +10,6 @@ from pathlib import Path
 
 from stylize import images
 from stylize.errors import ImageError
-from stylize.files import check_writable
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -63,8 +62,7 @@ def check_checkpoints(output: Path, every: int, last: int, overwrite: bool,
 
 
 def _check_checkpoint(path: Path, every: int, overwrite: bool) -> None:
-    check_writable(path, f"--save-every {every}: checkpoint '{path}'", overwrite, ImageError,
-                   images.WRITE_EXTENSIONS)  # fmt: skip
+    images.check_output_path(path, overwrite, label=f"--save-every {every}: checkpoint '{path}'")
 
 
 def _numbered(folder: Path, output: Path, every: int, final: int) -> list[Path]:

@@ -110,8 +110,7 @@ def check_outputs(request: RunRequest) -> None:
         check_plot_path(request.loss_plot, overwrite)
     if request.contact_sheet:
         sheet = request.contact_sheet
-        check_writable(sheet, f"--contact-sheet '{sheet}'", overwrite, ImageError,
-                       images.WRITE_EXTENSIONS)  # fmt: skip
+        images.check_output_path(sheet, overwrite, label=f"--contact-sheet '{sheet}'")
     if request.history:
         check_writable(request.history, f"--history '{request.history}'", overwrite, ImageError)
     extra = {"--history": request.history, "--loss-plot": request.loss_plot,

@@ -105,12 +105,14 @@ class Stylizer:
         if self.on_tile is not None:
             self.on_tile(name, done, count)
 
-    def grams_at_size(self, image: np.ndarray) -> dict[str, np.ndarray]:
+    def grams_at_size(self, image: np.ndarray, plan: tile_plan.Plan | None = None
+                      ) -> dict[str, np.ndarray]:  # fmt: skip
         """Normalized style Grams of a preprocessed (1, h, w, 3) image of any size: on the
         one-pass graph when one is kept (its image is replaced), else in a graph of its own
-        (which would not drop a kept tiled graph), or in tiles when that would not fit."""
+        (which would not drop a kept tiled graph), or in tiles when that would not fit.
+        ``plan``: self.plan of the image's size, when the caller has it already."""
         _, height, width, _ = image.shape
-        plan = self.plan(width, height)
+        plan = plan or self.plan(width, height)
         if plan.core is None and None in self._graphs:
             return self._graphs[None].style_grams(image)
         if plan.core is None:

@@ -264,7 +264,7 @@ class Transfer:
         if style_size == size:
             return self.graph.style_grams(preprocess(images.resize(style, size), self.mean))
         try:  # before the resize: a style too large for memory is refused, not allocated
-            self.stylizer.plan(*style_size)
+            plan = self.stylizer.plan(*style_size)
         except ResourceError as error:
             raise ResourceError(
                 f"--style-scale {self.settings.style_scale:g} scales the style image to"
@@ -272,7 +272,7 @@ class Transfer:
                 f" memory (lower --style-scale): {error}"
             ) from None
         image = preprocess(images.resize(style, style_size), self.mean)
-        return self.stylizer.grams_at_size(image)
+        return self.stylizer.grams_at_size(image, plan)
 
     def _initial(self, content: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         init = self.settings.init

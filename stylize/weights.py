@@ -190,9 +190,13 @@ def write_random_vgg19(path: Path, network: str, layout: str, overwrite: bool) -
     """Write the random network ``network`` names (``random:7``, say) to ``path`` in either
     layout: the same conv arrays a ``--weights random:7`` run uses. InputError when the
     name is not a random network or the path cannot be written."""
-    spec = random_spec(network)
+    try:
+        spec = random_spec(network)
+    except WeightsError:  # its message would name --weights
+        spec = None
     if spec is None:
-        raise ConfigError(f"--network {network!r}: expected random[:SEED] or random-tiny[:SEED]")
+        raise ConfigError(f"--network {network!r}: expected random[:SEED] or random-tiny[:SEED],"
+                          " SEED a whole number from 0 to 4294967295")  # fmt: skip
     check_writable(Path(path), f"--write-random '{path}'", overwrite)
     name, seed = spec
     return synthetic.write_vgg19_mat(path, layout, RANDOM_NETWORKS[name], TINY_FC_WIDTHS, seed)

@@ -4,7 +4,6 @@ before any job, one listing per folder), and the temporary files a killed run le
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -110,12 +109,7 @@ def prepare_out_dir(path: Path, input_values: Iterable[str | Path]) -> Path:
         raise InputError(f"--out '{path}': cannot create folder ({exc.strerror})") from exc
     if not path.is_dir():
         raise InputError(f"--out '{path}': not a folder")
-    probe = path / f".stylize-write-test-{secrets.token_hex(4)}"
-    try:
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"--out '{path}': folder is not writable ({exc.strerror})") from exc
+    check_folder_writable(path, f"--out '{path}'")
     for value in input_values:
         if str(value) != "-" and Path(value).is_dir() and Path(value).resolve() == path.resolve():
             raise InputError(f"--out '{path}' is also an input folder; its outputs would be"

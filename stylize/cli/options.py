@@ -167,7 +167,7 @@ def settings_from_options(options: Mapping[str, object]) -> Settings:
     """Settings from parsed option values; a setting the command has no option for keeps
     its default. Raises ConfigError naming the option."""
     values = {name: options[name] for name in _SETTINGS_FIELDS if name in options}
-    if values.get("content_ratio") is not None and _given("alpha"):
+    if values.get("content_ratio") is not None and given("alpha"):
         raise ConfigError(BOTH_CONTENT_WEIGHTS)
     if "bit_depth" in values:
         values["bit_depth"] = int(values["bit_depth"])
@@ -179,7 +179,7 @@ def settings_from_options(options: Mapping[str, object]) -> Settings:
     return Settings(**values)
 
 
-def _given(name: str) -> bool:
+def given(name: str) -> bool:
     """Whether the running command's option ``name`` was given (not its default), for an
     option whose default value may also be given on purpose."""
     context = click.get_current_context(silent=True)

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import Iterator
 
 import click
-from click.core import ParameterSource
 
 from stylize.errors import ConfigError
 
@@ -35,7 +34,7 @@ def preview_board(options: dict, command: str) -> Iterator[object | None]:
 
 def check_no_host() -> None:
     """ConfigError when --preview-host is given without --preview: nothing would listen."""
-    context = click.get_current_context(silent=True)
-    if context and context.get_parameter_source("preview_host") not in (
-            None, ParameterSource.DEFAULT):  # fmt: skip
+    from stylize.cli.options import given
+
+    if given("preview_host"):
         raise ConfigError("--preview-host is used only with --preview PORT")

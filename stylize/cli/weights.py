@@ -10,10 +10,9 @@ import json
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
 from stylize.cli.errors import reports_errors
-from stylize.cli.options import typed_weights
+from stylize.cli.options import given, typed_weights
 from stylize.errors import ConfigError, WeightsError
 
 _LAYOUTS = {
@@ -76,7 +75,7 @@ def weights_command(path: Path | None, no_self_test: bool, as_json: bool,
     if write_random is not None:
         from stylize.weights import write_random_vgg19
 
-        check_write_options(path, network)
+        check_write_options(path)
         path = write_random_vgg19(write_random, network, layout, overwrite)
     else:
         check_file_options()
@@ -85,31 +84,19 @@ def weights_command(path: Path | None, no_self_test: bool, as_json: bool,
     click.echo(json.dumps(result) if as_json else format_report(result))
 
 
-def check_write_options(path: Path | None, network: str) -> None:
-    """ConfigError when PATH is given too (which file would be checked?) or ``network``
-    names no random network, the message naming --network."""
-    from stylize.weights import random_spec
-
+def check_write_options(path: Path | None) -> None:
+    """ConfigError when PATH is given beside --write-random: which file would be checked?"""
     if path is not None:
         raise ConfigError(f"PATH '{path}' and --write-random both name the file to check;"
                           " give one of them")  # fmt: skip
-    try:
-        spec = random_spec(network)
-    except WeightsError:
-        spec = None
-    if spec is None:
-        raise ConfigError(f"--network {network!r}: expected random[:SEED] or random-tiny[:SEED],"
-                          " SEED a whole number from 0 to 4294967295")  # fmt: skip
 
 
 def check_file_options() -> None:
     """ConfigError naming the options that only --write-random uses, when given without it."""
-    context = click.get_current_context()
-    given = [f"--{name}" for name in ("network", "layout", "overwrite")
-             if context.get_parameter_source(name) != ParameterSource.DEFAULT]  # fmt: skip
-    if given:
-        verb = "is" if len(given) == 1 else "are"
-        raise ConfigError(f"{' and '.join(given)} {verb} used only with --write-random OUT")
+    named = [f"--{name}" for name in ("network", "layout", "overwrite") if given(name)]
+    if named:
+        verb = "is" if len(named) == 1 else "are"
+        raise ConfigError(f"{' and '.join(named)} {verb} used only with --write-random OUT")
 
 
 def checked_file(path: Path | None) -> Path:
