@@ -363,12 +363,14 @@ class Transfer:
                       self.seed)  # fmt: skip
 
     def _finished(self, image: np.ndarray, costs: Costs) -> tuple[np.ndarray, Costs]:
-        """A settled image of the current scale and its costs as finish() returns them: with
-        a keep mask, the composite with the content and the costs of that other image."""
+        """A settled image of the current scale and the costs finish() reports for it: with a
+        keep mask, those of its composite with the content, the image written. The image is
+        returned unblended: finish() blends it once, in the output's colours (blending twice
+        would weigh a grey mask's image by the square of its level)."""
         if self.keep is None:
             return image, costs
-        image = self._kept(image, self.content)
-        return image, self.graph.evaluate(preprocess(image, self.mean))
+        composite = self._kept(image, self.content)
+        return image, self.graph.evaluate(preprocess(composite, self.mean))
 
     def _kept(self, image: np.ndarray, source: np.ndarray) -> np.ndarray:
         """With a keep mask, ``source`` (resized to ``image``) exactly where it is black."""

@@ -58,6 +58,23 @@ def test_result_has_the_costs_of_the_written_image(weights):
     check.close()
 
 
+@pytest.mark.parametrize("scales", [1, 2])
+def test_a_grey_keep_mask_blends_once_and_the_costs_are_the_written_images(weights, scales):
+    """Grey keeps the content at the mask's weight once: the costs reported are those of
+    the file written (the image used to be blended again, at the square of its level)."""
+    keep = np.full(CONTENT.shape[:2], 0.5, np.float32)
+    keep[:, :8] = 0.0
+    stylizer = Stylizer(weights, Settings(iterations=6, scales=scales), CPU, keep_mask=True)
+    result = _result(Transfer(stylizer, CONTENT, [STYLE_A], 3, keep=keep))[1]
+    np.testing.assert_array_equal(result.image[:, :6], CONTENT[:, :6])
+    check = TransferGraph(weights, Settings(), CPU)
+    mean = weights.mean_pixel
+    pre = lambda im: (im.astype(np.float32) - mean)[None]  # noqa: E731
+    check.set_targets(check.content_features(pre(CONTENT)), check.style_grams(pre(STYLE_A)))
+    assert check.evaluate(pre(result.image)).J == pytest.approx(result.costs.J, rel=1e-5)
+    check.close()
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
 def test_finish_evaluates_each_distinct_candidate_once(weights, optimizer, monkeypatch):
     """At print size a forward pass takes minutes: the latest and the best iterate are
