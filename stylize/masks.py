@@ -24,13 +24,11 @@ from stylize.weights import VggWeights
 def load_mask(path: str | os.PathLike, size: tuple[int, int], role: str = "mask") -> np.ndarray:
     """An image file as an (H, W) float32 mask in [0, 1] at ``size`` = (width, height):
     its gray levels 0-255 read as weights 0-1 (colour images by their channel mean; an ICC
-    profile is not applied, the values being weights), resized with Lanczos. ImageError
-    naming ``role`` and the file when it cannot be read."""
+    profile is not applied, the values being weights), resized as ``resize_mask`` does.
+    ImageError naming ``role`` and the file when it cannot be read."""
     pixels = images.load_image(path, role=role, colour_managed=False)
-    gray = pixels.astype(np.float32).mean(axis=2)
-    level = np.rint(gray).astype(np.uint8)
-    resized = images.resize(np.repeat(level[:, :, None], 3, axis=2), size)[:, :, 0]
-    return (resized.astype(np.float32) / 255.0).clip(0.0, 1.0)
+    level = np.rint(pixels.astype(np.float32).mean(axis=2))
+    return resize_mask(level / np.float32(255.0), size)
 
 
 def halve(mask: np.ndarray) -> np.ndarray:
@@ -60,12 +58,22 @@ def layer_masks(mask: np.ndarray, weights: VggWeights, names) -> dict[str, np.nd
 
 
 def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """An (H, W) mask at ``size`` = (width, height), bilinear (no ringing, so a black or
-    white region stays exactly 0 or 1 away from its edges)."""
+    """An (H, W) mask at ``size`` = (width, height), each axis on its own: shrinking
+    averages each output pixel's own span (a box filter), so an output pixel lying wholly
+    on black or white is exactly 0 or 1; growing interpolates linearly (smooth edges). No
+    ringing either way: the images' Lanczos gave black pixels near an edge weights up to
+    11/255."""
     if mask.shape[::-1] == tuple(size):
         return mask
+    width, height = size
     picture = Image.fromarray(mask.astype(np.float32), mode="F")
-    return np.asarray(picture.resize(size, Image.Resampling.BILINEAR), np.float32).clip(0, 1)
+    picture = picture.resize((width, picture.height), _mask_filter(picture.width, width))
+    picture = picture.resize((width, height), _mask_filter(picture.height, height))
+    return np.asarray(picture, np.float32).clip(0, 1)
+
+
+def _mask_filter(old: int, new: int) -> Image.Resampling:
+    return Image.Resampling.BOX if new <= old else Image.Resampling.BILINEAR
 
 
 def composite(image: np.ndarray, content: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -33,6 +33,30 @@ def test_a_masks_colour_profile_is_not_applied(tmp_path, icc_profile, mode):
     np.testing.assert_array_equal(mask, levels / np.float32(255))
 
 
+def test_a_resized_mask_is_exact_wherever_a_pixel_lies_wholly_on_black_or_white(tmp_path):
+    """Shrunk 100 -> 64 columns (a pixel spans 1.5625) and grown 20 -> 48 rows: columns
+    whose span lies on the black half are 0 and on the white half 1, to the last pixel
+    before the edge (Lanczos rang there: 11/255 on column 31)."""
+    levels = np.zeros((20, 100), np.uint8)
+    levels[:, 50:] = 255
+    Image.fromarray(levels).save(tmp_path / "m.png")
+    mask = masks.load_mask(tmp_path / "m.png", (64, 48))
+    span = 100 / 64
+    black = [j for j in range(64) if (j + 1) * span <= 50]
+    white = [j for j in range(64) if j * span >= 50]
+    assert black == list(range(32)) and white == list(range(32, 64))
+    assert (mask[:, black] == 0).all() and (mask[:, white] == 1).all()
+
+
+def test_a_grown_mask_is_smooth_across_an_edge_and_exact_away_from_it():
+    mask = np.zeros((16, 16), np.float32)
+    mask[:, 8:] = 1.0
+    grown = masks.resize_mask(mask, (64, 32))
+    assert (grown[:, :30] == 0).all() and (grown[:, 34:] == 1).all()
+    edge = grown[0, 28:36]
+    assert (np.diff(edge) >= 0).all() and 0 < edge[3] < 1 and len(set(edge.tolist())) > 4
+
+
 def test_an_unreadable_mask_is_an_image_error_naming_it(tmp_path):
     (tmp_path / "m.png").write_text("no image")
     with pytest.raises(ImageError, match="--style-mask 'm.png'|m.png"):
