@@ -86,10 +86,69 @@ def test_only_get_and_head_are_allowed(served, method):
     assert response.status == 405 and response.getheader("Allow") == "GET, HEAD"
 
 
-def test_unknown_methods_are_refused(served):
+@pytest.mark.parametrize("method", ["PROPFIND", "PURGE", "CONNECT", "BREW", "get"])
+def test_every_other_method_is_refused_alike(served, method):
     _, server = served
-    response, _ = _request(server, "BREW", "/")
-    assert response.status == 501
+    response, body = _request(server, method, "/state.json")
+    assert (response.status, body) == (405, b"method not allowed\n")
+    assert response.getheader("Allow") == "GET, HEAD"
+    _assert_security_headers(response.getheader)
+
+
+def _assert_security_headers(header) -> None:
+    assert header("X-Content-Type-Options") == "nosniff"
+    assert "default-src 'none'" in header("Content-Security-Policy")
+    assert header("Cache-Control") == "no-store"
+    assert header("Referrer-Policy") == "no-referrer"
+
+
+# http.server reads at most this much of a line and this many header lines; the requests
+# below end exactly where it stops reading, since unread bytes would make closing the
+# connection a reset that can overtake the answer.
+LINE_LIMIT, HEADER_LIMIT = 65536, 100
+
+
+def _raw_request(server, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers by lower-case name, body) of the answer to ``data`` sent as is."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (x.partition(":") for x in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def _header_of(headers: dict[str, str]):
+    return lambda name: headers.get(name.lower())
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET / HTTP/1.x\r\n\r\n", 400),
+    (b"POST /\r\n\r\n", 400),
+    (b"GET / HTTP/2.0\r\n\r\n", 505),
+    (b"GET /" + b"a" * (LINE_LIMIT + 1 - 5), 414),
+    (b"GET / HTTP/1.1\r\nX-Long: " + b"a" * (LINE_LIMIT + 1 - 8), 431),
+    (b"GET / HTTP/1.1\r\n" + b"X-Many: 1\r\n" * (HEADER_LIMIT + 1), 431),
+])  # fmt: skip
+def test_malformed_requests_are_refused_with_the_same_headers(served, request_bytes, status):
+    _, server = served
+    answer_status, headers, body = _raw_request(server, request_bytes)
+    assert answer_status == status
+    _assert_security_headers(_header_of(headers))
+    assert headers["content-type"] == "text/plain" and headers["connection"] == "close"
+    assert int(headers["content-length"]) == len(body) and b"<" not in body
+
+
+def test_a_malformed_head_request_gets_no_body(served):
+    _, server = served
+    too_many = b"HEAD / HTTP/1.1\r\n" + b"X: 1\r\n" * (HEADER_LIMIT + 1)
+    status, headers, body = _raw_request(server, too_many)
+    assert (status, body) == (431, b"") and int(headers["content-length"]) > 0
+    _assert_security_headers(_header_of(headers))
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1",
@@ -105,6 +164,33 @@ def test_a_loopback_preview_accepts_its_own_names(served, host):
     _, server = served
     response, _ = _request(server, path="/state.json", host=host.format(port=server.port))
     assert response.status == 200
+
+
+@pytest.fixture
+def resolver_with_a_loopback_name(monkeypatch):
+    """``preview-box.test`` resolves to 127.0.0.1, as a machine's own name often does."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return real("127.0.0.1" if host == "preview-box.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.parametrize("given", ["127.1", "preview-box.test", "LocalHost"])
+def test_loopback_is_decided_by_the_address_bound_not_by_how_it_was_written(
+    resolver_with_a_loopback_name, given
+):
+    with PreviewServer(Board("stylize run"), given, 0) as server:
+        assert server.httpd.server_address[0] == "127.0.0.1"
+        port = server.port
+        for host in ["evil.example", f"evil.example:{port}", f"{given}:1"]:
+            response, _ = _request(server, path="/state.json", host=host)
+            assert response.status == 403, host
+        for host in [f"{given}:{port}", f"{given.upper()}:{port}", f"127.0.0.1:{port}",
+                     f"localhost:{port}"]:  # fmt: skip
+            response, _ = _request(server, path="/state.json", host=host)
+            assert response.status == 200, host
 
 
 def test_a_preview_on_every_interface_accepts_any_host():
@@ -160,6 +246,24 @@ def test_ipv6_loopback_when_the_machine_has_it():
         pytest.skip(f"IPv6 loopback not configured: {error}")
     with server:
         assert server.url == f"http://[::1]:{server.port}/"
-        connection = http.client.HTTPConnection("::1", server.port, timeout=10)
-        connection.request("GET", "/state.json")
-        assert connection.getresponse().status == 200
+        for host, status in [(f"[::1]:{server.port}", 200), ("evil.example", 403)]:
+            connection = http.client.HTTPConnection("::1", server.port, timeout=10)
+            connection.request("GET", "/state.json", headers={"Host": host})
+            assert connection.getresponse().status == status, host
+            connection.close()
+
+
+def test_ipv6_loopback_written_long_is_still_loopback():
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    try:
+        server = PreviewServer(Board("stylize run"), "0:0:0::1", 0)
+    except ConfigError as error:
+        pytest.skip(f"IPv6 loopback not configured: {error}")
+    with server:
+        for host, status in [(f"[::1]:{server.port}", 200), (f"[0:0:0::1]:{server.port}", 200),
+                             ("evil.example", 403)]:  # fmt: skip
+            connection = http.client.HTTPConnection("::1", server.port, timeout=10)
+            connection.request("GET", "/state.json", headers={"Host": host})
+            assert connection.getresponse().status == status, host
+            connection.close()

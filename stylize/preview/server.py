@@ -3,9 +3,12 @@ its own, serving exactly five resources (the page, its script and style sheet, t
 JSON and the image as PNG) from memory. No part of a request is ever used as a path: the
 page's files are read once from the package when the server starts.
 
-Rules: GET and HEAD only (other methods: 405); any other path: 404; when bound to a loopback
-address, a request must name that address or ``localhost`` with the port in its Host header
-(403 otherwise), so a web page elsewhere cannot read the preview through DNS rebinding.
+Rules: GET and HEAD only (every other method: 405); any other path: 404; when bound to a
+loopback address (however --preview-host wrote it: ``127.1``, a name that resolves there), a
+request must name that address, the name it was given as or ``localhost`` with the port in
+its Host header (403 otherwise), so a web page elsewhere cannot read the preview through DNS
+rebinding. Every answer, http.server's refusals of malformed requests included, carries the
+same security headers.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ class PreviewServer:
             raise ConfigError(_bind_message(host, port, error)) from None
         self.httpd.daemon_threads = True
         self.host, self.port = host, self.httpd.server_address[1]
-        self.httpd.allowed_hosts = _allowed_hosts(host, self.port)
+        bound = self.httpd.server_address[0]
+        self.httpd.allowed_hosts = _allowed_hosts(host, bound, self.port)
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.2,),
                                         name="stylize-preview", daemon=True)  # fmt: skip
         self._thread.start()
@@ -99,17 +103,17 @@ def _bind_message(host: str, port: int, error: OSError) -> str:
     return f"--preview-host '{host}' --preview {port}: cannot listen there ({reason})"
 
 
-def _allowed_hosts(host: str, port: int) -> frozenset[str] | None:
-    """Host header values accepted (lower case), or None (any) for a non-loopback bind."""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host.lower() == "localhost"
-    if not loopback:
+def _allowed_hosts(given: str, bound: str, port: int) -> frozenset[str] | None:
+    """Host header values accepted (lower case, each with ``:port``), or None (any) when
+    ``bound``, the address actually listened on, is not a loopback one. ``given`` is
+    --preview-host as written (an address in any form, or a name)."""
+    address = ipaddress.ip_address(bound)
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if not address.is_loopback:
         return None
-    names = {host.lower(), "localhost", "127.0.0.1", "[::1]"}
-    names |= {f"[{host}]"} if ":" in host else set()
-    return frozenset(f"{name}:{port}" for name in names)
+    names = {given.lower(), str(address), "localhost", "127.0.0.1", "::1"}
+    return frozenset(f"[{name}]:{port}" if ":" in name else f"{name}:{port}" for name in names)
 
 
 def _page_file(name: str) -> bytes:
@@ -138,7 +142,23 @@ class _PreviewHandler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"method not allowed\n", "text/plain",
                    extra={"Allow": "GET, HEAD"})  # fmt: skip
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = _refuse_method
+    def __getattr__(self, name: str):
+        # http.server looks up do_<METHOD> and answers 501, without our headers, to a method
+        # it finds none for; every method but GET and HEAD is refused here instead.
+        if name.startswith("do_"):
+            return self._refuse_method
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+        """http.server's refusal of a malformed request (400, 414, 431, 505): plain text with
+        the security headers, in place of its HTML page without them."""
+        status = HTTPStatus(code)
+        if self.request_version == "HTTP/0.9":
+            # The default when no version could be read: http.server would then write the
+            # body alone, with no status line and no headers.
+            self.request_version = "HTTP/1.0"
+        self._send(status, f"{status.phrase.lower()}\n".encode(), "text/plain",
+                   head=self.command == "HEAD", extra={"Connection": "close"})  # fmt: skip
 
     def _serve(self, head: bool) -> None:
         allowed = self.server.allowed_hosts
