@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import zlib
 from pathlib import Path
 
@@ -125,6 +126,36 @@ def test_changed_settings_redo_from_the_first_frame_they_affect(request_for, cha
     assert [r["resumed"] for r in summary["frames"]] == kept
 
 
+def test_a_changed_init_image_redoes_the_first_frame_and_those_after_it(request_for, tmp_path,
+                                                                       gradient):  # fmt: skip
+    init = tmp_path / "init.png"
+    Image.fromarray(gradient(40, 30, 7)).save(init)
+    start = {"settings": {"init": str(init)}, "frames": "1:2"}
+    run_video(request_for(**start))
+    first = (tmp_path / "out" / "00001.png").read_bytes()
+    assert all(r["resumed"] for r in run_video(request_for(**start))["frames"])
+    Image.fromarray(gradient(40, 30, 8)).save(init)  # the same path, other pixels
+    assert [r["resumed"] for r in run_video(request_for(**start))["frames"]] == [False, False]
+    assert (tmp_path / "out" / "00001.png").read_bytes() != first
+
+
+@pytest.mark.parametrize("init, resumed", [(True, False), (False, True)])
+def test_frames_recorded_before_init_checksums_are_redone_if_an_init_file_made_them(
+    request_for, tmp_path, init, resumed
+):
+    path = tmp_path / "init.png"
+    Image.new("RGB", (40, 30), (200, 90, 40)).save(path)
+    start = {"settings": {"init": str(path)} if init else {}, "frames": "1"}
+    run_video(request_for(**start))
+    manifest = tmp_path / "out" / "manifest.jsonl"
+    lines = [json.loads(x) for x in manifest.read_text().splitlines()]
+    for line in lines:  # as stylize wrote them before it compared the --init file
+        line["settings"].pop("init_sha256", None)
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    # that file may have changed since, so its frames are redone; other starts are kept
+    assert [r["resumed"] for r in run_video(request_for(**start))["frames"]] == [resumed]
+
+
 def test_a_changed_input_frame_or_a_damaged_output_redoes_from_there(request_for, clip, tmp_path):
     run_video(request_for())
     picture = np.asarray(Image.open(clip / "002.png")).copy()
@@ -223,6 +254,56 @@ def test_a_part_of_a_clip_keeps_the_sound_of_that_part(request_for, tmp_path):
     assert written.audio and written.count == 4  # a part had no sound until 2026-12-07
     expected = np.sqrt((0.6**3 - 0.2**3) / (3 * 0.4) / 2)  # 0.2-0.6 s of the tone
     assert sound_rms(tmp_path / "part.mp4") == pytest.approx(expected, rel=0.05)
+
+
+def _ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _ffmpeg(*arguments):
+    command = [_ffmpeg_exe(), "-y", "-v", "error", *arguments]
+    return subprocess.run(command, check=True, capture_output=True).stdout
+
+
+def _samples(video: Path) -> np.ndarray:
+    """A video's sound, decoded to mono float at 44.1 kHz."""
+    return np.frombuffer(_ffmpeg("-i", str(video), "-map", "0:a:0", "-f", "f32le", "-ac", "1",
+                                 "-ar", "44100", "-"), np.float32)  # fmt: skip
+
+
+def test_a_video_stream_that_starts_after_its_sound_keeps_in_step_with_it(request_for, tmp_path):
+    plain, late = tmp_path / "plain.mp4", tmp_path / "late.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=48x32:rate=10", "-frames:v", "4", "-pix_fmt",
+            "yuv420p", str(plain))  # fmt: skip
+    # the picture from 0.3 to 0.7 s; the tone from 0 to 1 s, its amplitude the time in seconds
+    _ffmpeg("-itsoffset", "0.3", "-i", str(plain), "-f", "lavfi", "-i",
+            "aevalsrc=t*sin(2*PI*440*t):s=44100:d=1", "-map", "0:v", "-map", "1:a", "-c:v",
+            "copy", "-c:a", "aac", "-b:a", "192k", str(late))  # fmt: skip
+    assert frames.open_clip(late).timeline[0] == pytest.approx(0.3)
+    run_video(request_for("all.mp4", content=late))
+    sound = _samples(tmp_path / "all.mp4")
+    assert len(sound) / 44100 == pytest.approx(0.4, abs=0.03)  # as long as the picture
+    # its first frame is shown with the sound of 0.3 s (it was the sound of 0 s)
+    assert np.abs(sound[:2205]).max() == pytest.approx(0.33, abs=0.04)
+    run_video(request_for("part.mp4", content=late, frames="1:4"))
+    assert np.allclose(_samples(tmp_path / "part.mp4"), sound, atol=0.02)  # --frames agrees
+
+
+def test_pixels_that_are_not_square_are_stylized_and_written_as_shown(request_for, tmp_path):
+    wide = tmp_path / "wide.mp4"  # 32x32 pixels twice as wide as high: shown 64x32
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=32x32:rate=10", "-frames:v", "2", "-vf",
+            "setsar=2/1", "-pix_fmt", "yuv420p", str(wide))  # fmt: skip
+    summary = run_video(request_for("out.mp4", content=wide, settings={"max_size": 32}))
+    assert (summary["width"], summary["height"]) == (32, 16)  # --max-size of the shown size
+    with Image.open(tmp_path / "out.mp4.frames" / "00001.png") as picture:
+        assert picture.size == (32, 16)
+    written = frames.open_clip(tmp_path / "out.mp4")
+    assert written.size == (32, 16) and written.count == 2
+    probe = subprocess.run([_ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "out.mp4")],
+                           capture_output=True, text=True).stderr  # fmt: skip
+    assert ", 32x16" in probe and "[SAR" not in probe.replace("[SAR 1:1", "")
 
 
 def test_an_existing_video_not_made_here_needs_overwrite(request_for, tmp_path):

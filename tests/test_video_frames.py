@@ -235,6 +235,30 @@ def test_a_phone_videos_rotation_tag_is_read_upright_without_a_warning(tmp_path,
     np.testing.assert_array_equal(first, upright)
 
 
+@pytest.mark.parametrize("sar, rotation, shown", [
+    ("2/1", 0, (64, 32)),  # pixels twice as wide as high: widened
+    ("1/2", 0, (32, 64)),  # twice as high: heightened, never narrowed
+    ("2/1", 90, (64, 32)),  # widened along its rows, then turned upright: 32x64
+])  # fmt: skip
+def test_pixels_that_are_not_square_are_read_at_the_size_they_are_shown(
+    tmp_path, sar, rotation, shown
+):
+    picture = _patches(*shown)  # what a player shows, before the rotation tag
+    stored = tmp_path / "stored.mp4"  # 32x32 pixels stretched to ``shown`` by their SAR
+    _ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{shown[0]}x{shown[1]}", "-i", "-",
+            "-vf", f"scale=32:32,setsar={sar}", "-c:v", "libx264", "-qp", "0", "-pix_fmt",
+            "yuv444p", str(stored), input=picture.tobytes() * 2)  # fmt: skip
+    clip = tmp_path / "clip.mp4"
+    _ffmpeg("-display_rotation", str(rotation), "-i", str(stored), "-c", "copy", str(clip))
+    assert "32x32 [SAR" in _stream_line(clip)
+    read = frames.open_clip(clip)
+    first = next(read.frames())
+    upright = np.rot90(picture) if rotation else picture  # 90 degrees to the left
+    assert read.size == (upright.shape[1], upright.shape[0]) and first.shape == upright.shape
+    unturned = np.rot90(first, -1) if rotation else first  # the patches side by side again
+    assert np.abs(_centres(unturned).astype(int) - PATCHES).max() <= 4
+
+
 def test_gif_output_has_every_frame(tmp_path):
     path = tmp_path / "out.gif"
     frames.write_video(path, iter(_frames(4)), 10.0)

@@ -99,6 +99,8 @@ class _Video:
         self.styles = [images.load_image(path, role="style image") for path in request.styles]
         self.style_keys = [file_digests(path, "sha256")[0] for path in request.styles]
         self.init_image = prepare.load_init_image(self.settings)
+        init_file = self.settings.init_file
+        self.init_key = file_digests(init_file, "sha256")[0] if init_file else None
         self.weights, self.weights_seconds = prepare.load_weights(request.weights, self.settings)
         self.fps, self.repeats = _layout(self.clip, self.start, self.end, request.fps)
         check_gif_timing(request.output, self.fps, self.repeats, self.start)
@@ -213,6 +215,8 @@ class _Video:
         request = self.request
         iterations = request.first_frame_iterations if first else self.settings.iterations
         inputs = {"styles_sha256": self.style_keys, "weights": str(self.weights.path)}
+        if first and self.init_key:  # the start image's pixels shape the first frame
+            inputs["init_sha256"] = self.init_key
         return plan.frame_settings(self.settings, first, iterations, request.temporal_weight,
                                    self.settings.seed is not None, inputs)  # fmt: skip
 
@@ -282,7 +286,7 @@ class _Video:
 
     def _assemble(self) -> None:
         """The output video from the frames on disk, with the input's audio where the
-        container takes it: all of it for the whole clip, that part of it for --frames."""
+        container takes it: the part the frames written are shown in (see _sound)."""
         names = [plan.frame_name(i, self.clip.count) for i in range(self.start, self.end)]
         audio = _sound(self.clip, self.start, self.end)
         if self.request.output.suffix.lower() == ".gif":
@@ -333,14 +337,14 @@ def _layout(clip: frames.Clip, start: int, end: int,
 
 
 def _sound(clip: frames.Clip, start: int, end: int) -> frames.Sound | None:
-    """The clip's sound for its frames ``start`` to ``end - 1``: all of it for the whole
-    clip, the part they are shown in otherwise (None if the clip's timing is unknown)."""
+    """The clip's sound for its frames ``start`` to ``end - 1``: the part they are shown in,
+    the output starting with the first of them, so a video stream that starts after the
+    sound keeps in step with it. Without the clip's timing: all of it for the whole clip,
+    None for a part."""
     if not clip.audio:
         return None
-    if (start, end) == (0, clip.count):
-        return frames.Sound(clip.path)
     if clip.timeline is None:
-        return None
+        return frames.Sound(clip.path) if (start, end) == (0, clip.count) else None
     begins = clip.timeline[start]
     return frames.Sound(clip.path, (begins, clip.timeline[end] - begins))
 

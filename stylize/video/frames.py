@@ -148,8 +148,9 @@ def _folder_frame(path: Path, size: tuple[int, int]) -> np.ndarray:
 def _open_video(path: Path) -> Clip:
     import imageio_ffmpeg
 
-    try:
-        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    try:  # the size of the frames read: upright and with square pixels (_square_pixels)
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24",
+                                            output_params=_square_pixels())  # fmt: skip
         meta = next(reader)
         reader.close()
         count, timeline = timing.ffmpeg_timeline(imageio_ffmpeg.get_ffmpeg_exe(), str(path))
@@ -202,15 +203,16 @@ def _video_frames(path: Path, size: tuple[int, int], start: int,
     # would repeat and drop frames to put a variable-rate clip on one rate's grid.
     passthrough = ["-fps_mode", "passthrough"]
     if mapping is not None:  # 16-bit 4:4:4 Y'CbCr, mapped here
+        options = [*_square_pixels(), *passthrough]
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="yuv444p16le", bits_per_pixel=48,
-                                            output_params=passthrough)  # fmt: skip
+                                            output_params=options)  # fmt: skip
 
         def frame(data):
             return hdr.to_sdr(np.frombuffer(data, "<u2").reshape(3, height, width), mapping)
     else:
-        options = ["-vf", f"scale={decoding.scale}"] if decoding.scale else []
+        options = [*_square_pixels(decoding.scale), *passthrough]
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24",
-                                            output_params=[*options, *passthrough])  # fmt: skip
+                                            output_params=options)  # fmt: skip
 
         def frame(data):
             return np.frombuffer(data, np.uint8).reshape(height, width, 3)
@@ -221,6 +223,20 @@ def _video_frames(path: Path, size: tuple[int, int], start: int,
             yield frame(data)
     finally:
         reader.close()
+
+
+def _square_pixels(colour_options: str | None = None) -> list[str]:
+    """ffmpeg's output options that read a stream's frames at the size they are shown: one
+    whose pixels are not square (a sample aspect ratio other than 1:1, as DV and anamorphic
+    DVD or broadcast video have) is stretched to its display aspect along the side its
+    pixels are long in, as mpv shows it, so no detail is lost, the optimizer sees undistorted
+    shapes, and the output's square pixels show them so. ffmpeg turns a rotated stream
+    upright before this filter (its ratio inverted with its sides). Square pixels, or a
+    ratio the stream does not give, pass through pixel for pixel. ``colour_options``: the
+    scale filter's colour options (Decoding.scale)."""
+    size = ["w='round(iw*max(sar,1))'", "h='round(ih/min(sar,1))'"]
+    options = [*size, *([colour_options] if colour_options else [])]
+    return ["-vf", f"scale={':'.join(options)},setsar=1"]
 
 
 # --- output ------------------------------------------------------------------------------
