@@ -576,3 +576,57 @@ def test_an_out_that_is_a_pipe_or_a_dangling_link_is_refused_before_the_weights_
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().splitlines() == [f"Error: --out '{out}': {message}"]
     assert sorted(tmp_path.iterdir()) == [out] and os.path.lexists(out)
+
+
+# --- QA: other weights, a changed --init image, a template into an input folder -----------
+
+
+def test_other_weights_redo_a_finished_job_as_stylize_run_makes_it(inputs, tmp_path):
+    content, style = inputs / "c" / "c1.png", inputs / "s" / "s1.png"
+    out, single = tmp_path / "out", tmp_path / "single.png"
+    common = ["--content", str(content), "--style", str(style), "--iterations", ITERATIONS,
+              "--seed", "7"]  # fmt: skip
+    for weights in ("random-tiny:0", "random-tiny:5"):
+        result = CliRunner().invoke(main, ["batch", *common, "--out", str(out), "--weights",
+                                           weights])  # fmt: skip
+        assert result.exit_code == 0 and "1 done, 0 skipped" in result.stderr, result.output
+    assert [record["weights"] for record in _manifest(out)] == ["random-tiny:0", "random-tiny:5"]
+    run = CliRunner().invoke(main, ["run", *common, "--weights", "random-tiny:5", "-o",
+                                    str(single), "-q"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert (out / "c1_s1.png").read_bytes() == single.read_bytes()
+
+
+def test_a_changed_init_image_redoes_its_jobs(vgg_file, inputs, tmp_path, gradient):
+    init = tmp_path / "init.png"
+    Image.fromarray(gradient(32, 24, 20)).save(init)
+    out = tmp_path / "out"
+    args = ["--content", inputs / "c" / "c0.png", "--style", inputs / "s" / "s0.png", "--out",
+            out, "--init", init, "--seed", "3"]  # fmt: skip
+    assert _batch(vgg_file, *args).exit_code == 0
+    again = _batch(vgg_file, *args)
+    assert again.exit_code == 0 and "0 done, 1 skipped" in again.stderr, again.output
+    Image.fromarray(gradient(32, 24, 21)).save(init)
+    changed = _batch(vgg_file, *args)
+    assert changed.exit_code == 0 and "1 done, 0 skipped" in changed.stderr, changed.output
+    assert _manifest(out)[-1]["init_sha256"] == sha256_of(init)
+
+
+def test_a_template_that_writes_into_an_input_folder_is_refused_before_anything_runs(
+    vgg_file, inputs, tmp_path
+):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("c0.png", "c1.png"):
+        (photos / name).write_bytes((inputs / "c" / name).read_bytes())
+    before = sorted(tmp_path.rglob("*"))
+    template = "photos/{content}_styled.png"
+    result = _batch(vgg_file, "--content", photos, "--style", inputs / "s" / "s0.png", "--out",
+                    tmp_path, "--template", template)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"Error: --template {template!r} puts output '{photos / 'c0_styled.png'}' in the input"
+        f" folder '{photos}', where the next run would read it as an input; choose another"
+        " --out or --template"
+    ]
+    assert sorted(tmp_path.rglob("*")) == before  # no manifest, no image

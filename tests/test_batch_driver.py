@@ -90,3 +90,51 @@ def test_the_checksum_of_a_fifo_or_a_device_is_none_without_reading(tmp_path):
     os.mkfifo(fifo)
     assert sha256_of(fifo) is None and sha256_of(Path("/dev/zero")) is None
     assert sha256_of(tmp_path / "absent.png") is None
+
+
+def test_a_record_made_with_other_weights_is_not_finished(batch_folder, vgg_file):
+    settings = Settings(iterations=3)
+    first, second, out = _two_written_jobs(batch_folder)
+    with Manifest(out / "manifest.jsonl") as manifest:
+        manifest.append(_finished_record(first, settings, weights="random-tiny:0"))
+        manifest.append(_finished_record(second, settings, weights=str(vgg_file)))
+        jobs = [first, second]
+        assert Batch(jobs, out, settings, manifest, weights="random-tiny:0").pending() == [second]
+        assert Batch(jobs, out, settings, manifest, weights="random-tiny:5").pending() == jobs
+        assert Batch(jobs, out, settings, manifest, weights=str(vgg_file)).pending() == [first]
+        elsewhere = str(vgg_file.parent / "other.mat")
+        assert Batch(jobs, out, settings, manifest, weights=elsewhere).pending() == jobs
+
+
+def test_a_record_without_weights_stands_for_a_weights_file_not_a_random_network(
+    batch_folder, vgg_file
+):
+    settings = Settings(iterations=3)
+    first, _, out = _two_written_jobs(batch_folder)
+    record = _finished_record(first, settings)
+    assert "weights" not in record  # as a batch before random networks wrote it
+    with Manifest(out / "manifest.jsonl") as manifest:
+        manifest.append(record)
+        assert Batch([first], out, settings, manifest, weights=str(vgg_file)).pending() == []
+        for random in ("random:0", "random-tiny:0"):
+            assert Batch([first], out, settings, manifest, weights=random).pending() == [first]
+
+
+def test_a_changed_init_image_redoes_the_job_as_does_an_older_line_without_its_checksum(
+    batch_folder, gradient
+):
+    from PIL import Image
+
+    init = batch_folder / "init.png"
+    Image.fromarray(gradient(32, 24, 7)).save(init)
+    settings = Settings(iterations=3, init=str(init))
+    first, second, out = _two_written_jobs(batch_folder)
+    with Manifest(out / "manifest.jsonl") as manifest:
+        manifest.append(_finished_record(first, settings, init_sha256=sha256_of(init)))
+        manifest.append(_finished_record(second, settings))  # before init_sha256 was written
+        assert Batch([first, second], out, settings, manifest).pending() == [second]
+        Image.fromarray(gradient(32, 24, 8)).save(init)
+        assert Batch([first, second], out, settings, manifest).pending() == [first, second]
+        noise = Settings(iterations=3)  # no start image file: an older line stands
+        manifest.append(_finished_record(first, noise))
+        assert Batch([first], out, noise, manifest).pending() == []

@@ -8,19 +8,44 @@ from pathlib import Path
 
 import pytest
 
-from stylize.batch.outputs import check_out_dir, check_outputs, prepare_out_dir
+from stylize.batch.outputs import (
+    check_out_dir,
+    check_outputs,
+    prepare_out_dir,
+    refuse_outputs_in_input_folders,
+)
 from stylize.batch.plan import Job
 from stylize.errors import InputError
 
 
-def test_out_folder_is_created_and_may_not_be_an_input_folder(batch_folder):
-    assert prepare_out_dir(batch_folder / "new" / "out", []).is_dir()
-    with pytest.raises(InputError, match="also an input folder"):
-        prepare_out_dir(batch_folder / "c", [batch_folder / "c"])
-
-
 def _jobs(*outputs: str) -> list[Job]:
     return [Job(i, Path("c.png"), Path("s.png"), output, None) for i, output in enumerate(outputs)]
+
+
+def test_out_folder_is_created_and_may_not_be_an_input_folder(batch_folder):
+    assert prepare_out_dir(batch_folder / "new" / "out").is_dir()
+    with pytest.raises(InputError, match="^--out '.*/c' is also an input folder"):
+        refuse_outputs_in_input_folders(_jobs("b.png"), batch_folder / "c", [batch_folder / "c"],
+                                        "{content}.png")  # fmt: skip
+
+
+def test_an_output_the_template_puts_in_an_input_folder_is_refused(batch_folder):
+    folders = [batch_folder / "c", batch_folder / "s"]
+    (batch_folder / "link").symlink_to(batch_folder / "c", target_is_directory=True)
+    for template, output, folder in [("c/{content}_styled.png", "c/b_styled.png", "c"),
+                                     ("s/{content}.png", "s/b.png", "s"),
+                                     ("link/{content}.png", "link/b.png", "c")]:  # fmt: skip
+        with pytest.raises(InputError) as refused:
+            refuse_outputs_in_input_folders(_jobs("a.png", output), batch_folder, folders,
+                                            template)  # fmt: skip
+        assert str(refused.value) == (
+            f"--template {template!r} puts output '{batch_folder / output}' in the input folder"
+            f" '{batch_folder / folder}', where the next run would read it as an input; choose"
+            " another --out or --template"
+        )
+    # not scanned: a subfolder (the scan is not recursive) and a hidden name
+    refuse_outputs_in_input_folders(_jobs("c/sub/b.png", "c/.b.png", "out/b.png"), batch_folder,
+                                    folders, "{content}.png")  # fmt: skip
 
 
 def test_outputs_that_cannot_be_written_are_refused_and_files_at_output_names_allowed(tmp_path):
@@ -87,7 +112,7 @@ def test_an_out_that_cannot_be_a_folder_is_named_for_what_it_is(tmp_path):
     }
     for name, message in refused.items():
         out = tmp_path / name
-        for check in (check_out_dir, lambda path: prepare_out_dir(path, [])):
+        for check in (check_out_dir, prepare_out_dir):
             with pytest.raises(InputError) as error:
                 check(out)
             assert str(error.value).startswith(f"--out '{out}': {message}")

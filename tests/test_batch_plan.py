@@ -42,6 +42,14 @@ def test_dash_reads_paths_from_stdin_and_only_for_content(batch_folder):
         collect_images(["-"], "style")
 
 
+def test_the_folders_scanned_are_listed_from_the_command_line_and_stdin(batch_folder):
+    lines = io.StringIO(f"{batch_folder / 'c' / 'b.png'}\n{batch_folder / 's'}\n")
+    folders = []
+    collect_images([batch_folder / "c", "-"], "content", lambda: lines, folders)
+    collect_images([batch_folder / "s" / "x.png"], "style", folders=folders)
+    assert folders == [batch_folder / "c", batch_folder / "s"]
+
+
 def test_all_pairs_needs_both_sides(batch_folder):
     assert len(all_pairs([Path("a"), Path("b")], [Path("x"), Path("y"), Path("z")])) == 6
     with pytest.raises(InputError, match="no style images"):
@@ -240,3 +248,40 @@ def test_a_folder_field_in_the_template_is_checked_alike_from_the_root_folder(
     assert [job.output for job in jobs] == [output]
     with pytest.raises(InputError, match="expected a file name inside --out"):
         plan_jobs(pairs, "/{content_dir}/{content}.png", batch_folder / "out", 512)
+
+
+# --- QA: folder fields name the folder as given, not a link's target ----------------------
+
+
+def _linked_twice(root: Path) -> tuple[Path, Path]:
+    """store/p.png linked from album1/ and album2/; the two links."""
+    (root / "store").mkdir()
+    (root / "store" / "p.png").write_bytes(b"")
+    links = root / "album1" / "p.png", root / "album2" / "p.png"
+    for link in links:
+        link.parent.mkdir()
+        link.symlink_to(Path("..") / "store" / "p.png")
+    return links
+
+
+def test_folder_fields_name_the_folder_a_link_is_in_and_each_gets_its_job(batch_folder):
+    style = batch_folder / "s" / "x.png"
+    first, second = _linked_twice(batch_folder)
+    pairs = [(first, style, None), (second, style, None)]
+    jobs = plan_jobs(pairs, "{content_dir}/{content}.png", batch_folder / "out", 512)
+    assert sorted(job.output for job in jobs) == ["album1/p.png", "album2/p.png"]
+    (job,) = plan_jobs(pairs, "{content}.png", batch_folder / "out", 512)  # one file, one job
+    assert job.output == "p.png"
+    (batch_folder / "linked").symlink_to(batch_folder / "s", target_is_directory=True)
+    linked = batch_folder / "linked" / "x.png"
+    assert output_name("{style_dir}.png", first, linked) == "linked.png"
+
+
+def test_a_bare_name_takes_the_current_folders_name_not_its_links_target(batch_folder, monkeypatch):
+    first, _ = _linked_twice(batch_folder)
+    monkeypatch.chdir(first.parent)
+    assert output_name("{content_dir}.png", Path("p.png"), Path("x.png")) == "album1.png"
+    assert output_name("{content_dir}.png", Path("../album2/p.png"), Path("x.png")) == (
+        "album2.png"
+    )
+    assert output_name("{content_dir}.png", Path("sub/../p.png"), Path("x.png")) == "album1.png"

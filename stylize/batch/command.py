@@ -22,6 +22,7 @@ from stylize.batch.outputs import (
     check_out_dir,
     check_outputs,
     prepare_out_dir,
+    refuse_outputs_in_input_folders,
     remove_stale_temporaries,
 )
 from stylize.batch.plan import (
@@ -75,9 +76,11 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     init_image = _early_checks(request)
     out = request.out
     check_out_dir(out)
-    jobs = plan_jobs(_pairs(request), request.template, out, request.settings.max_size)
+    pairs, folders = _pairs(request)
+    jobs = plan_jobs(pairs, request.template, out, request.settings.max_size)
     check_bit_depth(jobs, request.settings.bit_depth)
     check_outputs(jobs, out)
+    refuse_outputs_in_input_folders(jobs, out, folders, request.template)
     jobs = with_masks(jobs, request.mask_template)
     # Before anything is created: a bad weights file must leave no folder or manifest behind.
     weights, _ = prepare.load_weights(request.weights, request.settings)
@@ -85,7 +88,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
                         keep_mask=request.mask_template is not None)  # fmt: skip
     created = Created(out)
     with created.folders_removed_on_usage_error():
-        out_dir = prepare_out_dir(out, [*request.contents, *request.styles])
+        out_dir = prepare_out_dir(out)
         with Manifest(out_dir / MANIFEST_NAME) as manifest:
             batch = Batch(jobs, out_dir, request.settings, manifest, request.force, reporter,
                           weights=str(weights.path))  # fmt: skip
@@ -182,15 +185,17 @@ def _check_local_bfloat16(settings: Settings) -> None:
     require_bfloat16(cpu_flags())
 
 
-def _pairs(request: BatchRequest) -> list[Pair]:
-    """The (content, style, output) triples the request names."""
+def _pairs(request: BatchRequest) -> tuple[list[Pair], list[Path]]:
+    """The (content, style, output) triples the request names, and the input folders
+    scanned for them."""
     if request.pairs != "all":
         if request.contents or request.styles:
             raise InputError("--pairs FILE.csv names the images itself: drop --content/--style")
-        return read_pairs(Path(request.pairs))
-    contents = collect_images(request.contents, "content", lambda: sys.stdin)
-    styles = collect_images(request.styles, "style")
-    return all_pairs(contents, styles)
+        return read_pairs(Path(request.pairs)), []
+    folders: list[Path] = []
+    contents = collect_images(request.contents, "content", lambda: sys.stdin, folders)
+    styles = collect_images(request.styles, "style", folders=folders)
+    return all_pairs(contents, styles), folders
 
 
 def _report_animated(jobs: list[Job], reporter: Reporter, init: Path | None,

@@ -27,6 +27,7 @@ from stylize.errors import StylizeError, one_line
 from stylize.files import file_digests, is_regular_file
 from stylize.manifest import Manifest, clean_json, with_setting_defaults
 from stylize.signals import held
+from stylize.weights import random_spec
 
 UNMATCHED_SETTINGS = ("seed", "device", "tile_size")  # may differ without redoing a job
 
@@ -163,8 +164,8 @@ class Batch:
 
     def pending(self) -> list[Job]:
         """The jobs to run, counting the others as skipped: with --force every job, else
-        those without an ``ok`` record for the same output, inputs (SHA-256) and settings,
-        or whose output file is gone."""
+        those without an ``ok`` record for the same output, inputs (SHA-256 of the content,
+        style, mask and --init image), weights and settings, or whose output file is gone."""
         latest = self.manifest.latest()
         seed_given = self.settings.seed is not None
         wanted = comparable(settings_record(self.settings, self.settings.seed or 0), seed_given)
@@ -188,12 +189,30 @@ class Batch:
         stored = with_setting_defaults(record["settings"], wanted)
         if comparable(stored, self.settings.seed is not None) != wanted:
             return False
+        # A line without init_sha256 (written before it was) matches only a run whose --init
+        # is no file: which start image it was made from is not known.
         return (record.get("content_sha256") == self.sha(job.content)
                 and record.get("style_sha256") == self.sha(job.style)
-                and record.get("mask_sha256") == self._mask_sha(job))  # fmt: skip
+                and record.get("mask_sha256") == self._mask_sha(job)
+                and record.get("init_sha256") == self._init_sha()
+                and self._same_weights(record.get("weights")))  # fmt: skip
+
+    def _same_weights(self, stored: str | None) -> bool:
+        """Whether a record's ``weights`` names this run's: the same random network, or the
+        same file path as given (as stylize video compares them). A line without the field
+        was written before random networks existed (2026-12-01), so with a weights file: it
+        is kept for a file, as it was then, and redone for a random network."""
+        if stored is None and self.weights is not None:
+            return random_spec(self.weights) is None
+        return stored == self.weights
 
     def _mask_sha(self, job: Job) -> str | None:
         return None if job.mask is None else self.sha(job.mask)
+
+    def _init_sha(self) -> str | None:
+        """SHA-256 of the --init image when --init names a file, else None."""
+        init = self.settings.init_file
+        return None if init is None else self.sha(init)
 
     def sha(self, path: Path) -> str | None:
         if path not in self._hashes:
@@ -303,6 +322,7 @@ class Batch:
             "seed": running.seed, "device": outcome.device, "precision": outcome.precision,
             "weights": self.weights,
             "mask": str(job.mask) if job.mask else None, "mask_sha256": self._mask_sha(job),
+            "init_sha256": self._init_sha(),
             "settings": settings_record(self.settings, running.seed),
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }  # fmt: skip

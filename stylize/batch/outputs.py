@@ -8,7 +8,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from stylize.batch.plan import Job
+from stylize.batch.plan import Job, is_scanned_name
 from stylize.errors import InputError
 from stylize.files import check_folder_writable
 
@@ -100,8 +100,33 @@ _KINDS = ((stat.S_ISREG, "a file"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISS
           (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))  # fmt: skip
 
 
-def prepare_out_dir(path: Path, input_values: Iterable[str | Path]) -> Path:
-    """Create --out if needed; refuse a folder that is not writable or is an input folder."""
+def refuse_outputs_in_input_folders(jobs: Iterable[Job], out_dir: Path, folders: Iterable[Path],
+                                    template: str) -> None:  # fmt: skip
+    """Refuse, before anything is created, an --out that is one of the input ``folders``
+    (the --content and --style folders scanned) and a --template that puts an output
+    directly in one: the next run would scan it and take the output for an input. The scan
+    is not recursive, so an output in a subfolder of an input folder is allowed, as is a
+    name the scan skips (a hidden one)."""
+    scanned: dict[Path, Path] = {}
+    for folder in folders:
+        scanned.setdefault(folder.resolve(), folder)
+    if out_dir.resolve() in scanned:
+        raise InputError(f"--out '{out_dir}' is also an input folder; its outputs would be"
+                         " read as inputs next time")  # fmt: skip
+    resolved: dict[Path, Path] = {}  # each output folder, resolved once
+    for job in jobs:
+        path = out_dir / job.output
+        if path.parent not in resolved:
+            resolved[path.parent] = path.parent.resolve()
+        folder = scanned.get(resolved[path.parent])
+        if folder is not None and is_scanned_name(path.name):
+            raise InputError(f"--template {template!r} puts output '{path}' in the input folder"
+                             f" '{folder}', where the next run would read it as an input;"
+                             " choose another --out or --template")  # fmt: skip
+
+
+def prepare_out_dir(path: Path) -> Path:
+    """Create --out if needed; refuse a folder that is not writable."""
     check_out_dir(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -110,10 +135,6 @@ def prepare_out_dir(path: Path, input_values: Iterable[str | Path]) -> Path:
     if not path.is_dir():
         raise InputError(f"--out '{path}': not a folder")
     check_folder_writable(path, f"--out '{path}'")
-    for value in input_values:
-        if str(value) != "-" and Path(value).is_dir() and Path(value).resolve() == path.resolve():
-            raise InputError(f"--out '{path}' is also an input folder; its outputs would be"
-                             " read as inputs next time")  # fmt: skip
     return path
 
 

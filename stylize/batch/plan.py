@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,22 +41,29 @@ class Job:
 
 
 def collect_images(
-    values: Iterable[str | Path], role: str, stdin_lines: Callable[[], Iterable[str]] | None = None
+    values: Iterable[str | Path],
+    role: str,
+    stdin_lines: Callable[[], Iterable[str]] | None = None,
+    folders: list[Path] | None = None,
 ) -> list[Path]:
     """Expand ``--content`` or ``--style`` values: a folder gives its image files (by
     extension, sorted by name, not recursive, hidden files left out), a file itself, and
     ``-`` the paths read from stdin, one per line. A value given on the command line must
-    exist; a path read from stdin that does not fails its jobs only."""
+    exist; a path read from stdin that does not fails its jobs only. Every folder scanned
+    is appended to ``folders`` when given: the next run scans it again, so no output may
+    land in it."""
     found: list[Path] = []
+    scanned = folders if folders is not None else []
     for value in values:
         if str(value) == "-":
             if stdin_lines is None:
                 raise InputError(f"--{role}: '-' (read paths from stdin) is for --content only")
-            found += _from_stdin(stdin_lines())
+            found += _from_stdin(stdin_lines(), scanned)
             continue
         path = Path(value)
         if path.is_dir():
             found += scan_folder(path)
+            scanned.append(path)
         elif path.is_file():
             found.append(path)
         elif path.exists():  # a FIFO or a device would hang or never end when read
@@ -65,13 +73,18 @@ def collect_images(
     return found
 
 
-def _from_stdin(lines: Iterable[str]) -> list[Path]:
+def _from_stdin(lines: Iterable[str], folders: list[Path]) -> list[Path]:
     found = []
     for line in lines:
         text = line.rstrip("\r\n")
-        if text.strip():
-            path = Path(text)
-            found += scan_folder(path) if path.is_dir() else [path]
+        if not text.strip():
+            continue
+        path = Path(text)
+        if path.is_dir():
+            found += scan_folder(path)
+            folders.append(path)
+        else:
+            found.append(path)
     return found
 
 
@@ -81,8 +94,13 @@ def scan_folder(folder: Path) -> list[Path]:
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
     except OSError as exc:
         raise InputError(f"folder '{folder}': cannot list ({exc.strerror})") from exc
-    return [p for p in entries if not p.name.startswith(".") and p.is_file()
-            and p.suffix.lower() in images.READ_EXTENSIONS]  # fmt: skip
+    return [p for p in entries if is_scanned_name(p.name) and p.is_file()]
+
+
+def is_scanned_name(name: str) -> bool:
+    """Whether a file called ``name`` in a --content or --style folder is read as an input:
+    not hidden, with an image extension."""
+    return not name.startswith(".") and Path(name).suffix.lower() in images.READ_EXTENSIONS
 
 
 Pair = tuple[Path, Path, str | None]
@@ -168,9 +186,16 @@ def _fields(content: Path, style: Path) -> dict[str, str]:
     """The template fields of a pair (extensions without their dot, as spelled)."""
     return {
         "content": content.stem, "style": style.stem,
-        "content_dir": content.resolve().parent.name, "style_dir": style.resolve().parent.name,
+        "content_dir": _folder_name(content), "style_dir": _folder_name(style),
         "content_ext": content.suffix[1:], "style_ext": style.suffix[1:],
     }  # fmt: skip
+
+
+def _folder_name(path: Path) -> str:
+    """The name of the folder ``path`` was found in, as named: a bare ``a.png`` gives the
+    current folder's, ``x/../a.png`` the current folder's too. Symbolic links are not
+    followed, so that two links to one file, in two folders, keep their folders' names."""
+    return Path(os.path.abspath(path)).parent.name
 
 
 def with_masks(jobs: list[Job], template: str | None) -> list[Job]:
@@ -219,9 +244,10 @@ def check_bit_depth(jobs: list[Job], bit_depth: int) -> None:
 
 
 def plan_jobs(pairs: list[Pair], template: str, out_dir: Path, max_size: int) -> list[Job]:
-    """Name each pair's output, drop exact repeats, refuse two different pairs writing one
-    file (or an output that is an input), then order the jobs by output size and content so
-    that graphs and content targets are reused."""
+    """Name each pair's output, drop exact repeats (one output from the same two files,
+    links followed), refuse two different pairs writing one file (or an output that is an
+    input), then order the jobs by output size and content so that graphs and content
+    targets are reused."""
     check_template(template)
     named: dict[str, tuple[Path, Path]] = {}
     resolved: dict[str, tuple[Path, Path]] = {}
