@@ -36,9 +36,18 @@ def luminance(image: np.ndarray) -> np.ndarray:
     return rgb_to_ycbcr(image)[..., 0]
 
 
-def gray_rgb(lum: np.ndarray) -> np.ndarray:
-    """(H, W) luminance -> (H, W, 3) uint8 gray image with that luminance."""
-    return np.repeat(np.clip(np.rint(lum), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+def gray_rgb(lum: np.ndarray, dtype: type = np.uint8) -> np.ndarray:
+    """(H, W) luminance in 8-bit levels -> (H, W, 3) gray image with that luminance, of
+    ``dtype`` (uint8, or uint16 at 257 levels per 8-bit one), rounded and clipped."""
+    top = max_level(dtype)
+    levels = np.clip(np.rint(lum * (top // 255)), 0, top).astype(dtype)
+    return np.repeat(levels[..., None], 3, axis=2)
+
+
+def gray_image(image: np.ndarray) -> np.ndarray:
+    """The (H, W, 3) gray image of an (H, W, 3) uint8 or uint16 image's luminance, of its
+    type: what luminance transfer optimizes, and scores, in place of a colour image."""
+    return gray_rgb(luminance(image), image.dtype)
 
 
 def match_luminance(style: np.ndarray, content: np.ndarray) -> np.ndarray:

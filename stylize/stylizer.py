@@ -93,7 +93,7 @@ class Stylizer:
         reason = (f"--tile-size {self.settings.tile_size}" if self.settings.tile_size else
                   f"one pass would need about {one_pass / 2**30:.1f} GiB")  # fmt: skip
         self.on_note(f"{width}x{height}: J and its gradient computed in {len(graph.tiles)} tiles"
-                     f" of at most {graph.core} px ({reason})")  # fmt: skip
+                     f" of at most {largest_core(graph)} px ({reason})")  # fmt: skip
 
     def tile_net(self) -> TileNet:
         """The one tile network of this Stylizer, built on first use."""
@@ -143,6 +143,15 @@ class Stylizer:
         if self._tile_net is not None:
             self._tile_net.close()
             self._tile_net = None
+
+
+def largest_core(graph: TiledGraph) -> int:
+    """The longest side, in pixels, of a tiled graph's tile cores: the core it was built
+    with, rounded down to the stride and balanced over the image (tiles.spans), so at most
+    that core and often less."""
+    return max(max(tile.rows.core_stop - tile.rows.core_start,
+                   tile.columns.core_stop - tile.columns.core_start)
+               for tile in graph.tiles)  # fmt: skip
 
 
 def _remember(cache: dict, key: tuple, compute, limit: int = 8):

@@ -17,7 +17,7 @@ from stylize.errors import DivergedError, ResourceError
 from stylize.images import postprocess, preprocess
 from stylize.optimize import Costs, Step, TransferGraph, noise_image
 from stylize.schedule import plan_scales, scale_learning_rates
-from stylize.stylizer import Stylizer
+from stylize.stylizer import Stylizer, largest_core
 from stylize.tiled import TiledGraph
 
 
@@ -74,9 +74,9 @@ class Transfer:
         # replaces the schedule the settings would choose (benchmarks compare schedules);
         # ``rates``, Adam's step per scale of it, replaces schedule.scale_learning_rates.
         if stylizer.settings.preserve_colors == "luminance":  # optimized as luminance
-            start = None if start is None else colors.gray_rgb(colors.luminance(start))
+            start, init_image = _gray(start), _gray(init_image)
             if temporal is not None:
-                temporal = (colors.gray_rgb(colors.luminance(temporal[0])), temporal[1])
+                temporal = (_gray(temporal[0]), temporal[1])
         self.start_image, self.temporal = start, temporal
         # Spatial control: one (H, W) mask 0-1 per style at the output size (the Stylizer
         # built with regions=len(styles)), and where the image may change (keep_mask=True).
@@ -125,8 +125,8 @@ class Transfer:
     def _recolour(self, content, styles):
         mode = self.settings.preserve_colors
         if mode == "luminance":
-            gray = colors.gray_rgb(colors.luminance(content))
-            return gray, [colors.match_luminance(style, content) for style in styles]
+            styles = [colors.match_luminance(style, content) for style in styles]
+            return colors.gray_image(content), styles
         if mode == "histogram":
             return content, [colors.match_color_histogram(style, content) for style in styles]
         return content, styles
@@ -288,33 +288,46 @@ class Transfer:
     def _settled(self) -> tuple[np.ndarray, Costs]:
         """The lowest-cost image of the current scale at the output's bit depth, (H, W, 3)
         uint8 or uint16: the best evaluated iterate or the latest one (whose costs the loop
-        has not seen yet), with the costs of that rounded image. Each distinct candidate is
-        evaluated once: at print size a forward pass takes minutes, and after L-BFGS the
-        latest iterate usually is the best one."""
-        candidates = []
+        has not seen yet), with the costs of that rounded image (see _scored). Each distinct
+        candidate is evaluated once: at print size a forward pass takes minutes, and after
+        L-BFGS the latest iterate usually is the best one."""
+        candidates: list[tuple[np.ndarray, np.ndarray]] = []  # (image, what is scored)
         for candidate in (self.graph.current(), self.best.image):
             if np.all(np.isfinite(candidate)):
                 image = postprocess(candidate, self.mean, self.settings.bit_depth)
-                if not any(np.array_equal(image, seen) for seen in candidates):
-                    candidates.append(image)
+                judged = self._scored(image)
+                if not any(np.array_equal(judged, seen) for _, seen in candidates):
+                    candidates.append((image, judged))
         scored = []
-        for image in candidates:
-            costs = self.graph.evaluate(preprocess(image, self.mean))
+        for image, judged in candidates:
+            costs = self.graph.evaluate(preprocess(judged, self.mean))
             scored.append((costs.J if math.isfinite(costs.J) else math.inf, image, costs))
         if not scored:  # the best iterate had a finite J, so its pixels are finite
             raise DivergedError("the image became NaN or infinite; nothing written")
         _, image, costs = min(scored, key=lambda entry: entry[0])
         return image, costs
 
+    def _scored(self, image: np.ndarray) -> np.ndarray:
+        """What a settled image's costs are of: itself, or with luminance transfer the gray
+        luminance of the image written from it (the iterate itself is coloured by its RGB
+        start noise and per-channel gradient, and its colours are not written)."""
+        if self.settings.preserve_colors != "luminance":
+            return image
+        return colors.gray_image(self._written(image))
+
     def image_of(self, progress: Progress) -> np.ndarray:
-        """The image a Progress record evaluated, (H, W, 3) at the output's bit depth,
-        colours restored."""
+        """The image a Progress record evaluated, as ``picture`` makes it."""
         return self.picture(progress.image)
 
     def picture(self, generated: np.ndarray) -> np.ndarray:
         """A preprocessed (1, H, W, 3) iterate (a Step's image) as the (H, W, 3) image it
-        stands for at the output's bit depth (uint8 or uint16), colours restored."""
-        return self._restore(postprocess(generated, self.mean, self.settings.bit_depth))
+        stands for at the output's bit depth (uint8 or uint16), made as finish() makes the
+        output: colours restored, the content's pixels kept where a keep mask is black."""
+        return self._written(postprocess(generated, self.mean, self.settings.bit_depth))
+
+    def _written(self, image: np.ndarray) -> np.ndarray:
+        """A settled or snapshot image at the output's bit depth as the image written."""
+        return self._kept(self._restore(image), self.original_content)
 
     def _restore(self, image: np.ndarray) -> np.ndarray:
         if self.settings.preserve_colors != "luminance":
@@ -325,10 +338,10 @@ class Transfer:
     @property
     def tiling(self) -> dict | None:
         """{"core": px, "tiles": count} of the current scale's graph when it computes in
-        tiles, else None."""
+        tiles (px: the longest side of a core computed, see largest_core), else None."""
         if not isinstance(self.graph, TiledGraph):
             return None
-        return {"core": self.graph.core, "tiles": len(self.graph.tiles)}
+        return {"core": largest_core(self.graph), "tiles": len(self.graph.tiles)}
 
     @property
     def plan(self) -> list[tuple[tuple[int, int], int]]:
@@ -358,16 +371,16 @@ class Transfer:
             image, final = self._reached
         else:
             image, final = self._finished(*self._settled())
-        written = self._kept(self._restore(image), self.original_content)
-        return Result(written, final, self.done, self.seconds, self.setup_seconds,
+        return Result(self._written(image), final, self.done, self.seconds, self.setup_seconds,
                       self.seed)  # fmt: skip
 
     def _finished(self, image: np.ndarray, costs: Costs) -> tuple[np.ndarray, Costs]:
         """A settled image of the current scale and the costs finish() reports for it: with a
-        keep mask, those of its composite with the content, the image written. The image is
-        returned unblended: finish() blends it once, in the output's colours (blending twice
-        would weigh a grey mask's image by the square of its level)."""
-        if self.keep is None:
+        keep mask, those of its composite with the content, the image written (with luminance
+        transfer _settled scored that composite's luminance already). The image is returned
+        unblended: finish() blends it once, in the output's colours (blending twice would
+        weigh a grey mask's image by the square of its level)."""
+        if self.keep is None or self.settings.preserve_colors == "luminance":
             return image, costs
         composite = self._kept(image, self.content)
         return image, self.graph.evaluate(preprocess(composite, self.mean))
@@ -380,3 +393,8 @@ class Transfer:
         return masks.composite(
             image, images.resize(source, size), masks.resize_mask(self.keep, size)
         )
+
+
+def _gray(image: np.ndarray | None) -> np.ndarray | None:
+    """The gray image of an image's luminance, of its type (None for None)."""
+    return None if image is None else colors.gray_image(image)

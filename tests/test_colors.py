@@ -71,3 +71,20 @@ def test_a_16bit_content_gives_its_own_chroma_not_its_8bit_rounding():
     rounded = np.rint(content / 257).astype(np.uint8)  # what an 8-bit read would give
     from_rounded = colors.restore_chroma(result, rounded)
     assert np.abs(colors.rgb_to_ycbcr(from_rounded)[..., 1:] - source).max() > 0.2
+
+
+def test_the_gray_image_of_a_16bit_image_keeps_its_finer_luminance():
+    """Luminance transfer optimizes a 16-bit --init image (and content) as the gray image
+    of its luminance at 16 bits, so a 16-bit print continued starts where it ended."""
+    rng = np.random.default_rng(10)
+    deep = _rgb(11).astype(np.int64) * 257 + rng.integers(-128, 129, (9, 11, 3))
+    deep = deep.clip(0, 65535).astype(np.uint16)
+    gray = colors.gray_image(deep)
+    assert gray.dtype == np.uint16 and gray.shape == deep.shape
+    assert (gray == gray[..., :1]).all()
+    weighted = deep.astype(np.float64) @ np.array([0.299, 0.587, 0.114])  # 16-bit levels
+    assert np.abs(gray[..., 0] - weighted).max() <= 0.5 + 1e-6
+    eight = colors.gray_image(_rgb(11))  # an 8-bit image keeps 8 bits
+    assert eight.dtype == np.uint8
+    weighted = _rgb(11).astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    assert np.abs(eight[..., 0] - weighted).max() <= 0.5 + 1e-6

@@ -63,9 +63,12 @@ def test_a_size_that_does_not_fit_in_one_pass_is_tiled(weights, monkeypatch):
     graph = stylizer.graph(56, 40)
     assert isinstance(graph, TiledGraph)
     assert tile_plan.tiled_bytes(weights, settings, 56, 40, graph.core) <= one_pass - 1
+    core = max(span.core_stop - span.core_start
+               for tile in graph.tiles for span in (tile.rows, tile.columns))  # fmt: skip
+    assert core <= graph.core  # the planned core, rounded to the grid and balanced
     assert notes == [
         f"56x40: J and its gradient computed in {len(graph.tiles)} tiles of at most"
-        f" {graph.core} px (one pass would need about {one_pass / 2**30:.1f} GiB)"
+        f" {core} px (one pass would need about {one_pass / 2**30:.1f} GiB)"
     ]
     monkeypatch.setattr(memory, "available_memory", lambda: one_pass)
     assert isinstance(stylizer.graph(40, 56), TransferGraph)
@@ -77,10 +80,26 @@ def test_a_tiled_job_makes_the_one_pass_image(weights, optimizer):
     notes = []
     tiled_transfer, tiled = _run(weights, tile_size=16, optimizer=optimizer, notes=notes)
     _, whole = _run(weights, optimizer=optimizer)
-    assert tiled_transfer.tiling == {"core": 16, "tiles": 12}
+    # 56x40 on conv2_2's 2-px grid in cores of at most 16 px: 4 columns of 14, rows of 14,
+    # 14 and 12 (tiles.spans balances them), so the largest core computed is 14 px.
+    assert tiled_transfer.tiling == {"core": 14, "tiles": 12}
     assert notes and "--tile-size 16" in notes[0]
     assert _levels(tiled.image, whole.image) < 0.01
     assert tiled.costs.J == pytest.approx(whole.costs.J, rel=1e-4)
+
+
+def test_the_tiling_reported_is_the_largest_core_computed(weights):
+    """--tile-size is a bound: spans round it down to the stride and balance the tiles, and
+    what stderr and --json report is the core actually used."""
+    notes = []
+    transfer, _ = _run(weights, tile_size=47, notes=notes)
+    sides = {span.core_stop - span.core_start
+             for tile in transfer.graph.tiles for span in (tile.rows, tile.columns)}  # fmt: skip
+    # 56x40 on a 2-px grid in cores of at most 46 px: 2 columns of 28, 1 row of 40.
+    assert sides == {28, 40}
+    assert transfer.tiling == {"core": 40, "tiles": 2}
+    assert notes == ["56x40: J and its gradient computed in 2 tiles of at most 40 px"
+                     " (--tile-size 47)"]  # fmt: skip
 
 
 def test_a_seeded_tiled_job_is_reproduced_byte_for_byte(weights):

@@ -95,6 +95,73 @@ def test_finish_evaluates_each_distinct_candidate_once(weights, optimizer, monke
     assert result.costs.J == pytest.approx(fresh.J, rel=1e-6)
 
 
+@pytest.mark.parametrize(("bit_depth", "masked"), [(8, False), (16, True)])
+def test_luminance_costs_are_those_of_the_written_images_luminance(
+    weights, bit_depth, masked, monkeypatch
+):
+    """With luminance transfer the optimizer's iterate is coloured (RGB start noise, one
+    gradient per channel), but J is that of the luminance of the image written: the
+    candidate whose luminance scores lower is kept, each scored once (a mask's composite
+    included, no pass more)."""
+    keep = np.ones(CONTENT.shape[:2], np.float32)
+    keep[:, :8] = 0.0
+    settings = Settings(iterations=6, preserve_colors="luminance", bit_depth=bit_depth)
+    stylizer = Stylizer(weights, settings, CPU, keep_mask=masked)
+    transfer = Transfer(stylizer, CONTENT, [STYLE_A], 3, keep=keep if masked else None)
+    list(transfer.run())
+    candidates = [transfer.picture(c) for c in (transfer.graph.current(), transfer.best.image)]
+    lums = [colors.gray_rgb(colors.luminance(c), c.dtype) for c in candidates]
+    calls, evaluate = [], transfer.graph.evaluate
+    monkeypatch.setattr(transfer.graph, "evaluate", lambda im: calls.append(im) or evaluate(im))
+    result = transfer.finish()
+    assert len(calls) == (1 if np.array_equal(*lums) else 2)
+    check = TransferGraph(weights, Settings(), CPU)
+    pre = lambda im: images.preprocess(im, weights.mean_pixel)  # noqa: E731
+    gray_content = colors.gray_rgb(colors.luminance(CONTENT))
+    style = colors.match_luminance(STYLE_A, CONTENT)
+    check.set_targets(check.content_features(pre(gray_content)), check.style_grams(pre(style)))
+    luminance = colors.gray_rgb(colors.luminance(result.image), result.image.dtype)
+    written = check.evaluate(pre(luminance))
+    assert result.costs.J == pytest.approx(written.J, rel=1e-5)
+    assert written.J == pytest.approx(min(check.evaluate(pre(lum)).J for lum in lums), rel=1e-5)
+    check.close()
+    stylizer.close()
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_luminance_snapshots_with_a_mask_are_made_as_the_output_is(weights, bit_depth):
+    """A snapshot keeps the content's pixels where the mask is black, as the output does
+    (the gray content, rounded, does not give the content back once recoloured)."""
+    keep = np.zeros(LARGER.shape[:2], np.float32)
+    keep[:, 32:] = 1.0
+    settings = Settings(iterations=4, preserve_colors="luminance", bit_depth=bit_depth)
+    stylizer = Stylizer(weights, settings, CPU, keep_mask=True)
+    transfer = Transfer(stylizer, LARGER, [STYLE_A], 2, keep=keep)
+    kept = LARGER[:, :32].astype(np.uint16) * 257 if bit_depth == 16 else LARGER[:, :32]
+    for progress in transfer.run():
+        np.testing.assert_array_equal(transfer.image_of(progress)[:, :32], kept)
+    candidates = [transfer.picture(c) for c in (transfer.graph.current(), transfer.best.image)]
+    result = transfer.finish()
+    assert any(np.array_equal(result.image, candidate) for candidate in candidates)
+    stylizer.close()
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_a_luminance_run_from_the_content_file_is_the_run_from_the_content(weights, bit_depth):
+    """--init PATH is transferred as luminance too: the content's own file as the start
+    makes the same run as --init content."""
+    content = CONTENT.astype(np.uint16) * 257 + 100 if bit_depth == 16 else CONTENT
+    results = []
+    for init, init_image in (("content", None), ("content.png", content)):
+        settings = Settings(iterations=3, preserve_colors="luminance", init=init,
+                            bit_depth=bit_depth)  # fmt: skip
+        stylizer = Stylizer(weights, settings, CPU)
+        results.append(_result(Transfer(stylizer, content, [STYLE_A], 1, init_image))[1])
+        stylizer.close()
+    np.testing.assert_array_equal(results[0].image, results[1].image)
+    assert results[0].costs == results[1].costs
+
+
 def test_final_image_is_the_lowest_cost_one(weights):
     # A huge learning rate makes Adam overshoot, so the last iterate is not the best.
     progress, result = _result(_transfer(weights, learning_rate=100.0, iterations=12))
@@ -635,4 +702,17 @@ def test_a_16bit_init_image_is_the_start_to_the_last_bit(weights):
     transfer = Transfer(Stylizer(weights, settings, CPU), CONTENT, [STYLE_A], 0, init_image=deep)
     next(transfer.run())
     np.testing.assert_array_equal(transfer.start, images.preprocess(deep, weights.mean_pixel))
+    transfer.finish()
+
+
+def test_a_16bit_init_image_of_a_luminance_run_starts_at_its_16bit_luminance(weights):
+    rng = np.random.default_rng(6)
+    deep = CONTENT.astype(np.int64) * 257 + rng.integers(-128, 129, CONTENT.shape)
+    deep = deep.clip(0, 65535).astype(np.uint16)
+    settings = Settings(iterations=1, bit_depth=16, init="print.png", preserve_colors="luminance")
+    transfer = Transfer(Stylizer(weights, settings, CPU), CONTENT, [STYLE_A], 0, init_image=deep)
+    next(transfer.run())
+    start = transfer.start[0].astype(np.float64) + weights.mean_pixel  # 8-bit levels
+    luminance = deep.astype(np.float64) @ np.array([0.299, 0.587, 0.114]) / 257
+    assert np.abs(start - luminance[..., None]).max() <= 0.5 / 257 + 1e-4  # not 8-bit steps
     transfer.finish()
