@@ -2,7 +2,8 @@
 (outputs may be uint16: stylize.bit_depth).
 
 Reading goes through Pillow, writing through imageio (its Pillow plugin; 16-bit outputs
-through stylize.bit_depth). Every problem with a file the user named is reported as an
+through stylize.bit_depth). What a format holds, and why a file cannot be read, is decided
+by stylize.image_formats. Every problem with a file the user named is reported as an
 :class:`~stylize.errors.ImageError` whose message is one line naming the path. This module
 never imports TensorFlow.
 """
@@ -11,18 +12,16 @@ from __future__ import annotations
 
 import functools
 import os
-import stat
+import struct
 import warnings
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
-import PIL
-from PIL import Image, ImageOps, UnidentifiedImageError, features
+from PIL import Image, ImageOps, features
 
 from stylize import icc, read16, read_heif
 from stylize.bit_depth import (
-    SIXTEEN_BIT_EXTENSIONS,
     as_8bit,
     dtype_of,
     encode_16bit,
@@ -31,19 +30,25 @@ from stylize.bit_depth import (
 )
 from stylize.errors import ImageError, one_line
 from stylize.files import atomic_writer, check_writable
+from stylize.image_formats import (
+    check_depth_extension,
+    check_input_file,
+    read_failure,
+    unsupported_samples,
+)
 
 WRITE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 READ_EXTENSIONS = WRITE_EXTENSIONS | {".gif", ".heic", ".heif", ".avif"}
 MIN_SIDE = 16  # pixels; the network's pooling layers need at least this much on each side
 
-_EXPECTED = "expected JPEG, PNG, BMP, TIFF, WebP, GIF, HEIC or AVIF"
-# ISO BMFF brands (bytes 8-12 of a file starting with an ftyp box) of HEIF and AVIF images
-_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1",
-                          b"msf1"})  # fmt: skip
-_AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _WRITE_OPTIONS = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"quality": 95}}
+
+
+class EightBitRead(UserWarning):
+    """load_image read a file of 16-bit colour samples at 8 bits though ``bit_depth`` 16 asked
+    for all of them; the message is one line naming the file and saying why."""
 
 
 def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: bool = True,
@@ -59,7 +64,8 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
     transparency) are composited over white. 16-bit samples are rounded to 8 bits (Pillow
     truncates colour ones), unless ``bit_depth`` is 16: then 16-bit grayscale keeps its
     levels and 16-bit colour PNGs and TIFFs are decoded whole by stylize.read16 (as uint16;
-    files it leaves, such as those with a lookup-table profile, are read at 8 bits). An
+    those it cannot, such as those with a lookup-table profile, are read at 8 bits with an
+    EightBitRead warning saying why). An
     embedded ICC profile (Display P3, Adobe RGB, a gray or CMYK profile...) converts the
     colours to sRGB, the space outputs are written in, with LittleCMS's perceptual intent,
     as a colour-managed viewer shows them. Ignored: profiles that say sRGB, that cannot be
@@ -71,10 +77,11 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
 
     ``role`` starts every error message, e.g. "content image". Raises ImageError when the file
     is missing, not a regular file, empty, not a decodable image, truncated, larger than
-    Pillow's decompression-bomb limit, or smaller than MIN_SIDE pixels on a side.
+    Pillow's decompression-bomb limit, smaller than MIN_SIDE pixels on a side, or made of
+    floating-point, 32-bit or signed integer samples (image_formats.unsupported_samples).
     """
     label = f"{role} '{path}'"
-    _check_input_file(Path(path), label)
+    check_input_file(Path(path), label)
     if "HEIF" in pillow_formats():  # one of 10 or 12 bits is decoded once, whole, by libheif
         deep = read_heif.from_header(Path(path), colour_managed, bit_depth, MIN_SIDE)
         if deep is not None:
@@ -87,10 +94,20 @@ def load_image(path: str | os.PathLike, *, role: str = "image", colour_managed: 
             f"(expected at least {MIN_SIDE} pixels on each side)"
         )
     if bit_depth == 16:
-        deep = read16.sixteen_bit_rgb(Path(path), colour_managed)
-        if deep is not None and deep.shape[:2] == (height, width):
+        deep = _sixteen_bits(Path(path), label, colour_managed)
+        if deep is not None:
             return deep
     return picture_to_rgb(picture, label, colour_managed, bit_depth)
+
+
+def _sixteen_bits(path: Path, label: str, colour_managed: bool) -> np.ndarray | None:
+    """stylize.read16's (H, W, 3) uint16 reading of a 16-bit colour file, or None for the
+    caller to read the file with Pillow, with an EightBitRead warning if it has 16 bits."""
+    try:
+        return read16.sixteen_bit_rgb(path, colour_managed)
+    except read16.EightBitsOnly as reason:
+        warnings.warn(f"{label}: read at 8 bits: {reason}", EightBitRead, stacklevel=3)
+    return None
 
 
 def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
@@ -98,48 +115,15 @@ def image_size(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
     included), from its header alone; ImageError naming the file if it cannot be read."""
     path = Path(path)
     label = f"{role} '{path}'"
-    _check_input_file(path, label)
+    check_input_file(path, label)
     try:
         with Image.open(path, formats=pillow_formats()) as picture:
             width, height = picture.size
             if picture.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
                 width, height = height, width
     except Exception as exc:  # Pillow raises many types for a bad header
-        raise _read_failure(label, exc, path) from None
+        raise read_failure(label, exc, path, pillow_formats()) from None
     return width, height
-
-
-def _missing_reader(path: Path) -> str | None:
-    """Why a HEIC or AVIF file (by its ftyp box) cannot be read here, if that is so."""
-    try:
-        with open(path, "rb") as file:
-            head = file.read(12)
-    except OSError:
-        return None
-    if head[4:8] != b"ftyp":
-        return None
-    if head[8:12] in _HEIF_BRANDS and "HEIF" not in pillow_formats():
-        return "a HEIC image, which needs pillow-heif (pip install pillow-heif)"
-    if head[8:12] in _AVIF_BRANDS and "AVIF" not in pillow_formats():
-        return (f"an AVIF image, which this Pillow ({PIL.__version__}) cannot read; its wheels"
-                " can from 11.3 (pip install -U pillow)")  # fmt: skip
-    return None
-
-
-def _check_input_file(path: Path, label: str) -> None:
-    """Refuse, with a specific message, anything that is not a non-empty regular file."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise ImageError(f"{label}: file not found ({_EXPECTED} file)") from None
-    except OSError as exc:
-        raise ImageError(f"{label}: cannot access file ({exc.strerror or exc})") from exc
-    if stat.S_ISDIR(info.st_mode):
-        raise ImageError(f"{label}: is a directory ({_EXPECTED} file)")
-    if not stat.S_ISREG(info.st_mode):
-        raise ImageError(f"{label}: not a regular file ({_EXPECTED} file)")
-    if info.st_size == 0:
-        raise ImageError(f"{label}: file is empty ({_EXPECTED} file)")
 
 
 @functools.cache
@@ -163,27 +147,19 @@ def pillow_formats() -> tuple[str, ...]:
 
 
 def _decode(path: Path, label: str) -> Image.Image:
-    """Open and fully decode the file, then apply its EXIF orientation."""
+    """Open and fully decode the file, then apply its EXIF orientation; ImageError for
+    samples that cannot be read as colours, before decoding them."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=pillow_formats()) as picture:
-                picture.load()
-                return ImageOps.exif_transpose(picture)
+                samples = unsupported_samples(picture)
+                if samples is None:
+                    picture.load()
+                    return ImageOps.exif_transpose(picture)
     except Exception as exc:  # Pillow's decoders raise many unrelated types on corrupt data
-        raise _read_failure(label, exc, path) from exc
-
-
-def _read_failure(label: str, exc: Exception, path: Path) -> ImageError:
-    """The one-line error for an exception raised while opening or decoding a file."""
-    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        return ImageError(f"{label}: too large to decode safely: {one_line(exc)}")
-    if isinstance(exc, UnidentifiedImageError):
-        return ImageError(f"{label}: {_missing_reader(path) or 'not a readable image'}"
-                          f" ({_EXPECTED})")  # fmt: skip
-    if isinstance(exc, OSError) and exc.errno is not None:  # not a decoder's complaint
-        return ImageError(f"{label}: cannot read file ({exc.strerror or exc})")
-    return ImageError(f"{label}: truncated or corrupt image data ({one_line(exc)}; {_EXPECTED})")
+        raise read_failure(label, exc, path, pillow_formats()) from exc
+    raise ImageError(f"{label}: {samples}")
 
 
 def picture_to_rgb(picture: Image.Image, label: str, colour_managed: bool,
@@ -191,8 +167,14 @@ def picture_to_rgb(picture: Image.Image, label: str, colour_managed: bool,
     """Convert a decoded Pillow image (or the frame it is at) of any supported mode to a
     writable (H, W, 3) uint8 sRGB array (uint16 for 16-bit grayscale with ``bit_depth`` 16),
     as load_image does after decoding; ImageError naming ``label`` for a mode it cannot."""
+    samples = unsupported_samples(picture)
+    if samples is not None:
+        raise ImageError(f"{label}: {samples}")
     if picture.mode in _SIXTEEN_BIT_MODES:
         values = np.clip(np.asarray(picture), 0, max_level(np.uint16)).astype(np.uint16)
+        key = picture.info.get("transparency")
+        if isinstance(key, int):  # a PNG's colour key: those pixels are transparent
+            values[values == key] = max_level(np.uint16)
         gray = values if bit_depth == 16 else as_8bit(values)
         return np.repeat(gray[:, :, np.newaxis], 3, axis=2)
     profile = picture.info.get("icc_profile") if colour_managed else None
@@ -317,15 +299,6 @@ def check_output_path(path: str | os.PathLike, overwrite: bool, bit_depth: int =
     return output
 
 
-def check_depth_extension(path: Path, bit_depth: int, label: str, error: type = ImageError):
-    """Raise ``error`` naming ``label`` when ``path``'s format cannot hold ``bit_depth`` bits
-    per channel (16: only PNG and TIFF can)."""
-    suffix = path.suffix.lower()
-    if bit_depth == 16 and suffix not in SIXTEEN_BIT_EXTENSIONS:
-        raise error(f"{label}: --bit-depth 16 writes PNG or TIFF (.png, .tif, .tiff);"
-                    f" '{suffix}' holds 8 bits per channel")  # fmt: skip
-
-
 def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write an (H, W, 3) RGB image to ``path`` atomically, in the format its extension names.
 
@@ -335,7 +308,9 @@ def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
     hidden temporary file in the same folder, is flushed to disk, then renamed over ``path``,
     so ``path`` is either untouched or complete; the temporary file never outlives a failure.
     The new file gets the usual permissions for the current umask. Raises ImageError for an
-    unknown extension or an operating-system error, ValueError for a malformed array.
+    unknown extension, an operating-system error or an encoder refusing the image (one too
+    large for its format: image_formats.check_output_size says so before any work),
+    ValueError for a malformed array.
     """
     output = Path(path)
     suffix = output.suffix.lower()
@@ -344,8 +319,8 @@ def save_image(path: str | os.PathLike, image: np.ndarray) -> None:
         raise ImageError(f"output image '{output}': unknown image type (expected one of {known})")
     if np.asarray(image).dtype == np.uint16:
         check_depth_extension(output, 16, f"output image '{output}'")
-        encoded = encode_16bit(_checked(image), suffix)
-        _write(output, lambda stream: stream.write(encoded))
+        deep = _checked(image)
+        _write(output, lambda stream: stream.write(_encoded_16bit(deep, suffix)))
         return
     pixels = _as_uint8(image)
     options = _WRITE_OPTIONS.get(suffix, {})
@@ -360,6 +335,19 @@ def _write(output: Path, write) -> None:
             write(stream)
     except OSError as exc:
         raise ImageError(f"output image '{output}': cannot write ({exc.strerror or exc})") from exc
+    except (ValueError, struct.error) as exc:  # an encoder refusing the size (or the data)
+        raise ImageError(f"output image '{output}': cannot encode it ({one_line(exc)})") from exc
+
+
+def _encoded_16bit(image: np.ndarray, suffix: str) -> bytes:
+    """encode_16bit's bytes; ValueError if OpenCV fails, which it reports by raising up to
+    4.7 (a PNG side over libpng's 1,000,000 pixels, say) and by returning False after."""
+    import cv2
+
+    try:
+        return encode_16bit(image, suffix)
+    except cv2.error as exc:
+        raise ValueError(f"OpenCV could not encode it: {one_line(exc)}") from exc
 
 
 def _checked(image: np.ndarray) -> np.ndarray:

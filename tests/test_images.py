@@ -234,13 +234,48 @@ def test_load_16bit_big_endian_tiff(tmp_path):
     np.testing.assert_array_equal(loaded[..., 0], np.rint(gray / 257).astype(np.uint8))
 
 
-def test_load_32bit_integer_mode_is_read_as_16bit_range(tmp_path):
-    gray = np.tile(np.array([0, 257, 25700, 65535, 70000] * 4, dtype=np.int32), (16, 1))
-    path = tmp_path / "gray32.tif"
-    Image.fromarray(gray).save(path)
-    assert mode_of(path) == "I"
-    loaded = images.load_image(path)
-    np.testing.assert_array_equal(loaded[0, :5, 0], [0, 1, 100, 255, 255])
+def tiff_of_gray(gray: np.ndarray, sample_format: int) -> bytes:
+    """An uncompressed little-endian one-sample TIFF of ``gray`` (its dtype's bits),
+    SampleFormat ``sample_format`` (1 unsigned, 2 signed, 3 floating point)."""
+    height, width = gray.shape
+    data = gray.astype(gray.dtype.newbyteorder("<")).tobytes()
+    tags = [(256, width), (257, height), (258, gray.dtype.itemsize * 8), (259, 1), (262, 1),
+            (273, 8), (277, 1), (278, height), (279, len(data)), (339, sample_format)]  # fmt: skip
+    ifd = struct.pack("<H", len(tags)) + b"".join(
+        struct.pack("<HHII", tag, 4, 1, value) for tag, value in tags
+    )
+    return b"II*\0" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0)
+
+
+@pytest.mark.parametrize(("dtype", "sample_format", "mode", "samples"), [
+    (np.float32, 3, "F", "floating-point samples"),
+    (np.int32, 2, "I", "32-bit signed integer samples"),
+    (np.uint32, 1, "I", "32-bit integer samples"),
+    (np.int16, 2, "I", "16-bit signed integer samples"),
+])  # fmt: skip
+def test_samples_of_no_defined_range_are_refused(tmp_path, dtype, sample_format, mode, samples):
+    y, x = np.mgrid[0:16, 0:24]
+    path = tmp_path / "ramp.tif"
+    path.write_bytes(tiff_of_gray((x / 23 * (1 if mode == "F" else 30000)).astype(dtype),
+                                  sample_format))  # fmt: skip
+    assert mode_of(path) == mode
+    for bit_depth in (8, 16):
+        with pytest.raises(ImageError) as caught:
+            images.load_image(path, role="content image", bit_depth=bit_depth)
+        assert str(caught.value) == (
+            f"content image '{path}': {samples} are not supported, their range of values"
+            " being undefined (expected 8- or 16-bit unsigned integer samples)"
+        )
+
+
+def test_a_float_tiff_as_pillow_saves_it_is_refused(tmp_path):
+    y, x = np.mgrid[0:32, 0:48]
+    path = tmp_path / "ramp.tif"
+    Image.fromarray((x / 47).astype(np.float32), "F").save(path)  # 0..1, read as black before
+    with pytest.raises(ImageError, match="floating-point samples are not supported"):
+        images.load_image(path)
+    with Image.open(path) as picture, pytest.raises(ImageError, match="^frame: floating"):
+        images.picture_to_rgb(picture, "frame", colour_managed=True)
 
 
 def test_load_16bit_rgb_png(tmp_path):
@@ -962,6 +997,29 @@ def failing_writer(error: BaseException):
         raise error
 
     return write
+
+
+@pytest.mark.parametrize(("name", "width"), [("wide.webp", 16384), ("wide.bmp", None)])
+def test_an_encoder_refusing_the_image_is_an_image_error(tmp_path, monkeypatch, name, width):
+    path = tmp_path / name
+    if width is None:  # a BMP past 4 GiB: Pillow packs its size into 32 bits
+
+        def oversized(target, image, **kwargs):
+            struct.pack("<I", 2**32)
+
+        monkeypatch.setattr(images.iio, "imwrite", oversized)
+    with pytest.raises(ImageError) as caught:
+        images.save_image(path, np.zeros((16, width or 16, 3), np.uint8))
+    message = str(caught.value)
+    assert message.startswith(f"output image '{path}': cannot encode it (") and "\n" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_16bit_image_opencv_cannot_encode_is_an_image_error(tmp_path):
+    path = tmp_path / "tall.png"
+    with pytest.raises(ImageError, match=f"^output image '{path}': cannot encode it \\(OpenCV"):
+        images.save_image(path, np.zeros((1_000_001, 1, 3), np.uint16))  # past libpng's limit
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_save_os_error_becomes_image_error_and_cleans_up(tmp_path, monkeypatch):

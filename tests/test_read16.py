@@ -182,15 +182,19 @@ def test_profiles_read16_ignores_or_leaves(tmp_path, icc_profile):
     lut = icc_profile("with tables", extra={b"A2B0": b"mft2" + bytes(60)})
     path = tmp_path / "lut.png"
     write_png16(path, pixels, icc_chunk(lut))
-    assert read16.sixteen_bit_rgb(path) is None  # LittleCMS applies it, at 8 bits
-    assert images.load_image(path, bit_depth=16).dtype == np.uint8
+    with pytest.raises(read16.EightBitsOnly, match="lookup tables"):
+        read16.sixteen_bit_rgb(path)  # LittleCMS applies it, at 8 bits
+    with pytest.warns(images.EightBitRead, match=f"^image '{path}': read at 8 bits: its colour"):
+        assert images.load_image(path, bit_depth=16).dtype == np.uint8
 
 
 def test_a_16bit_tiff_with_alpha_is_read_at_8_bits(tmp_path):
     path = tmp_path / "alpha.tif"
     assert cv2.imwrite(str(path), random16((16, 16, 4), seed=5))
-    assert read16.sixteen_bit_rgb(path) is None  # OpenCV does not say how alpha is stored
-    assert images.load_image(path, bit_depth=16).dtype == np.uint8
+    with pytest.raises(read16.EightBitsOnly, match="RGB without alpha"):
+        read16.sixteen_bit_rgb(path)  # OpenCV does not say how alpha is stored
+    with pytest.warns(images.EightBitRead, match="a 16-bit TIFF is read whole as RGB without"):
+        assert images.load_image(path, bit_depth=16).dtype == np.uint8
 
 
 def test_other_formats_are_not_taken(tmp_path):
@@ -253,5 +257,81 @@ def test_a_file_opencv_refuses_is_read_by_pillow_at_8_bits(tmp_path, monkeypatch
         raise cv2.error("simulated")
 
     monkeypatch.setattr(cv2, "imdecode", refuse)
-    assert read16.sixteen_bit_rgb(path) is None
-    assert images.load_image(path, bit_depth=16).dtype == np.uint8
+    with pytest.raises(read16.EightBitsOnly, match="OpenCV could not decode"):
+        read16.sixteen_bit_rgb(path)
+    with pytest.warns(images.EightBitRead, match="read at 8 bits: OpenCV could not decode"):
+        assert images.load_image(path, bit_depth=16).dtype == np.uint8
+
+
+def test_16bit_gray_reads_give_no_warning(tmp_path, recwarn):
+    path = tmp_path / "gray.tif"
+    Image.fromarray(random16((16, 16), seed=10)).save(path)  # I;16: Pillow keeps its levels
+    assert images.load_image(path, bit_depth=16).dtype == np.uint16
+    assert [w for w in recwarn if issubclass(w.category, images.EightBitRead)] == []
+
+
+def tiff_turned(pixels: np.ndarray, orientation: int) -> bytes:
+    """An uncompressed little-endian 16-bit RGB TIFF of ``pixels`` as stored, its
+    Orientation tag (274) saying how to show them: what a camera or scanner writes."""
+    height, width, _ = pixels.shape
+    data = pixels.astype("<u2").tobytes()
+    tags = [(256, width), (257, height), (258, 16), (259, 1), (262, 2), (273, 8),
+            (274, orientation), (277, 3), (278, height), (279, len(data))]  # fmt: skip
+    ifd = struct.pack("<H", len(tags))
+    for tag, value in tags:
+        ifd += struct.pack("<HHII", tag, 4, 1, value)  # LONG, one value
+    return b"II*\0" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_16bit_tiffs_orientation_as_pillow_applies_it(tmp_path, orientation):
+    pixels = random16((18, 24, 3), seed=orientation)
+    path = tmp_path / "scan.tif"
+    path.write_bytes(tiff_turned(pixels, orientation))
+    upright = images.load_image(path)  # Pillow reads each sample's high byte
+    assert upright.shape[:2] == ((24, 18) if orientation >= 5 else (18, 24))
+    deep = images.load_image(path, bit_depth=16)
+    assert deep.dtype == np.uint16
+    np.testing.assert_array_equal(deep >> 8, upright)
+    assert sorted(deep.ravel().tolist()) == sorted(pixels.ravel().tolist())  # all 16 bits
+
+
+def test_opencv_s_handling_of_orientation_is_known_here():
+    """Else every turned 16-bit file is read at 8 bits (with a warning)."""
+    assert read16.opencv_turns("PNG") is not None
+    assert read16.opencv_turns("TIFF") is not None
+
+
+def test_an_orientation_opencv_handles_otherwise_is_read_at_8_bits(tmp_path, monkeypatch):
+    path = tmp_path / "scan.tif"
+    path.write_bytes(tiff_turned(random16((18, 24, 3), seed=11), 3))
+    monkeypatch.setattr(read16, "opencv_turns", lambda file_format: None)
+    with pytest.warns(images.EightBitRead, match="handles a TIFF's orientation in a way"):
+        loaded = images.load_image(path, bit_depth=16)
+    np.testing.assert_array_equal(loaded, images.load_image(path))
+    path.write_bytes(tiff_turned(random16((18, 24, 3), seed=11), 1))  # upright: no question
+    assert images.load_image(path, bit_depth=16).dtype == np.uint16
+
+
+def gray_png_with_colour_key(path, gray: np.ndarray, key: int) -> None:
+    """A 16-bit grayscale PNG whose pixels of level ``key`` are transparent (tRNS)."""
+    height, width = gray.shape
+    rows = b"".join(b"\0" + gray[row].astype(">u2").tobytes() for row in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)  # 16 bits, gray
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"tRNS", struct.pack(">H", key))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))  # fmt: skip
+
+
+def test_a_16bit_gray_colour_key_is_white(tmp_path):
+    gray = random16((16, 20), seed=12)
+    gray[gray == 7] = 8
+    gray[:, 12:] = 7  # the key: transparent
+    path = tmp_path / "key.png"
+    gray_png_with_colour_key(path, gray, 7)
+    deep = images.load_image(path, bit_depth=16)
+    assert (deep[:, 12:] == 65535).all()
+    np.testing.assert_array_equal(deep[:, :12], np.dstack([gray[:, :12]] * 3))
+    eight = images.load_image(path)
+    assert (eight[:, 12:] == 255).all()
+    np.testing.assert_array_equal(eight[:, :12], np.rint(deep[:, :12] / 257))
