@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 
 from stylize.batch.plan import (
+    Job,
     all_pairs,
+    check_bit_depth,
     collect_images,
     output_name,
     plan_jobs,
@@ -285,3 +287,11 @@ def test_a_bare_name_takes_the_current_folders_name_not_its_links_target(batch_f
         "album2.png"
     )
     assert output_name("{content_dir}.png", Path("sub/../p.png"), Path("x.png")) == "album1.png"
+
+
+def test_an_output_larger_than_its_format_holds_is_refused_before_any_job():
+    wide = Job(0, Path("c.png"), Path("s.png"), "c_s.webp", (16384, 16))
+    check_bit_depth([Job(0, Path("c.png"), Path("s.png"), "c_s.png", (16384, 16))], 8)
+    with pytest.raises(InputError, match=r"output name 'c_s.webp': 16384x16 .*WebP"):
+        check_bit_depth([wide], 8)
+    check_bit_depth([Job(0, Path("c.png"), Path("s.png"), "c_s.webp", None)], 8)  # unread

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from stylize import images
 from stylize.errors import ImageError, InputError, one_line
 from stylize.files import check_name_length
+from stylize.image_formats import check_output_size
 
 TEMPLATE_FIELDS = ("content", "style", "content_dir", "style_dir", "content_ext", "style_ext")
 
@@ -233,11 +234,14 @@ def _checked_name(name: str, label: str) -> str:
 
 
 def check_bit_depth(jobs: list[Job], bit_depth: int) -> None:
-    """Refuse (InputError) a job whose output format cannot hold ``bit_depth`` bits per
-    channel: with --bit-depth 16, every output must be a PNG or TIFF."""
+    """Refuse (InputError) a job whose output format cannot hold its image: with
+    --bit-depth 16 every output must be a PNG or TIFF, and no output may be larger than its
+    format holds (WebP 16383 px a side, ...: image_formats.check_output_size)."""
     for job in jobs:
         label = f"output name '{job.output}'"
         images.check_depth_extension(Path(job.output), bit_depth, label, InputError)
+        if job.size is not None:
+            check_output_size(job.output, job.size, bit_depth, label, InputError)
 
 
 # --- planning ------------------------------------------------------------------------------
