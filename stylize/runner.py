@@ -24,7 +24,7 @@ from stylize.errors import (
 )
 from stylize.files import atomic_write_text, check_writable
 from stylize.progress import ProgressDisplay, seconds_left
-from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, stoppable
+from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, settle, stoppable
 from stylize.weights import VggWeights
 
 
@@ -134,13 +134,15 @@ def _inputs(request: RunRequest) -> dict[str, Path]:
     return named
 
 
-def run_command(request: RunRequest, board=None) -> RunOutcome:
-    """Run ``stylize run``. A signal before the first iteration raises Interrupted (nothing
-    is written); after it, the best image so far is written and the exit code is 130
-    (SIGINT) or 143 (SIGTERM); once the outputs are written, one changes nothing.
-    ``board`` (a ``stylize.preview.Board``) is kept up to date for a preview page."""
+def run_command(inputs: Inputs, board=None) -> RunOutcome:
+    """Run ``stylize run`` on what ``load_inputs`` checked and loaded (the command checks
+    them first, so that a user error is its only line). A signal before the first iteration
+    raises Interrupted (nothing is written); after it, the best image so far is written and
+    the exit code is 130 (SIGINT) or 143 (SIGTERM); once the outputs are written, one changes
+    nothing (``signals.settle``). ``board`` (a ``stylize.preview.Board``) is kept up to date
+    for a preview page."""
     with stoppable() as stop:
-        return _run(request, board)
+        return _run(inputs, board)
     raise _interrupted_before_start(stop.signal)
 
 
@@ -149,8 +151,7 @@ def _interrupted_before_start(signal_name: str) -> Interrupted:
     return Interrupted(message, SIGNAL_EXIT_CODES[signal_name])
 
 
-def _run(request: RunRequest, board) -> RunOutcome:
-    inputs = load_inputs(request)
+def _run(inputs: Inputs, board) -> RunOutcome:
     from stylize.device import resolve_device  # TensorFlow is imported from here on
     from stylize.transfer import Stylizer, Transfer
 
@@ -173,8 +174,11 @@ def _run(request: RunRequest, board) -> RunOutcome:
             raise error or _interrupted_before_start(stopped)
         result = transfer.finish()
         stylizer.close()
-        recorder.write_outputs(result)
-        stopped = stopped or late.signal
+        try:
+            recorder.write_outputs(result)
+            stopped = stopped or late.signal
+        finally:  # written, or failed with the error the run ends with: the outcome is decided
+            settle()
         error = error or recorder.snapshot_error()
         if board is not None:
             board.show(lambda: result.image)

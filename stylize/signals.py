@@ -1,10 +1,11 @@
 """SIGINT and SIGTERM as "finish and keep what is done", the same way in every command.
 
-Python raises KeyboardInterrupt in the main thread on SIGINT; inside ``signals_raise`` SIGTERM
-raises :class:`Terminated` there too, so both unwind the work in progress through its
-``finally`` blocks. A :class:`Stop` catches either around the part of a command that may be
-cut short and records which signal it was, so the command can keep what was done and exit
-with the shell's code for that signal (128 + its number).
+Python raises KeyboardInterrupt in the main thread on SIGINT; inside ``signals_raise`` SIGINT
+raises :class:`Interrupt` (a KeyboardInterrupt) and SIGTERM :class:`Terminated` there, so
+both unwind the work in progress through its ``finally`` blocks. A :class:`Stop` catches
+either around the part of a command that may be cut short and records which signal it was,
+so the command can keep what was done and exit with the shell's code for that signal (128 +
+its number).
 
 Code that must not be cut in the middle runs under :class:`held`: there a signal that would
 raise waits until the block ends. TensorFlow's Python wrappers need it: Session.run takes
@@ -18,6 +19,13 @@ is printed and dropped by Python ("Exception ignored in ..."), which lost a SIGT
 TensorFlow 2.12, whose JAX import adds a gc callback: the run went on and exited with 0.
 Inside ``signals_raise`` such a signal is kept instead and raised at the next ``held``
 boundary or at the block's end.
+
+A command runs whole inside :func:`command_signals`, from the start of ``main`` on, so that a
+signal before its work begins is the same clean stop as one during it. Once its outcome is
+decided and its outputs written, :func:`settle` makes both signals ignored: "once it is
+written, a signal changes nothing", also while a preview server stops, while the result is
+printed and while the interpreter and TensorFlow tear down (a second or more, after Python
+has already put back the default handlers in place of its own).
 """
 
 from __future__ import annotations
@@ -36,7 +44,37 @@ class Terminated(BaseException):
     BaseException, so that ``except Exception`` in a job does not swallow it)."""
 
 
-_RAISED = {signal.SIGINT: KeyboardInterrupt, signal.SIGTERM: Terminated}
+class Interrupt(KeyboardInterrupt):
+    """SIGINT, as raised inside ``signals_raise``: a KeyboardInterrupt, but not that class
+    itself. CPython run as ``python -m`` exits through SIGINT, whatever exit code the
+    command chose, once a plain KeyboardInterrupt has ended code evaluated from a string (the
+    ``exec`` with which ``dataclasses`` makes methods, say), even one caught afterwards."""
+
+
+_RAISED = {signal.SIGINT: Interrupt, signal.SIGTERM: Terminated}
+
+
+class _Command:
+    """Whether a ``command_signals`` block is running, and whether its command has settled."""
+
+    active = False
+    settled = False
+
+
+def _install(handler) -> dict:
+    """Set ``handler`` for SIGINT and SIGTERM, unless the command has settled (they stay
+    ignored then); the handlers it replaced."""
+    if _Command.settled:
+        return {}
+    return {number: signal.signal(number, handler) for number in _RAISED}
+
+
+def _restore(previous: dict) -> None:
+    """Put back the handlers a block replaced, unless the command settled meanwhile."""
+    if _Command.settled:
+        return
+    for number, handler in previous.items():
+        signal.signal(number, handler)
 
 
 class _Hold:
@@ -84,11 +122,11 @@ def _raise_or_hold(signum, frame) -> None:
 
 @contextlib.contextmanager
 def signals_raise() -> Iterator[None]:
-    """Within the block, SIGINT raises KeyboardInterrupt and SIGTERM raises Terminated
+    """Within the block, SIGINT raises Interrupt and SIGTERM raises Terminated
     (outside ``held`` blocks), whatever handlers were set outside; those come back after
     it. One whose exception Python dropped (raised in a ``__del__`` method or a gc callback)
     is raised as the next ``held`` block begins or ends, or as this block ends."""
-    previous = {number: signal.signal(number, _raise_or_hold) for number in _RAISED}
+    previous = _install(_raise_or_hold)
     previous_hook = sys.unraisablehook
 
     def keep_dropped_signal(unraisable) -> None:
@@ -105,8 +143,7 @@ def signals_raise() -> Iterator[None]:
     finally:
         _Hold.waiting = None
         sys.unraisablehook = previous_hook
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        _restore(previous)
 
 
 class Stop:
@@ -153,9 +190,48 @@ def deferred() -> Iterator[Stop]:
     def record(signum, frame):
         stop.signal = stop.signal or names[signum]
 
-    previous = {number: signal.signal(number, record) for number in names}
+    previous = _install(record)
     try:
         yield stop
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        _restore(previous)
+
+
+@contextlib.contextmanager
+def command_signals(until_exit: bool = False) -> Iterator[None]:
+    """Run a whole command: within the block SIGINT raises Interrupt and SIGTERM raises
+    Terminated (as in ``signals_raise``; the command's own blocks nest inside), until
+    ``settle`` makes both ignored. The handlers from before come back after the block, except
+    that with ``until_exit`` (the process's own command, whose exit follows) a settled
+    command's signals stay ignored until the process has ended. In a thread other than the
+    main one, where Python runs no handler, it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {number: signal.getsignal(number) for number in _RAISED}
+    _Command.active, _Command.settled = True, False
+    try:
+        with signals_raise():
+            yield
+    finally:
+        settled = _Command.settled
+        _Command.active = _Command.settled = False
+        if not (settled and until_exit):
+            for number, handler in before.items():
+                if handler is not None:  # None: set outside Python, nothing to put back
+                    signal.signal(number, handler)
+
+
+def settle() -> None:
+    """The command's outcome is decided and its outputs are written: from now on SIGINT and
+    SIGTERM are ignored, whatever the blocks of this module that are still open would do,
+    until the ``command_signals`` block ends. Outside one it does nothing, so that a library
+    caller keeps its own handlers; in another thread than the main one, too."""
+    if not _Command.active or _Command.settled:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+    _Command.settled = True
+    _Hold.waiting = None
+    for number in _RAISED:
+        signal.signal(number, signal.SIG_IGN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import io
 import json
 import os
@@ -523,3 +524,160 @@ def test_a_full_disk_while_a_report_is_written_is_one_line_and_keeps_the_image(
                 f" the image was written to {tmp_path / 'r.png'}\n")  # fmt: skip
     assert result.stderr.endswith(expected) and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png"]
+
+
+# --- signals before a command's work and after its outputs -------------------------------------
+
+
+@pytest.fixture
+def sigterm_is_a_failure():
+    """While the test runs, a SIGTERM that reaches the handler from before the command (in a
+    real process: its death) raises, so that a regression fails the test, not the run."""
+
+    def fail(signum, frame):
+        raise AssertionError("SIGTERM reached the handler set outside the command")
+
+    previous = signal.signal(signal.SIGTERM, fail)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def _signalling(function, signum):
+    """``function``, which first sends this process ``signum``."""
+
+    def send_then_call(*args, **kwargs):
+        os.kill(os.getpid(), signum)
+        return function(*args, **kwargs)
+
+    return send_then_call
+
+
+EARLY = {  # command: (the step before its machinery that the signal lands in, its line)
+    "run": ("stylize.cli.run.run_request",
+            "interrupted by {} before the first iteration; nothing written"),
+    "batch": ("stylize.cli.batch.batch_request", "interrupted by {}; finished jobs stay recorded"
+              " in the manifest, run the same command again to finish"),
+    "video": ("stylize.cli.video.video_request",
+              "interrupted by {} before the first frame; nothing written"),
+    "weights": ("stylize.cli.weights.checked_file", "interrupted by {} before the check finished"),
+}  # fmt: skip
+
+
+def _early_args(command, vgg_file, image_files, out):
+    inputs = ["--content", str(image_files["content"]), "--style", str(image_files["style"]),
+              "--weights", str(vgg_file)]  # fmt: skip
+    return {"run": ["run", *inputs, "-o", str(out / "r.png")],
+            "batch": ["batch", *inputs, "--out", str(out / "o")],
+            "video": ["video", *inputs, "-o", str(out / "v")],
+            "weights": ["weights", str(vgg_file), "--no-self-test"]}[command]  # fmt: skip
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])  # fmt: skip
+@pytest.mark.parametrize("command", sorted(EARLY))
+def test_a_signal_before_the_work_is_one_line_with_its_exit_code(
+    command, signum, code, vgg_file, image_files, tmp_path, monkeypatch, sigterm_is_a_failure
+):
+    where, line = EARLY[command]
+    module_name, name = where.rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    monkeypatch.setattr(module, name, _signalling(getattr(module, name), signum))
+    result = CliRunner().invoke(main, _early_args(command, vgg_file, image_files, tmp_path))
+    assert result.exit_code == code, result.output
+    assert result.stderr == f"Error: {line.format(signal.Signals(signum).name)}\n"
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_a_ctrl_c_while_the_options_are_read_is_one_line_exit_130(
+    vgg_file, image_files, tmp_path, monkeypatch
+):
+    from stylize import weights
+
+    # --weights' callback looks the value up while click parses the command line
+    monkeypatch.setattr(weights, "weights_location",
+                        _signalling(weights.weights_location, signal.SIGINT))  # fmt: skip
+    result = CliRunner().invoke(main, _run_args(vgg_file, image_files, "-o", tmp_path / "r.png"))
+    assert result.exit_code == 130, result.output
+    assert result.stderr == ("Error: interrupted by SIGINT before the first iteration; nothing"
+                             " written\n")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_once_the_outputs_are_written_changes_nothing(
+    signum, vgg_file, image_files, tmp_path, monkeypatch, sigterm_is_a_failure
+):
+    from stylize import runner
+
+    real = runner.run_command
+
+    def signal_as_it_returns(inputs, board):
+        outcome = real(inputs, board)
+        os.kill(os.getpid(), signum)  # before the result is printed
+        return outcome
+
+    monkeypatch.setattr(runner, "run_command", signal_as_it_returns)
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "r.png", "--json", "-q")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["interrupted"], summary["signal"], summary["iterations"]) == (False, None, 2)
+    assert result.stderr == "" and sorted(p.name for p in tmp_path.iterdir()) == ["r.png"]
+
+
+def test_a_command_run_in_this_process_puts_the_handlers_back(vgg_file, tmp_path):
+    before = [signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)]
+    args = ["weights", "--write-random", str(tmp_path / "w.mat"), "--network", "random-tiny",
+            "--no-self-test"]  # fmt: skip
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert [signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)] == before
+
+
+# A stylize process whose own code sends it signals at set points: as its command begins
+# (SIGNAL_FIRST) or after its command has returned, while the interpreter ends (SIGNALS_LAST:
+# SIGINT from an atexit function, SIGTERM from an object freed as the modules are torn down,
+# after Python has put back the default handlers in place of its own).
+SIGNAL_FIRST = """
+import os, signal, sys
+import stylize.cli.run as run
+real = run.run_request
+def run_request(options):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real(options)
+run.run_request = run_request
+from stylize.cli import main
+main()
+"""
+SIGNALS_LAST = """
+import atexit, os, signal
+class SignalWhenFreed:
+    def __del__(self, kill=os.kill, pid=os.getpid(), number=signal.SIGTERM):
+        kill(pid, number)
+freed_last = SignalWhenFreed()
+atexit.register(os.kill, os.getpid(), signal.SIGINT)
+from stylize.cli import main
+main()
+"""
+
+
+def _stylize_with(code: str, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+def test_a_process_sent_sigterm_as_its_command_begins_exits_143_with_one_line(
+    vgg_file, image_files, tmp_path
+):
+    done = _stylize_with(SIGNAL_FIRST, *_run_args(vgg_file, image_files, "-o", tmp_path / "r.png"))
+    assert done.returncode == 143, done.stderr
+    assert done.stderr == ("Error: interrupted by SIGTERM before the first iteration; nothing"
+                           " written\n")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_signals_while_the_process_ends_change_nothing(tmp_path):
+    out = tmp_path / "w.mat"
+    done = _stylize_with(SIGNALS_LAST, "weights", "--write-random", out, "--network",
+                         "random-tiny", "--no-self-test", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and json.loads(done.stdout)["path"] == str(out)

@@ -1,10 +1,12 @@
-"""``--preview`` on ``stylize run`` and ``stylize batch``: the address line on stderr, the
-page following a real run over plain HTTP, the server gone with the run, and a port in use
-as a one-line error before any work."""
+"""``--preview`` on ``stylize run``, ``batch`` and ``video``: the address line on stderr once
+the inputs and outputs are checked (a user error is the only line), the page following a
+real run over plain HTTP, the server gone with the run (a signal while it stops changes
+nothing), and a port in use as a one-line error before any work."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -46,18 +48,76 @@ def test_run_announces_the_page_and_stops_it_at_the_end(vgg_file, image_files, t
         socket.create_connection(("127.0.0.1", int(found.group(2))), timeout=2).close()
 
 
-@pytest.mark.parametrize("command", ["run", "batch"])
+@pytest.mark.parametrize("command", ["run", "batch", "video"])
 def test_a_port_in_use_is_one_line_exit_2_before_any_work(command, busy_port, vgg_file,
                                                           image_files, tmp_path):  # fmt: skip
     out = tmp_path / "out"
-    args = (_run_args(vgg_file, image_files, "-o", out / "x.png") if command == "run" else
-            ["batch", "--content", str(image_files["content"]), "--style",
-             str(image_files["style"]), "--weights", str(vgg_file), "--out", str(out)])  # fmt: skip
+    given = ["--content", str(image_files["content"]), "--style", str(image_files["style"]),
+             "--weights", str(vgg_file)]  # fmt: skip
+    args = {"run": _run_args(vgg_file, image_files, "-o", out / "x.png"),
+            "batch": ["batch", *given, "--out", str(out)],
+            "video": ["video", *given, "-o", str(out)]}[command]  # fmt: skip
     result = CliRunner().invoke(main, [*args, "--preview", str(busy_port)])
     assert result.exit_code == 2
     assert result.stderr == (f"Error: --preview {busy_port}: port {busy_port} on 127.0.0.1 is in"
                              " use; choose another port, or 0 for a free one\n")  # fmt: skip
     assert not out.exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_page_stops_after_the_run_changes_nothing(
+    signum, vgg_file, image_files, tmp_path, monkeypatch
+):
+    from stylize.preview.server import PreviewServer
+
+    real = PreviewServer.close
+
+    def signal_then_close(server):
+        os.kill(os.getpid(), signum)
+        real(server)
+
+    monkeypatch.setattr(PreviewServer, "close", signal_then_close)
+    previous = signal.signal(signal.SIGTERM, _fail)  # not this test process's death
+    try:
+        result = CliRunner().invoke(main, _run_args(vgg_file, image_files, "-o", tmp_path / "o.png",
+                                                    "--json", "-q", "--preview", 0))  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["interrupted"], summary["signal"]) == (False, None)
+    assert URL.fullmatch(result.stderr.rstrip("\n")) and (tmp_path / "o.png").is_file()
+
+
+def _fail(signum, frame):
+    raise AssertionError("SIGTERM reached the handler set outside the command")
+
+
+def _missing_input_args(command, vgg_file, image_files, out):
+    given = ["--content", str(out / "nosuch.png"), "--style", str(image_files["style"])]
+    return {"run": ["run", *given, "-o", str(out / "x.png")],
+            "batch": ["batch", *given, "--out", str(out / "o")],
+            "video": ["video", *given, "-o", str(out / "v")]}[command]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["run", "batch", "video"])
+def test_a_user_error_with_a_preview_is_the_only_line(command, vgg_file, image_files, tmp_path):
+    args = _missing_input_args(command, vgg_file, image_files, tmp_path)
+    result = CliRunner().invoke(main, [*args, "--weights", "random-tiny", "--preview", "0"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and "nosuch.png" in result.stderr
+    assert result.stderr.count("\n") == 1  # no page announced, no warning about the weights
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_output_with_a_preview_is_the_only_line(vgg_file, image_files, tmp_path):
+    (tmp_path / "x.png").write_bytes(b"kept")
+    args = _run_args(vgg_file, image_files, "-o", tmp_path / "x.png", "--preview", 0)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: output image '{tmp_path / 'x.png'}': file already exists"
+                             " (pass --overwrite to replace it)\n")  # fmt: skip
+    assert (tmp_path / "x.png").read_bytes() == b"kept"
 
 
 def test_a_bad_preview_host_or_port_is_exit_2(vgg_file, image_files, tmp_path):

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -12,7 +13,10 @@ from stylize.signals import (
     SIGNAL_EXIT_CODES,
     Stop,
     Terminated,
+    command_signals,
+    deferred,
     held,
+    settle,
     signals_raise,
     stoppable,
 )
@@ -147,3 +151,88 @@ def test_other_dropped_exceptions_still_reach_the_previous_hook_which_comes_back
         assert sys.unraisablehook is hook
     finally:
         sys.unraisablehook = before
+
+
+def _handlers() -> list:
+    return [signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)]
+
+
+def test_a_settled_command_ignores_both_signals_in_every_block_then_puts_the_handlers_back():
+    before = _handlers()
+    reached = []
+    with command_signals(), stoppable() as stop, deferred() as late:
+        settle()
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+        with signals_raise(), held():  # blocks entered later keep them ignored too
+            os.kill(os.getpid(), signal.SIGTERM)
+        reached.append("after the signals")
+    assert reached == ["after the signals"] and stop.signal is None and late.signal is None
+    assert _handlers() == before
+
+
+def test_before_settle_a_command_stops_as_stoppable_does():
+    with command_signals(), stoppable() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert stop.signal == "SIGTERM"
+    with pytest.raises(KeyboardInterrupt), command_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_settle_outside_a_command_leaves_the_handlers_alone():
+    before = _handlers()
+    settle()
+    assert _handlers() == before
+    with stoppable() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert stop.signal == "SIGTERM"
+
+
+def test_until_exit_keeps_a_settled_commands_signals_ignored_after_the_block():
+    before = _handlers()
+    try:
+        with command_signals(until_exit=True):
+            pass
+        assert _handlers() == before  # not settled: nothing to keep
+        with command_signals(until_exit=True):
+            settle()
+        assert _handlers() == [signal.SIG_IGN, signal.SIG_IGN]
+    finally:
+        for number, handler in zip((signal.SIGINT, signal.SIGTERM), before, strict=True):
+            signal.signal(number, handler)
+
+
+def test_a_command_in_another_thread_leaves_the_handlers_alone():
+    before, failures = _handlers(), []
+
+    def command() -> None:
+        try:
+            with command_signals(until_exit=True):
+                settle()
+        except Exception as error:  # signal.signal raises ValueError outside the main thread
+            failures.append(error)
+
+    worker = threading.Thread(target=command)
+    worker.start()
+    worker.join()
+    assert failures == [] and _handlers() == before
+
+
+# SIGINT raised while code from a string runs (exec, as dataclasses does), then caught: run as
+# ``python -m``, CPython ends the process through SIGINT, whatever its exit code, when that
+# exception was a plain KeyboardInterrupt.
+CAUGHT_IN_EXEC = """
+import os, signal, sys
+from stylize.signals import stoppable
+with stoppable() as stop:
+    exec("os.kill(os.getpid(), signal.SIGINT)\\nfor _ in range(10000): pass")
+sys.exit(stop.exit_code)
+"""
+
+
+def test_a_sigint_caught_inside_code_run_from_a_string_keeps_the_exit_code(tmp_path):
+    (tmp_path / "caught_in_exec.py").write_text(CAUGHT_IN_EXEC)
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "caught_in_exec"], env=environment,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 130, done.stderr

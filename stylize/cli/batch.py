@@ -5,6 +5,7 @@ the command runs; TensorFlow and Ray only once jobs are about to."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -18,7 +19,7 @@ from stylize.cli.options import (
     with_options,
 )
 from stylize.cli.preview import preview_board
-from stylize.signals import SIGNAL_EXIT_CODES
+from stylize.signals import SIGNAL_EXIT_CODES, settle
 
 DEFAULT_TEMPLATE = "{content}_{style}.png"
 
@@ -91,9 +92,8 @@ def batch_command(**options) -> None:
     from stylize.batch.command import dumps, summary_line
 
     request = batch_request(options)
-    with preview_board(options, "stylize batch") as board:
-        warn_if_random(request.weights)
-        result = _run(request, options["quiet"], board)
+    with preview_board(options, "stylize batch") as preview:
+        result = _run(request, options["quiet"], preview)
     stopped = result["signal"]
     prefix = f"Stopped by {stopped}: " if stopped else ""
     again = "; run the same command again to finish" if stopped else ""
@@ -107,22 +107,40 @@ def batch_command(**options) -> None:
     sys.exit(1 if result["failed"] else 0)
 
 
-def _run(request, quiet: bool, board) -> dict:
-    """The batch with its progress on stderr and, with a preview ``board``, on the page."""
+def _run(request, quiet: bool, preview) -> dict:
+    """The batch with its progress on stderr and, with a preview, on the page. The page's
+    address and the warnings are said as the jobs are about to run, once the batch has
+    checked its inputs, outputs and weights: a user error is its only line."""
     from stylize.batch.command import run_batch
     from stylize.batch.progress import BoardReporter, ProgressReporter, Reporters
 
+    def say() -> None:
+        preview.announce()
+        warn_if_random(request.weights)
+
     progress = ProgressReporter(quiet=quiet)
-    reporter = progress
-    if board is not None:
-        reporter = Reporters(progress, BoardReporter(board, live=_live(request)))
+    reporters = [progress, _at_start(say)]  # first: Reporters gives it the messages
+    if preview.board is not None:
+        reporters.append(BoardReporter(preview.board, live=_live(request)))
     try:
-        result = run_batch(request, reporter)
+        result = run_batch(request, Reporters(*reporters))
+        settle()  # the batch is over and recorded: from here on a signal changes nothing
     finally:
         progress.close()
-    if board is not None:
-        board.finish("interrupted" if result["signal"] else "finished")
+    if preview.board is not None:
+        preview.board.finish("interrupted" if result["signal"] else "finished")
     return result
+
+
+def _at_start(say: Callable[[], None]):
+    """A batch reporter that calls ``say`` when the jobs are about to run."""
+    from stylize.batch.driver import Reporter
+
+    class AtStart(Reporter):
+        def started(self, jobs, counts) -> None:
+            say()
+
+    return AtStart()
 
 
 def _live(request) -> bool:

@@ -1,4 +1,5 @@
-"""The ``stylize`` group: every error, click's and stylize's, as one ``Error: ...`` line."""
+"""The ``stylize`` group: every error, click's and stylize's, as one ``Error: ...`` line, and
+SIGINT and SIGTERM handled the same way from the start of a command to the process's end."""
 
 from __future__ import annotations
 
@@ -10,42 +11,96 @@ import click
 
 from stylize import __version__
 from stylize.cli.batch import batch_command
+from stylize.cli.errors import ReportedError
 from stylize.cli.run import run_command
 from stylize.cli.video import video_command
 from stylize.cli.weights import weights_command
+from stylize.errors import Interrupted
+from stylize.signals import SIGNAL_EXIT_CODES, Terminated, command_signals, settle
 
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+# A signal that lands before a command's own machinery handles it (while its options are
+# parsed and its inputs read), in the words that machinery uses for one before its work.
+INTERRUPTED = {
+    "run": "interrupted by {} before the first iteration; nothing written",
+    "batch": "interrupted by {}; finished jobs stay recorded in the manifest, run the same"
+             " command again to finish",
+    "video": "interrupted by {} before the first frame; nothing written",
+    "weights": "interrupted by {} before the check finished",
+}  # fmt: skip
 
 
 class OneLineErrors(click.Group):
     """Reports every click error (bad option value, unknown option, missing argument, and
     the commands' own errors, see ``cli.errors``) as a single ``Error: ...`` line on stderr,
     with its exit code, instead of usage text; a stdout that cannot be written is one too
-    (exit code 1), a stderr that cannot be written loses only what is written there."""
+    (exit code 1), a stderr that cannot be written loses only what is written there.
+
+    SIGINT and SIGTERM end a command cleanly from the moment ``main`` starts (one line, exit
+    code 130 or 143, nothing written), and once its outcome is decided they change nothing
+    (``signals.settle``): for the process's own command (``main()`` reading ``sys.argv``)
+    until the process has exited, for a call with ``args`` until ``main`` returns."""
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
-        reopen_closed_streams()
-        guard_standard_streams()
+        own_process = not args and kwargs.get("args") is None
+        with command_signals(until_exit=own_process):
+            reopen_closed_streams()
+            guard_standard_streams()
+            try:
+                code = super().main(*args, **kwargs)
+            except BaseException as error:  # SystemExit too: the command has ended
+                settle()
+                code = report(error)
+            settle()
+            sys.exit(code if isinstance(code, int) else 0)
+
+    def make_context(self, *args, **kwargs):
         try:
-            code = super().main(*args, **kwargs)
-        except StdoutError as error:  # the outputs already written are kept
-            click.echo(f"Error: cannot write to stdout: {error.strerror or error}", err=True)
-            sys.exit(1)
-        except NO_ARGS_IS_HELP as error:  # plain ``stylize``: the help text, as click shows it
-            click.echo(error.format_message(), err=True)
-            sys.exit(error.exit_code)
-        except click.UsageError as error:
-            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
-            click.echo(f"Error: {error.format_message()}{hint}", err=True)
-            sys.exit(error.exit_code)
-        except click.ClickException as error:
-            click.echo(f"Error: {error.format_message()}", err=True)
-            sys.exit(error.exit_code)
-        except click.Abort:
-            click.echo("Error: aborted", err=True)
-            sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
+            return super().make_context(*args, **kwargs)
+        except (KeyboardInterrupt, Terminated) as stop:  # click would make it "aborted"
+            raise interrupted(stop, None) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, Terminated) as stop:  # before the command's own handling
+            raise interrupted(stop, ctx.invoked_subcommand) from None
+
+
+def interrupted(stop: BaseException, command: str | None) -> ReportedError:
+    """KeyboardInterrupt or Terminated, raised by a signal outside the command's own
+    handling of it, as its one-line error with exit code 130 or 143."""
+    name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+    message = INTERRUPTED.get(command, "interrupted by {}").format(name)
+    return ReportedError(Interrupted(message, SIGNAL_EXIT_CODES[name]))
+
+
+def report(error: BaseException) -> int:
+    """Show ``error`` as its one line on stderr and return its exit code; raise again what
+    is no error to report (SystemExit, a bug's exception)."""
+    if isinstance(error, StdoutError):  # the outputs already written are kept
+        click.echo(f"Error: cannot write to stdout: {error.strerror or error}", err=True)
+        return 1
+    if isinstance(error, NO_ARGS_IS_HELP):  # plain ``stylize``: the help text, as click shows it
+        click.echo(error.format_message(), err=True)
+        return error.exit_code
+    if isinstance(error, click.UsageError):
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        click.echo(f"Error: {error.format_message()}{hint}", err=True)
+        return error.exit_code
+    if isinstance(error, (KeyboardInterrupt, Terminated)):  # between click's steps
+        error = interrupted(error, None)
+    if isinstance(error, click.ClickException):
+        click.echo(f"Error: {error.format_message()}", err=True)
+        return error.exit_code
+    if isinstance(error, click.Abort):
+        if isinstance(error.__cause__, KeyboardInterrupt):  # between click's steps
+            return report(interrupted(error.__cause__, None))
+        click.echo("Error: aborted", err=True)
+        return 1
+    raise error
 
 
 def reopen_closed_streams() -> None:

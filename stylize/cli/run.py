@@ -85,10 +85,12 @@ def run_command(**options) -> None:
     from stylize import runner
 
     request = run_request(options)
-    with preview_board(options, "stylize run") as board:
+    with preview_board(options, "stylize run") as preview:
+        inputs = runner.load_inputs(request)  # a user error is the one line: nothing before it
+        preview.announce()
         warn_if_random(request.weights)
         warn_if_animated(request.styles, request.content, request.settings.init_file)
-        outcome = runner.run_command(request, board)
+        outcome = runner.run_command(inputs, preview.board)
     try:
         click.echo(json.dumps(outcome.summary) if options["as_json"] else outcome.summary["output"])
     finally:  # a stdout that cannot be written (cli.group) does not hide what went wrong before

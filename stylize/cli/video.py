@@ -4,6 +4,7 @@ work is done by ``stylize.video.command``, imported when the command runs."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -17,7 +18,7 @@ from stylize.cli.options import (
     with_options,
 )
 from stylize.cli.preview import preview_board
-from stylize.signals import SIGNAL_EXIT_CODES
+from stylize.signals import SIGNAL_EXIT_CODES, settle
 from stylize.video import VIDEO_WRITE
 
 LATER_ITERATIONS = 100  # see benchmarks/video.py: later frames start from a good image
@@ -102,13 +103,11 @@ def video_command(**options) -> None:
     Exit codes: 0 written, 1 failure while running, 2 bad usage or input,
     130 or 143 interrupted (run the same command again to go on).
     """
-    from stylize.video.command import dumps, run_video
+    from stylize.video.command import dumps
 
     request = video_request(options)
-    with preview_board(options, "stylize video") as board:
-        warn_if_random(request.weights)
-        warn_if_animated(request.styles)
-        result = _run(request, options["quiet"], board, run_video)
+    with preview_board(options, "stylize video") as preview:
+        result = _run(request, options["quiet"], preview)
     try:
         if options["as_json"]:
             click.echo(dumps(result))
@@ -124,18 +123,42 @@ def video_command(**options) -> None:
         sys.exit(SIGNAL_EXIT_CODES[result["signal"]])
 
 
-def _run(request, quiet: bool, board, run_video) -> dict:
+def _run(request, quiet: bool, preview) -> dict:
+    """The clip with its progress on stderr and, with a preview, on the page. The page's
+    address and the warnings are said as the first frame is about to be made, once the
+    command has checked the clip, styles, weights and outputs: a user error is its only
+    line."""
+    from stylize.video.command import run_video
     from stylize.video.progress import BoardProgress, FrameProgress, Reporters
 
+    def say() -> None:
+        preview.announce()
+        warn_if_random(request.weights)
+        warn_if_animated(request.styles)
+
     progress = FrameProgress(quiet)
-    reporter = progress if board is None else Reporters(progress, BoardProgress(board))
+    reporters = [progress, _at_start(say)]  # first: Reporters gives it the messages
+    if preview.board is not None:
+        reporters.append(BoardProgress(preview.board))
     try:
-        result = run_video(request, reporter)
+        result = run_video(request, Reporters(*reporters))
+        settle()  # the frames (and video) are written: from here on a signal changes nothing
     finally:
         progress.close()
-    if board is not None:
-        board.finish("interrupted" if result["signal"] else "finished")
+    if preview.board is not None:
+        preview.board.finish("interrupted" if result["signal"] else "finished")
     return result
+
+
+def _at_start(say: Callable[[], None]):
+    """A video reporter that calls ``say`` when the frames are about to be made."""
+    from stylize.video.command import VideoReporter
+
+    class AtStart(VideoReporter):
+        def started(self, total, iterations) -> None:
+            say()
+
+    return AtStart()
 
 
 def video_request(options: dict):

@@ -14,6 +14,7 @@ import click
 from stylize.cli.errors import reports_errors
 from stylize.cli.options import given, typed_weights
 from stylize.errors import ConfigError, WeightsError
+from stylize.signals import settle
 
 _LAYOUTS = {
     "new": "new (MatConvNet beta16 and later: layers, meta)",
@@ -81,6 +82,7 @@ def weights_command(path: Path | None, no_self_test: bool, as_json: bool,
         check_file_options()
         path = checked_file(path)
     result = check_weights(path, self_test=not no_self_test)
+    settle()  # checked: from here on a signal changes nothing
     click.echo(json.dumps(result) if as_json else format_report(result))
 
 
