@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from stylize.errors import InputError
+from stylize.signals import held
 
 _CHUNK = 1 << 20  # bytes read at a time while hashing
 # atomic_writer's temporary name adds "." before the name and ".XXXXXXXX.tmp" after it.
@@ -122,13 +123,14 @@ def check_folder_writable(folder: Path, label: str, error: type = InputError) ->
     and root-squashed network mounts, where creating a file fails."""
     if not os.access(folder, os.W_OK | os.X_OK):
         raise error(f"{label}: folder '{folder}' is not writable")
-    try:
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=".stylize-probe.", suffix=".tmp")
-    except OSError as exc:
-        raise error(f"{label}: folder '{folder}' is not writable ({exc.strerror})") from None
-    os.close(handle)
-    with contextlib.suppress(OSError):
-        os.remove(probe)
+    with held():  # a signal between the two would leave the probe behind
+        try:
+            handle, probe = tempfile.mkstemp(dir=folder, prefix=".stylize-probe.", suffix=".tmp")
+        except OSError as exc:
+            raise error(f"{label}: folder '{folder}' is not writable ({exc.strerror})") from None
+        os.close(handle)
+        with contextlib.suppress(OSError):
+            os.remove(probe)
 
 
 def check_name_length(path: Path, label: str, error: type = InputError) -> None:

@@ -630,3 +630,22 @@ def test_a_template_that_writes_into_an_input_folder_is_refused_before_anything_
         " --out or --template"
     ]
     assert sorted(tmp_path.rglob("*")) == before  # no manifest, no image
+
+
+def test_a_signal_once_every_job_is_recorded_changes_nothing(vgg_file, inputs, tmp_path,
+                                                             monkeypatch):  # fmt: skip
+    from stylize.batch import command
+
+    real = command.summary
+
+    def signal_first(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # as the manifest closes and the summary is made
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(command, "summary", signal_first)
+    out = tmp_path / "out"
+    result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style", inputs / "s",
+                    "--out", out, "--json", "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["done"], summary["signal"]) == (2, None)

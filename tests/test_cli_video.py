@@ -207,3 +207,21 @@ def test_sigterm_stops_after_the_frames_done_with_exit_143(clip, image_files, vg
     assert process.returncode == 143, stderr
     assert "Stopped by SIGTERM" in stderr and "run the same command again" in stderr
     assert len(list((tmp_path / "o").glob("*.png"))) >= 1
+
+
+def test_a_signal_once_the_video_is_written_changes_nothing(clip, image_files, vgg_file,
+                                                           tmp_path, monkeypatch):  # fmt: skip
+    from stylize.video import command
+
+    real = command._Video.summary
+
+    def signal_first(self, stopped):
+        os.kill(os.getpid(), signal.SIGINT)  # as the manifest closes and the summary is made
+        return real(self, stopped)
+
+    monkeypatch.setattr(command._Video, "summary", signal_first)
+    result = CliRunner().invoke(main, _args(clip, image_files, vgg_file, tmp_path / "o.mp4",
+                                            "--json", "--quiet"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["interrupted"] is False and len(summary["frames"]) == 6

@@ -88,3 +88,22 @@ def test_a_folder_that_access_calls_writable_but_takes_no_file_is_refused():
 def test_the_folder_probe_leaves_nothing_behind(tmp_path):
     files.check_folder_writable(tmp_path, "--out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_during_the_folder_probe_leaves_no_probe_behind(tmp_path, monkeypatch):
+    import signal
+    import tempfile
+
+    from stylize.signals import signals_raise
+
+    real = tempfile.mkstemp
+
+    def signal_after_creating(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # between creating the probe and removing it
+        return made
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", signal_after_creating)
+    with pytest.raises(KeyboardInterrupt), signals_raise():
+        files.check_folder_writable(tmp_path, "--out")
+    assert list(tmp_path.iterdir()) == []

@@ -39,7 +39,7 @@ from stylize.batch.worker import Executor, WorkerSetup
 from stylize.config import Settings
 from stylize.errors import InputError, Interrupted, StylizeError
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
-from stylize.signals import Stop, stoppable
+from stylize.signals import Stop, settle, stoppable
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
                           weights=str(weights.path))  # fmt: skip
             with created.manifest_removed_on_usage_error(manifest, batch.counts):
                 began, stop = _run_pending(batch, request, setup, reporter)
+                settle()  # every job is recorded: a signal now changes nothing
     seconds = time.perf_counter() - began
     return summary(batch.counts, out_dir, seconds, request.executor, batch.slots, stop.signal)
 

@@ -22,7 +22,7 @@ from stylize.config import Settings
 from stylize.errors import ImageError, Interrupted
 from stylize.files import file_digests
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
-from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, stoppable
+from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, settle, stoppable
 from stylize.video import flow, frames, plan, timing
 from stylize.video.outputs import check_gif_timing, check_outputs
 
@@ -128,6 +128,7 @@ class _Video:
                 stopped = self._work(manifest)
                 if stopped and self._forget_if_unused(path):
                     raise _nothing_written(stopped)
+                settle()  # the frames and video are written: a signal now changes nothing
             except BaseException:  # an error or a signal: if nothing was made, no trace
                 self._forget_if_unused(path)  # while the manifest is still locked
                 raise
