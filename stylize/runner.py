@@ -23,6 +23,7 @@ from stylize.errors import (
     StylizeError,
 )
 from stylize.files import atomic_write_text, check_writable
+from stylize.image_formats import check_output_size
 from stylize.progress import ProgressDisplay, seconds_left
 from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, settle, stoppable
 from stylize.weights import VggWeights
@@ -88,11 +89,12 @@ def load_inputs(request: RunRequest) -> Inputs:
     check_outputs(request)
     content = images.load_image(request.content, role="content image",
                                 bit_depth=settings.bit_depth)  # fmt: skip
+    content = prepare.fit_content(content, request.content, settings.max_size)
+    size = (content.shape[1], content.shape[0])
+    check_output_size(request.output, size, settings.bit_depth)  # and the checkpoints'
     styles = [images.load_image(path, role="style image") for path in request.styles]
     init_image = prepare.load_init_image(settings)
     weights, seconds = prepare.load_weights(request.weights, settings)
-    content = prepare.fit_content(content, request.content, settings.max_size)
-    size = (content.shape[1], content.shape[0])
     style_masks = prepare.load_style_masks(request.style_masks, len(styles), size)
     keep = None if request.mask is None else masks.load_mask(request.mask, size, "--mask")
     return Inputs(request, content, styles, init_image, weights, seconds, style_masks, keep)

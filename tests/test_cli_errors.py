@@ -681,3 +681,20 @@ def test_signals_while_the_process_ends_change_nothing(tmp_path):
                          "random-tiny", "--no-self-test", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and json.loads(done.stdout)["path"] == str(out)
+
+
+def test_an_output_larger_than_its_format_holds_is_refused_before_the_weights_load(
+    image_files, tmp_path
+):
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.zeros((16, 16384, 3), np.uint8)).save(wide)
+    output = tmp_path / "out.webp"
+    args = ["run", "--content", str(wide), "--style", str(image_files["style"]), "-o",
+            str(output), "--max-size", "16384", "--weights", str(tmp_path / "no.mat")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"Error: output image '{output}': 16384x16 pixels is more than WebP holds (at most"
+        " 16,383 pixels a side); lower --max-size, or write PNG or TIFF"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wide.png"]
