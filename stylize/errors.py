@@ -45,6 +45,11 @@ class ResourceError(RunError):
     """The requested size does not fit in memory."""
 
 
+class StylizeWarning(UserWarning):
+    """Something the user should know that does not stop the command; the CLI prints it as
+    one ``warning: ...`` line on stderr."""
+
+
 class CodedError(StylizeError):
     """An error whose exit code is known only where it is raised."""
 

@@ -28,7 +28,7 @@ from stylize.bit_depth import (
     levels_per_8bit,
     max_level,
 )
-from stylize.errors import ImageError, one_line
+from stylize.errors import ImageError, StylizeWarning, one_line
 from stylize.files import atomic_writer, check_writable
 from stylize.image_formats import (
     check_depth_extension,
@@ -46,7 +46,7 @@ _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _WRITE_OPTIONS = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"quality": 95}}
 
 
-class EightBitRead(UserWarning):
+class EightBitRead(StylizeWarning):
     """load_image read a file of 16-bit colour samples at 8 bits though ``bit_depth`` 16 asked
     for all of them; the message is one line naming the file and saying why."""
 

@@ -698,3 +698,20 @@ def test_an_output_larger_than_its_format_holds_is_refused_before_the_weights_lo
         " 16,383 pixels a side); lower --max-size, or write PNG or TIFF"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wide.png"]
+
+
+def test_a_16bit_file_read_at_8_bits_is_one_warning_line(vgg_file, image_files, tmp_path):
+    import cv2
+
+    content = tmp_path / "alpha.tif"  # OpenCV does not say how a TIFF's alpha is stored
+    pixels = np.random.default_rng(5).integers(0, 65536, (24, 32, 4), dtype=np.uint16)
+    assert cv2.imwrite(str(content), pixels)
+    args = ["run", "--content", str(content), "--style", str(image_files["style"]), "--weights",
+            str(vgg_file), "--iterations", "1", "--bit-depth", "16", "-q", "-o",
+            str(tmp_path / "r.png")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: content image '{content}': read at 8 bits: a 16-bit TIFF is read whole as"
+        " RGB without alpha only"
+    ]

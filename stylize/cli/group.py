@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import warnings
 
 import click
 
@@ -15,7 +16,7 @@ from stylize.cli.errors import ReportedError
 from stylize.cli.run import run_command
 from stylize.cli.video import video_command
 from stylize.cli.weights import weights_command
-from stylize.errors import Interrupted
+from stylize.errors import Interrupted, StylizeWarning
 from stylize.signals import SIGNAL_EXIT_CODES, Terminated, command_signals, settle
 
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
@@ -45,9 +46,10 @@ class OneLineErrors(click.Group):
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
         own_process = not args and kwargs.get("args") is None
-        with command_signals(until_exit=own_process):
+        with command_signals(until_exit=own_process), warnings.catch_warnings():
             reopen_closed_streams()
             guard_standard_streams()
+            warnings.showwarning = _warning_line
             try:
                 code = super().main(*args, **kwargs)
             except BaseException as error:  # SystemExit too: the command has ended
@@ -67,6 +69,18 @@ class OneLineErrors(click.Group):
             return super().invoke(ctx)
         except (KeyboardInterrupt, Terminated) as stop:  # before the command's own handling
             raise interrupted(stop, ctx.invoked_subcommand) from None
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """warnings.showwarning for a command: a StylizeWarning as one ``warning: ...`` line on
+    stderr; any other warning as Python shows it."""
+    if issubclass(category, StylizeWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning
 
 
 def interrupted(stop: BaseException, command: str | None) -> ReportedError:
