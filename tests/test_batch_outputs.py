@@ -13,6 +13,7 @@ from stylize.batch.outputs import (
     check_outputs,
     prepare_out_dir,
     refuse_outputs_in_input_folders,
+    refuse_outputs_over_masks,
 )
 from stylize.batch.plan import Job
 from stylize.errors import InputError
@@ -120,3 +121,20 @@ def test_an_out_that_cannot_be_a_folder_is_named_for_what_it_is(tmp_path):
     (tmp_path / "linked").symlink_to(tmp_path)
     check_out_dir(tmp_path / "linked")
     assert not (tmp_path / "new").exists()
+
+
+def test_an_output_that_is_a_jobs_mask_is_refused(tmp_path):
+    out = tmp_path / "out"
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    (tmp_path / "link").symlink_to(out, target_is_directory=True)
+    linked = tmp_path / "link" / "m" / "b.png"  # out/m/b.png, through a link, not made yet
+    jobs = [Job(0, Path("a.png"), Path("s.png"), "a_s.png", None, masks / "a.png"),
+            Job(1, Path("b.png"), Path("s.png"), "m/b.png", None, linked)]  # fmt: skip
+    with pytest.raises(InputError) as refused:
+        refuse_outputs_over_masks(jobs, out)
+    assert str(refused.value) == (
+        f"output '{out / 'm/b.png'}' is also the --mask-template mask '{linked}'; choose"
+        " another --out, --template or --mask-template"
+    )
+    refuse_outputs_over_masks(jobs[:1], out)  # a mask elsewhere

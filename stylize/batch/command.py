@@ -23,6 +23,7 @@ from stylize.batch.outputs import (
     check_outputs,
     prepare_out_dir,
     refuse_outputs_in_input_folders,
+    refuse_outputs_over_masks,
     remove_stale_temporaries,
 )
 from stylize.batch.plan import (
@@ -82,6 +83,7 @@ def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     check_outputs(jobs, out)
     refuse_outputs_in_input_folders(jobs, out, folders, request.template)
     jobs = with_masks(jobs, request.mask_template)
+    refuse_outputs_over_masks(jobs, out)
     # Before anything is created: a bad weights file must leave no folder or manifest behind.
     weights, _ = prepare.load_weights(request.weights, request.settings)
     setup = WorkerSetup(weights, request.settings, init_image,

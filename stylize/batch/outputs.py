@@ -125,6 +125,19 @@ def refuse_outputs_in_input_folders(jobs: Iterable[Job], out_dir: Path, folders:
                              " choose another --out or --template")  # fmt: skip
 
 
+def refuse_outputs_over_masks(jobs: Iterable[Job], out_dir: Path) -> None:
+    """Refuse, before anything is created, an output that is a job's --mask-template mask
+    (an existing file or not, links followed): writing it would replace a mask that another
+    job, or the next run, reads."""
+    masks = {job.mask.resolve(): job.mask for job in jobs if job.mask is not None}
+    for job in jobs:
+        path = out_dir / job.output
+        mask = masks.get(path.resolve())
+        if mask is not None:
+            raise InputError(f"output '{path}' is also the --mask-template mask '{mask}';"
+                             " choose another --out, --template or --mask-template")  # fmt: skip
+
+
 def prepare_out_dir(path: Path) -> Path:
     """Create --out if needed; refuse a folder that is not writable."""
     check_out_dir(path)
