@@ -45,17 +45,23 @@ def _total_variation(image):
     return np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()
 
 
+def _plain_J(weights, image):
+    """J of ``image`` (H, W, 3) against CONTENT and STYLE_A in a graph of its own."""
+    check = TransferGraph(weights, Settings(), CPU)
+    mean = weights.mean_pixel
+    pre = lambda im: (im.astype(np.float32) - mean)[None]  # noqa: E731
+    check.set_targets(check.content_features(pre(CONTENT)), check.style_grams(pre(STYLE_A)))
+    J = check.evaluate(pre(image)).J
+    check.close()
+    return J
+
+
 def test_result_has_the_costs_of_the_written_image(weights):
     progress, result = _result(_transfer(weights))
     assert [p.iteration for p in progress] == list(range(1, 9))
     assert result.image.shape == (24, 32, 3) and result.image.dtype == np.uint8
     assert result.iterations == 8 and result.seconds > 0 and result.setup_seconds > 0
-    check = TransferGraph(weights, Settings(), CPU)
-    mean = weights.mean_pixel
-    pre = lambda im: (im.astype(np.float32) - mean)[None]  # noqa: E731
-    check.set_targets(check.content_features(pre(CONTENT)), check.style_grams(pre(STYLE_A)))
-    assert check.evaluate(pre(result.image)).J == pytest.approx(result.costs.J, rel=1e-5)
-    check.close()
+    assert _plain_J(weights, result.image) == pytest.approx(result.costs.J, rel=1e-5)
 
 
 @pytest.mark.parametrize("scales", [1, 2])
@@ -67,12 +73,7 @@ def test_a_grey_keep_mask_blends_once_and_the_costs_are_the_written_images(weigh
     stylizer = Stylizer(weights, Settings(iterations=6, scales=scales), CPU, keep_mask=True)
     result = _result(Transfer(stylizer, CONTENT, [STYLE_A], 3, keep=keep))[1]
     np.testing.assert_array_equal(result.image[:, :6], CONTENT[:, :6])
-    check = TransferGraph(weights, Settings(), CPU)
-    mean = weights.mean_pixel
-    pre = lambda im: (im.astype(np.float32) - mean)[None]  # noqa: E731
-    check.set_targets(check.content_features(pre(CONTENT)), check.style_grams(pre(STYLE_A)))
-    assert check.evaluate(pre(result.image)).J == pytest.approx(result.costs.J, rel=1e-5)
-    check.close()
+    assert _plain_J(weights, result.image) == pytest.approx(result.costs.J, rel=1e-5)
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
