@@ -58,22 +58,15 @@ def layer_masks(mask: np.ndarray, weights: VggWeights, names) -> dict[str, np.nd
 
 
 def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """An (H, W) mask at ``size`` = (width, height), each axis on its own: shrinking
-    averages each output pixel's own span (a box filter), so an output pixel lying wholly
-    on black or white is exactly 0 or 1; growing interpolates linearly (smooth edges). No
-    ringing either way: the images' Lanczos gave black pixels near an edge weights up to
-    11/255."""
+    """An (H, W) mask at ``size`` = (width, height) by Pillow's box filter: shrinking, each
+    output pixel averages the mask over its own span; growing, it takes the mask pixel under
+    its centre. Either way an output pixel lying wholly on black or white is exactly 0 or 1
+    (the images' Lanczos rang, giving black pixels near an edge up to 11/255, and a linear
+    filter, growing, blended pixels next to an edge that lay wholly on black)."""
     if mask.shape[::-1] == tuple(size):
         return mask
-    width, height = size
     picture = Image.fromarray(mask.astype(np.float32), mode="F")
-    picture = picture.resize((width, picture.height), _mask_filter(picture.width, width))
-    picture = picture.resize((width, height), _mask_filter(picture.height, height))
-    return np.asarray(picture, np.float32).clip(0, 1)
-
-
-def _mask_filter(old: int, new: int) -> Image.Resampling:
-    return Image.Resampling.BOX if new <= old else Image.Resampling.BILINEAR
+    return np.asarray(picture.resize(size, Image.Resampling.BOX), np.float32).clip(0, 1)
 
 
 def composite(image: np.ndarray, content: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -213,8 +213,8 @@ class Transfer:
             self.start = self._initial(content, size)
         else:
             self.start = preprocess(images.resize(self.previous, size), self.mean)
-        if keep is not None:  # where the image may not change it starts as the content
-            self.start = keep * self.start + (1 - keep) * content
+        if keep is not None:  # kept pixels start as the content; grey is blended by finish()
+            self.start = np.where(keep > 0, self.start, content)
         self.setup_seconds += time.perf_counter() - began
 
     def _temporal_targets(self, size: tuple[int, int]):

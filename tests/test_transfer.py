@@ -216,6 +216,17 @@ def test_init_images_start_from_their_base(weights, init):
     np.testing.assert_array_equal(transfer.image_of(first), expected)  # noise ratio 0
 
 
+def test_a_grey_keep_mask_blends_the_start_image_once(weights):
+    """The first image of a run from the style under a level-0.25 mask: 0.25 of the style,
+    0.75 of the content (blending the start too gave the style 0.25^2)."""
+    keep = np.full(CONTENT.shape[:2], 0.25, np.float32)
+    stylizer = Stylizer(weights, Settings(iterations=1, init="style"), CPU, keep_mask=True)
+    transfer = Transfer(stylizer, CONTENT, [STYLE_A], 0, keep=keep)
+    first = next(iter(transfer.run()))
+    expected = 0.25 * STYLE_A.astype(float) + 0.75 * CONTENT
+    assert np.abs(transfer.image_of(first) - expected).max() <= 0.5 + 1e-6
+
+
 def test_noise_init_is_the_classic_blend(weights):
     transfer = _transfer(weights, iterations=1, seed=4)
     first = next(iter(transfer.run()))
