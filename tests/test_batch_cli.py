@@ -649,3 +649,21 @@ def test_a_signal_once_every_job_is_recorded_changes_nothing(vgg_file, inputs, t
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["done"], summary["signal"]) == (2, None)
+
+
+def test_a_signal_while_the_workers_stop_after_the_last_job_changes_nothing(
+    vgg_file, inputs, tmp_path, monkeypatch
+):
+    from stylize.batch import local
+
+    real = local.InProcessExecutor.close
+
+    def signal_first(self, abort=False):
+        os.kill(os.getpid(), signal.SIGINT)  # every job is recorded by now
+        return real(self, abort)
+
+    monkeypatch.setattr(local.InProcessExecutor, "close", signal_first)
+    result = _batch(vgg_file, "--content", inputs / "c" / "c0.png", "--style", inputs / "s",
+                    "--out", tmp_path / "out", "--json", "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.stdout)["done"], json.loads(result.stdout)["signal"]) == (2, None)

@@ -225,3 +225,20 @@ def test_a_signal_once_the_video_is_written_changes_nothing(clip, image_files, v
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["interrupted"] is False and len(summary["frames"]) == 6
+
+
+def test_a_signal_once_the_video_is_assembled_changes_nothing(clip, image_files, vgg_file,
+                                                            tmp_path, monkeypatch):  # fmt: skip
+    from stylize.stylizer import Stylizer
+
+    real = Stylizer.close
+
+    def signal_first(self):
+        os.kill(os.getpid(), signal.SIGINT)  # the video is assembled by now
+        real(self)
+
+    monkeypatch.setattr(Stylizer, "close", signal_first)
+    result = CliRunner().invoke(main, _args(clip, image_files, vgg_file, tmp_path / "o.mp4",
+                                            "--json", "--quiet"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["interrupted"] is False

@@ -159,6 +159,7 @@ def _run_jobs(batch: Batch, pending: list[Job], make: Callable[[], Executor], st
     try:
         with stop.catching():
             batch.run(make, pending)
+            settle()  # every job is recorded: a signal while the workers stop changes nothing
     finally:
         if batch.executor is not None:
             batch.executor.close(abort=stop.signal is not None)

@@ -146,6 +146,8 @@ class _Video:
                 self._remove_stale_frames()
             if not stopped and self.video_output:
                 self._assemble()
+            if not stopped:
+                settle()  # everything is written: a signal from here on changes nothing
         finally:
             if self.stylizer is not None:
                 self.stylizer.close()
