@@ -18,14 +18,20 @@ from stylize.errors import (
     DivergedError,
     ImageError,
     InputError,
-    Interrupted,
     ResourceError,
     StylizeError,
 )
 from stylize.files import atomic_write_text, check_writable
 from stylize.image_formats import check_output_size
 from stylize.progress import ProgressDisplay, seconds_left
-from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, settle, stoppable
+from stylize.signals import (
+    SIGNAL_EXIT_CODES,
+    deferred,
+    held,
+    interrupted_before_work,
+    settle,
+    stoppable,
+)
 from stylize.weights import VggWeights
 
 
@@ -145,12 +151,7 @@ def run_command(inputs: Inputs, board=None) -> RunOutcome:
     for a preview page."""
     with stoppable() as stop:
         return _run(inputs, board)
-    raise _interrupted_before_start(stop.signal)
-
-
-def _interrupted_before_start(signal_name: str) -> Interrupted:
-    message = f"interrupted by {signal_name} before the first iteration; nothing written"
-    return Interrupted(message, SIGNAL_EXIT_CODES[signal_name])
+    raise interrupted_before_work("run", stop.signal)
 
 
 def _run(inputs: Inputs, board) -> RunOutcome:
@@ -173,7 +174,7 @@ def _run(inputs: Inputs, board) -> RunOutcome:
     with deferred() as late:
         stopped, error = recorder.optimize()
         if not transfer.has_image:
-            raise error or _interrupted_before_start(stopped)
+            raise error or interrupted_before_work("run", stopped)
         result = transfer.finish()
         stylizer.close()
         try:

@@ -36,7 +36,26 @@ import sys
 import threading
 from collections.abc import Iterator
 
+from stylize.errors import Interrupted
+
 SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+# What a signal before a command's work means, in each command's words.
+_BEFORE_WORK = {
+    "run": "interrupted by {} before the first iteration; nothing written",
+    "batch": "interrupted by {}; finished jobs stay recorded in the manifest, run the same"
+             " command again to finish",
+    "video": "interrupted by {} before the first frame; nothing written",
+    "weights": "interrupted by {} before the check finished",
+}  # fmt: skip
+
+
+def interrupted_before_work(command: str | None, signal_name: str) -> Interrupted:
+    """The one-line error, exit code 130 or 143, for ``signal_name`` ("SIGINT" or
+    "SIGTERM") stopping ``command`` (a stylize subcommand's name, or None) before its work
+    has anything to keep."""
+    message = _BEFORE_WORK.get(command, "interrupted by {}").format(signal_name)
+    return Interrupted(message, SIGNAL_EXIT_CODES[signal_name])
 
 
 class Terminated(BaseException):

@@ -38,9 +38,9 @@ from stylize.batch.plan import (
 )
 from stylize.batch.worker import Executor, WorkerSetup
 from stylize.config import Settings
-from stylize.errors import InputError, Interrupted, StylizeError
+from stylize.errors import InputError, StylizeError
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
-from stylize.signals import Stop, settle, stoppable
+from stylize.signals import Stop, interrupted_before_work, settle, stoppable
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,7 @@ def run_batch(request: BatchRequest, reporter: Reporter) -> dict:
     run ends the batch cleanly (summary with ``signal`` set); one before raises."""
     with stoppable() as stop:
         return _run_batch(request, reporter)
-    message = (f"interrupted by {stop.signal}; finished jobs stay recorded in the manifest,"
-               " run the same command again to finish")  # fmt: skip
-    raise Interrupted(message, stop.exit_code)
+    raise interrupted_before_work("batch", stop.signal)
 
 
 def _run_batch(request: BatchRequest, reporter: Reporter) -> dict:

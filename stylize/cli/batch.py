@@ -19,7 +19,7 @@ from stylize.cli.options import (
     with_options,
 )
 from stylize.cli.preview import preview_board
-from stylize.signals import SIGNAL_EXIT_CODES, settle
+from stylize.signals import SIGNAL_EXIT_CODES
 
 DEFAULT_TEMPLATE = "{content}_{style}.png"
 
@@ -124,7 +124,6 @@ def _run(request, quiet: bool, preview) -> dict:
         reporters.append(BoardReporter(preview.board, live=_live(request)))
     try:
         result = run_batch(request, Reporters(*reporters))
-        settle()  # the batch is over and recorded: from here on a signal changes nothing
     finally:
         progress.close()
     if preview.board is not None:

@@ -16,20 +16,15 @@ from stylize.cli.errors import ReportedError
 from stylize.cli.run import run_command
 from stylize.cli.video import video_command
 from stylize.cli.weights import weights_command
-from stylize.errors import Interrupted, StylizeWarning
-from stylize.signals import SIGNAL_EXIT_CODES, Terminated, command_signals, settle
+from stylize.errors import StylizeWarning
+from stylize.signals import (
+    Terminated,
+    command_signals,
+    interrupted_before_work,
+    settle,
+)
 
 NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
-
-# A signal that lands before a command's own machinery handles it (while its options are
-# parsed and its inputs read), in the words that machinery uses for one before its work.
-INTERRUPTED = {
-    "run": "interrupted by {} before the first iteration; nothing written",
-    "batch": "interrupted by {}; finished jobs stay recorded in the manifest, run the same"
-             " command again to finish",
-    "video": "interrupted by {} before the first frame; nothing written",
-    "weights": "interrupted by {} before the check finished",
-}  # fmt: skip
 
 
 class OneLineErrors(click.Group):
@@ -87,8 +82,7 @@ def interrupted(stop: BaseException, command: str | None) -> ReportedError:
     """KeyboardInterrupt or Terminated, raised by a signal outside the command's own
     handling of it, as its one-line error with exit code 130 or 143."""
     name = "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
-    message = INTERRUPTED.get(command, "interrupted by {}").format(name)
-    return ReportedError(Interrupted(message, SIGNAL_EXIT_CODES[name]))
+    return ReportedError(interrupted_before_work(command, name))
 
 
 def report(error: BaseException) -> int:

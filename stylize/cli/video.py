@@ -18,7 +18,7 @@ from stylize.cli.options import (
     with_options,
 )
 from stylize.cli.preview import preview_board
-from stylize.signals import SIGNAL_EXIT_CODES, settle
+from stylize.signals import SIGNAL_EXIT_CODES
 from stylize.video import VIDEO_WRITE
 
 LATER_ITERATIONS = 100  # see benchmarks/video.py: later frames start from a good image
@@ -142,7 +142,6 @@ def _run(request, quiet: bool, preview) -> dict:
         reporters.append(BoardProgress(preview.board))
     try:
         result = run_video(request, Reporters(*reporters))
-        settle()  # the frames (and video) are written: from here on a signal changes nothing
     finally:
         progress.close()
     if preview.board is not None:

@@ -19,10 +19,16 @@ import numpy as np
 
 from stylize import images, prepare
 from stylize.config import Settings
-from stylize.errors import ImageError, Interrupted
+from stylize.errors import ImageError
 from stylize.files import file_digests
 from stylize.manifest import MANIFEST_NAME, Manifest, clean_json
-from stylize.signals import SIGNAL_EXIT_CODES, deferred, held, settle, stoppable
+from stylize.signals import (
+    deferred,
+    held,
+    interrupted_before_work,
+    settle,
+    stoppable,
+)
 from stylize.video import flow, frames, plan, timing
 from stylize.video.outputs import check_gif_timing, check_outputs
 
@@ -77,12 +83,7 @@ def run_video(request: VideoRequest, reporter: VideoReporter | None = None) -> d
         return video.run()
     if video is not None and video.began is not None and not video.forgotten:
         return video.summary(stop.signal)
-    raise _nothing_written(stop.signal)
-
-
-def _nothing_written(signal: str) -> Interrupted:
-    return Interrupted(f"interrupted by {signal} before the first frame; nothing written",
-                       SIGNAL_EXIT_CODES[signal])  # fmt: skip
+    raise interrupted_before_work("video", stop.signal)
 
 
 class _Video:
@@ -127,7 +128,7 @@ class _Video:
                     self.fresh = fresh  # once open: one it could not open is not its own
                 stopped = self._work(manifest)
                 if stopped and self._forget_if_unused(path):
-                    raise _nothing_written(stopped)
+                    raise interrupted_before_work("video", stopped)
                 settle()  # the frames and video are written: a signal now changes nothing
             except BaseException:  # an error or a signal: if nothing was made, no trace
                 self._forget_if_unused(path)  # while the manifest is still locked
